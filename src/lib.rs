@@ -1,0 +1,18 @@
+//! # bprl
+//!
+//! KL-regularized reinforcement learning with learned behavior priors (Tirumala et al. 2020,
+//! "Behavior Priors for Efficient Reinforcement Learning", arXiv 2010.14274), in Rust.
+//!
+//! This crate is a facade: it only re-exports the workspace's crates under short names, so
+//! that an application can depend on `bprl` alone, while a library can depend on exactly the
+//! crate it needs (for example `bprl-distributions`) with no GPU and no system library.
+//!
+//! | module | crate | job |
+//! |---|---|---|
+//! | [`distributions`] | `bprl-distributions` | Gaussians, categorical, mixtures, tanh-squashed; KL with gradients; the paper's identities |
+//!
+//! The remaining crates of the design (networks, policies, Retrace, replay, CUDA kernels,
+//! environments, agents) are re-exported here as they land.
+#![deny(missing_docs)]
+
+pub use bprl_distributions as distributions;
