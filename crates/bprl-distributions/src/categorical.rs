@@ -41,7 +41,10 @@ impl<F: Real> TryFrom<CategoricalRaw<F>> for Categorical<F> {
 
 impl<F: Real> From<Categorical<F>> for CategoricalRaw<F> {
     fn from(c: Categorical<F>) -> Self {
-        Self { logits: c.logits, temperature: c.temperature }
+        Self {
+            logits: c.logits,
+            temperature: c.temperature,
+        }
     }
 }
 

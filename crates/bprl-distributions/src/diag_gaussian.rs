@@ -221,8 +221,9 @@ impl<F: Real> DiagGaussian<F> {
     /// `sum_d [ ln sigma_d + (1 + ln(2 pi))/2 ]`. Its gradient is `1/sigma` with respect to
     /// `sigma` ([`DiagGaussian::entropy_grad_std`]) and `1` with respect to `ln sigma`.
     pub fn entropy(&self) -> Array1<F> {
-        self.std
-            .map_axis(Axis(1), |s| s.fold(F::zero(), |a, &s| a + entropy_term_unchecked(s)))
+        self.std.map_axis(Axis(1), |s| {
+            s.fold(F::zero(), |a, &s| a + entropy_term_unchecked(s))
+        })
     }
 
     /// `d H / d sigma = 1/sigma`, shape `[B, D]`.
@@ -265,7 +266,8 @@ impl<F: Real> DiagGaussian<F> {
     /// `sum_d [ -ln sigma_d + (sigma_d^2 + mu_d^2)/2 - 1/2 ]`.
     pub fn kl_to_standard_normal(&self) -> Array1<F> {
         let n = Self::standard_normal(self.batch_size(), self.dim());
-        self.kl(&n).unwrap_or_else(|_| unreachable!("same shape by construction"))
+        self.kl(&n)
+            .unwrap_or_else(|_| unreachable!("same shape by construction"))
     }
 
     /// Gradients of the per-row `KL(self || other)` with respect to both sides' means,

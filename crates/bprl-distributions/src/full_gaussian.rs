@@ -133,7 +133,9 @@ impl FullGaussian {
 
     /// `tr(Sigma_q^{-1} Sigma_p) = ||L_q^{-1} L_p||_F^2` with `q = other`.
     fn trace_term(&self, other: &Self) -> f64 {
-        Self::solve_lower(&other.chol, &self.chol).mapv(|v| v * v).sum()
+        Self::solve_lower(&other.chol, &self.chol)
+            .mapv(|v| v * v)
+            .sum()
     }
 
     /// `(mu_q - mu_p)^T Sigma^{-1} (mu_q - mu_p)` for `Sigma = L L^T`.

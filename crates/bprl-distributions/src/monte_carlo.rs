@@ -9,6 +9,10 @@
 //!   (because `E_p[r] = 1`), always `>= 0` and of lower variance when `p` and `q` are close
 //!   (Schulman 2020, "Approximating KL divergence"). `log_r` is clamped to
 //!   [`crate::prec::MAX_LOG_RATIO`] before `exp`.
+//!
+//! The variance of `k3` involves `E_p[r^2] = ∫ q^2/p`, which is infinite when `q` has heavier
+//! tails than `p` allows (for Gaussians: `sigma_q^2 >= 2 sigma_p^2`); there the standard error
+//! it reports is meaningless. Prefer `k1` unless `q` is known to be close to `p`.
 
 use crate::error::{DistError, Result};
 use crate::prec::MAX_LOG_RATIO;

@@ -221,7 +221,9 @@ pub fn joint_distribution(
     check_state_policy(state_dist, policy)?;
     let mut joint = policy.to_owned();
     for ((d, g), &p) in state_dist.indexed_iter() {
-        joint.slice_mut(ndarray::s![d, g, ..]).mapv_inplace(|v| v * p);
+        joint
+            .slice_mut(ndarray::s![d, g, ..])
+            .mapv_inplace(|v| v * p);
     }
     Ok(joint)
 }
@@ -278,7 +280,11 @@ pub fn policy_marginal(
     let joint = joint_distribution(state_dist, policy)?;
     let mut p_da = joint.sum_axis(Axis(1));
     let na = p_da.ncols() as f64;
-    for (mut row, p_d) in p_da.rows_mut().into_iter().zip(state_dist.sum_axis(Axis(1))) {
+    for (mut row, p_d) in p_da
+        .rows_mut()
+        .into_iter()
+        .zip(state_dist.sum_axis(Axis(1)))
+    {
         if p_d > 0.0 {
             row.mapv_inplace(|v| v / p_d);
         } else {
