@@ -199,9 +199,9 @@ impl<F: Real> DiagGaussian<F> {
         self.check_points("x", &x)?;
         let shape = self.mean.raw_dim();
         let mut g = LogProbGrad {
-            d_x: Array2::zeros(shape.clone()),
-            d_mean: Array2::zeros(shape.clone()),
-            d_std: Array2::zeros(shape.clone()),
+            d_x: Array2::zeros(shape),
+            d_mean: Array2::zeros(shape),
+            d_std: Array2::zeros(shape),
             d_log_std: Array2::zeros(shape),
         };
         Zip::indexed(&x).for_each(|(b, d), &x| {
@@ -281,7 +281,7 @@ impl<F: Real> DiagGaussian<F> {
     pub fn kl_grad(&self, other: &Self) -> Result<KlGrad<F>> {
         self.check_same_shape(other)?;
         let shape = self.mean.raw_dim();
-        let z = || Array2::zeros(shape.clone());
+        let z = || Array2::zeros(shape);
         let mut g = KlGrad {
             d_mean_p: z(),
             d_std_p: z(),
