@@ -1,0 +1,3 @@
+//! Cross-crate integration tests of the `bprl` facade.
+
+mod eq7_continuous;
