@@ -19,10 +19,10 @@ clippy: deps
 unit: deps
 	$(CARGO) test --workspace --all-features
 
-test: deps fmt clippy unit
+test: deps fmt clippy unit doc
 
 doc: deps
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --all-features --no-deps
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --exclude bprl-examples --all-features --no-deps
 
 demo: deps
 	$(CARGO) run --release -p bprl-examples --bin bprl -- demo --out runs/demo

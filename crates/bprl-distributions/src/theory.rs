@@ -8,10 +8,10 @@
 //! | function | claim |
 //! |---|---|
 //! | [`soft_optimal_policy`] | Eq. 3-5: `pi* ∝ pi0 exp(Q/alpha)`, `V = alpha ln sum_a pi0 exp(Q/alpha)` |
-//! | [`kl_regularized_value`] | the objective `E_pi[Q] - alpha KL(pi || pi0)` that `pi*` maximizes |
-//! | [`optimal_shared_prior`], [`expected_task_kl`] | Eq. 6-7: the prior minimizing `sum_w p(w) KL(pi_w || pi0)` is the posterior mixture |
-//! | [`conditional_mutual_information`], [`expected_policy_prior_kl`], [`policy_marginal`] | Eq. 9: `I(x^G; a | x^D) <= E KL(pi(a|x) || pi0(a|x^D))`, equality at the marginal |
-//! | [`hierarchical_kl`] | Eq. 11: `KL(pi || pi0) <= KL_H + E_{pi^H} KL_L` |
+//! | [`kl_regularized_value`] | the objective `E_pi[Q] - alpha KL(pi ‖ pi0)` that `pi*` maximizes |
+//! | [`optimal_shared_prior`], [`expected_task_kl`] | Eq. 6-7: the prior minimizing `sum_w p(w) KL(pi_w ‖ pi0)` is the posterior mixture |
+//! | [`conditional_mutual_information`], [`expected_policy_prior_kl`], [`policy_marginal`] | Eq. 9: `I(x^G; a ∣ x^D) <= E KL(pi(a∣x) ‖ pi0(a∣x^D))`, equality at the marginal |
+//! | [`hierarchical_kl`] | Eq. 11: `KL(pi ‖ pi0) <= KL_H + E_{pi^H} KL_L` |
 //!
 //! Conventions: a probability vector is non-negative and sums to 1 within
 //! [`crate::prec::NORMALIZATION`]; `0 ln 0 = 0`; a KL with `p > 0` where `q = 0` is `+inf`.
