@@ -10,9 +10,11 @@
 //! | module | crate | job |
 //! |---|---|---|
 //! | [`distributions`] | `bprl-distributions` | Gaussians, categorical, mixtures, tanh-squashed; KL with gradients; the paper's identities |
+//! | [`retrace`] | `bprl-retrace` | Retrace(lambda) and the off-policy return family over time-major arrays |
 //!
-//! The remaining crates of the design (networks, policies, Retrace, replay, CUDA kernels,
+//! The remaining crates of the design (networks, policies, replay, CUDA kernels,
 //! environments, agents) are re-exported here as they land.
 #![deny(missing_docs)]
 
 pub use bprl_distributions as distributions;
+pub use bprl_retrace as retrace;

@@ -1,0 +1,8 @@
+//! Integration tests of `bprl-retrace`: one binary, one module per topic.
+
+mod common;
+mod errors;
+mod family;
+mod mdp;
+mod properties;
+mod reference;
