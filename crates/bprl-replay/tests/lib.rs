@@ -1,0 +1,7 @@
+//! Integration tests of `bprl-replay`: one binary, one module per topic.
+
+mod adder;
+mod common;
+mod limiter;
+mod snapshot;
+mod table;
