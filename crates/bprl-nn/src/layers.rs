@@ -1,0 +1,277 @@
+//! Linear, LayerNorm and activations, each with a forward pass that returns what backward
+//! needs and a backward pass that accumulates parameter gradients and returns input gradients.
+
+use crate::params::{Parameters, join};
+use crate::scalar::Scalar;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, Zip};
+use rand::Rng;
+use rand_distr::{Distribution, Normal, Uniform};
+use serde::{Deserialize, Serialize};
+
+/// An affine map `y = x W + b` on `[N, in]` batches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "F: Scalar + Serialize + for<'a> Deserialize<'a>")]
+pub struct Linear<F> {
+    /// `W`, `[in, out]`.
+    pub weight: Array2<F>,
+    /// `b`, `[out]`.
+    pub bias: Array1<F>,
+}
+
+impl<F: Scalar> Linear<F> {
+    /// Zero weights and biases (a gradient accumulator).
+    pub fn zeros(input: usize, output: usize) -> Self {
+        Self {
+            weight: Array2::zeros((input, output)),
+            bias: Array1::zeros(output),
+        }
+    }
+
+    /// Acme's default: variance scaling, fan-out mode, uniform, `scale = 0.333`:
+    /// `W ~ U(-l, l)`, `l = sqrt(3 scale / fan_out)`; `b = 0`.
+    pub fn variance_scaling<R: Rng + ?Sized>(input: usize, output: usize, rng: &mut R) -> Self {
+        let limit = (3.0 * 0.333 / output.max(1) as f64).sqrt();
+        let u = Uniform::new_inclusive(-limit, limit).unwrap_or_else(|_| unreachable!());
+        Self {
+            weight: Array2::from_shape_simple_fn((input, output), || F::c(u.sample(rng))),
+            bias: Array1::zeros(output),
+        }
+    }
+
+    /// A near-zero output layer: `W ~ N(0, std^2)`, `b = 0` (Acme initializes the critic's
+    /// output with `std = 1e-4` and Gaussian heads with `1e-2 / sqrt(in)`).
+    pub fn near_zero<R: Rng + ?Sized>(input: usize, output: usize, std: f64, rng: &mut R) -> Self {
+        let n = Normal::new(0.0, std.abs()).unwrap_or_else(|_| unreachable!());
+        Self {
+            weight: Array2::from_shape_simple_fn((input, output), || F::c(n.sample(rng))),
+            bias: Array1::zeros(output),
+        }
+    }
+
+    /// Input width.
+    pub fn input_dim(&self) -> usize {
+        self.weight.nrows()
+    }
+
+    /// Output width.
+    pub fn output_dim(&self) -> usize {
+        self.weight.ncols()
+    }
+
+    /// `y = x W + b`, `[N, out]`.
+    pub fn forward(&self, x: ArrayView2<'_, F>) -> Array2<F> {
+        x.dot(&self.weight) + &self.bias
+    }
+
+    /// Accumulates `dW += x^T dy`, `db += sum_n dy` into `grad` and returns `dx = dy W^T`.
+    pub fn backward(
+        &self,
+        x: ArrayView2<'_, F>,
+        dy: ArrayView2<'_, F>,
+        grad: &mut Self,
+    ) -> Array2<F> {
+        general_mat_mul(F::one(), &x.t(), &dy, F::one(), &mut grad.weight);
+        grad.bias += &dy.sum_axis(Axis(0));
+        dy.dot(&self.weight.t())
+    }
+
+    /// As [`Linear::backward`] without the input gradient (for a first layer).
+    pub fn backward_params(&self, x: ArrayView2<'_, F>, dy: ArrayView2<'_, F>, grad: &mut Self) {
+        general_mat_mul(F::one(), &x.t(), &dy, F::one(), &mut grad.weight);
+        grad.bias += &dy.sum_axis(Axis(0));
+    }
+}
+
+impl<F: Scalar> Parameters<F> for Linear<F> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'_, F>)) {
+        f(&join(prefix, "weight"), self.weight.view().into_dyn());
+        f(&join(prefix, "bias"), self.bias.view().into_dyn());
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>)) {
+        f(&join(prefix, "weight"), self.weight.view_mut().into_dyn());
+        f(&join(prefix, "bias"), self.bias.view_mut().into_dyn());
+    }
+}
+
+/// Layer normalization over the feature axis with a learned scale and offset
+/// (Ba et al. 2016): `y = gamma (x - mean) / sqrt(var + eps) + beta`, per row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "F: Scalar + Serialize + for<'a> Deserialize<'a>")]
+pub struct LayerNorm<F> {
+    /// `gamma`, `[D]`, initialized to 1.
+    pub scale: Array1<F>,
+    /// `beta`, `[D]`, initialized to 0.
+    pub offset: Array1<F>,
+    /// `eps` (Haiku's and the JAX reference's `1e-5`).
+    pub eps: F,
+}
+
+/// What [`LayerNorm::backward`] needs from the forward pass.
+#[derive(Debug, Clone)]
+pub struct LayerNormCache<F> {
+    /// `x_hat = (x - mean) / sqrt(var + eps)`, `[N, D]`.
+    pub normalized: Array2<F>,
+    /// `1 / sqrt(var + eps)` per row, `[N]`.
+    pub inv_std: Array1<F>,
+}
+
+impl<F: Scalar> LayerNorm<F> {
+    /// Unit scale, zero offset.
+    pub fn new(dim: usize) -> Self {
+        Self {
+            scale: Array1::ones(dim),
+            offset: Array1::zeros(dim),
+            eps: F::c(1e-5),
+        }
+    }
+
+    /// Zero scale and offset (a gradient accumulator).
+    pub fn zeros(dim: usize) -> Self {
+        Self {
+            scale: Array1::zeros(dim),
+            offset: Array1::zeros(dim),
+            eps: F::c(1e-5),
+        }
+    }
+
+    /// Normalizes each row of `[N, D]`.
+    pub fn forward(&self, x: ArrayView2<'_, F>) -> (Array2<F>, LayerNormCache<F>) {
+        let d = F::c(x.ncols() as f64);
+        let mut normalized = x.to_owned();
+        let mut inv_std = Array1::zeros(x.nrows());
+        Zip::from(normalized.rows_mut())
+            .and(&mut inv_std)
+            .for_each(|mut row, inv| {
+                let mean = row.sum() / d;
+                row.mapv_inplace(|v| v - mean);
+                let var = row.fold(F::zero(), |a, &v| a + v * v) / d;
+                *inv = F::one() / (var + self.eps).sqrt();
+                let s = *inv;
+                row.mapv_inplace(|v| v * s);
+            });
+        let y = &normalized * &self.scale + &self.offset;
+        (
+            y,
+            LayerNormCache {
+                normalized,
+                inv_std,
+            },
+        )
+    }
+
+    /// Accumulates `d gamma`, `d beta` and returns `dx`:
+    /// `dx = inv_std (g - mean(g) - x_hat mean(g x_hat))` with `g = dy gamma`, per row.
+    pub fn backward(
+        &self,
+        cache: &LayerNormCache<F>,
+        dy: ArrayView2<'_, F>,
+        grad: &mut Self,
+    ) -> Array2<F> {
+        grad.scale += &(&dy * &cache.normalized).sum_axis(Axis(0));
+        grad.offset += &dy.sum_axis(Axis(0));
+        let d = F::c(dy.ncols() as f64);
+        let mut g = &dy * &self.scale;
+        Zip::from(g.rows_mut())
+            .and(cache.normalized.rows())
+            .and(&cache.inv_std)
+            .for_each(|mut g, xh, &inv| {
+                let mean_g = g.sum() / d;
+                let mean_gx = g.dot(&xh) / d;
+                Zip::from(&mut g)
+                    .and(&xh)
+                    .for_each(|g, &x| *g = inv * (*g - mean_g - x * mean_gx));
+            });
+        g
+    }
+}
+
+impl<F: Scalar> Parameters<F> for LayerNorm<F> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'_, F>)) {
+        f(&join(prefix, "scale"), self.scale.view().into_dyn());
+        f(&join(prefix, "offset"), self.offset.view().into_dyn());
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>)) {
+        f(&join(prefix, "scale"), self.scale.view_mut().into_dyn());
+        f(&join(prefix, "offset"), self.offset.view_mut().into_dyn());
+    }
+}
+
+/// Elementwise nonlinearities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    /// `y = x`.
+    Identity,
+    /// `y = tanh x`; `dy/dx = 1 - y^2`.
+    Tanh,
+    /// `y = x` for `x > 0`, else `exp(x) - 1`; `dy/dx = 1` or `y + 1`.
+    Elu,
+    /// `y = max(x, 0)`; `dy/dx = 1[x > 0]`.
+    Relu,
+    /// `y = ln(1 + exp x)`; `dy/dx = sigmoid(x)`.
+    Softplus,
+}
+
+impl Activation {
+    /// `y = f(x)` elementwise, for one value.
+    #[inline]
+    pub fn apply<F: Scalar>(self, x: F) -> F {
+        match self {
+            Activation::Identity => x,
+            Activation::Tanh => x.tanh(),
+            Activation::Elu => {
+                if x > F::zero() {
+                    x
+                } else {
+                    x.exp_m1()
+                }
+            }
+            Activation::Relu => x.max(F::zero()),
+            Activation::Softplus => x.max(F::zero()) + (-x.abs()).exp().ln_1p(),
+        }
+    }
+
+    /// `f'(x)` from the input `x` and output `y`.
+    #[inline]
+    pub fn derivative<F: Scalar>(self, x: F, y: F) -> F {
+        match self {
+            Activation::Identity => F::one(),
+            Activation::Tanh => F::one() - y * y,
+            Activation::Elu => {
+                if x > F::zero() {
+                    F::one()
+                } else {
+                    y + F::one()
+                }
+            }
+            Activation::Relu => {
+                if x > F::zero() {
+                    F::one()
+                } else {
+                    F::zero()
+                }
+            }
+            Activation::Softplus => F::one() / (F::one() + (-x).exp()),
+        }
+    }
+
+    /// `y = f(x)` for a batch.
+    pub fn forward<F: Scalar>(self, x: ArrayView2<'_, F>) -> Array2<F> {
+        x.mapv(|v| self.apply(v))
+    }
+
+    /// `dx = dy * f'(x)` for a batch, given input `x` and output `y`.
+    pub fn backward<F: Scalar>(
+        self,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        dy: ArrayView2<'_, F>,
+    ) -> Array2<F> {
+        let mut dx = dy.to_owned();
+        Zip::from(&mut dx)
+            .and(&x)
+            .and(&y)
+            .for_each(|d, &x, &y| *d *= self.derivative(x, y));
+        dx
+    }
+}

@@ -1,0 +1,74 @@
+//! # bprl-nn
+//!
+//! A small network layer on `ndarray` with explicit backward passes: no autodiff framework,
+//! no graph, just functions.
+//!
+//! ## The domain
+//!
+//! The behavior-prior agent trains three kinds of small networks (policy, prior, critic; Acme's
+//! `svg0_prior` uses `LayerNormMLP`s of sizes 200-100 and 400-300). SVG(0) needs the critic's
+//! gradient with respect to its *action input*, and the policy's gradient from gradients on its
+//! outputs: so every layer here has a forward pass that keeps what backward needs, and a
+//! backward pass that accumulates parameter gradients *and* returns input gradients.
+//!
+//! | item | job |
+//! |---|---|
+//! | [`Linear`], [`LayerNorm`], [`Activation`] | the layers |
+//! | [`Mlp`] (and [`Mlp::layer_norm_mlp`]) | stacks of [`Dense`] layers, Acme's `LayerNormMLP` |
+//! | [`Parameters`] | names and order of every parameter array; flattening, hard target copies, Polyak averaging |
+//! | [`Adam`] | the optimizer, bias-corrected, optional gradient-norm clipping |
+//! | [`io`] | safetensors save/load by name with shapes checked, atomic writes |
+//! | [`gradcheck`] | central finite differences for testing backward passes |
+//!
+//! ## Conventions
+//!
+//! - Batches are rows: inputs are `[N, in]`, outputs `[N, out]`.
+//! - **A gradient is a value of the network's own type**: `Linear`'s gradient is a `Linear`,
+//!   an `Mlp`'s an `Mlp` ([`Mlp::zeros_like`]). Backward passes *accumulate* (`+=`) into it, so
+//!   a network used on several inputs sums its gradients naturally.
+//! - Generic over [`Scalar`] (`f32` to train, `f64` to check gradients).
+//! - Matrix products use `ndarray`'s `dot` (the `matrixmultiply` kernels); no per-row loops on
+//!   hot paths.
+//! - Errors are typed ([`NnError`]); forward and backward passes trust the shapes they are
+//!   given (validate once with [`Mlp::check_input`]).
+//!
+//! ## Example
+//!
+//! ```
+//! use bprl_nn::{Adam, AdamConfig, Mlp, Parameters};
+//! use ndarray::Array2;
+//! use rand::{SeedableRng, rngs::StdRng};
+//!
+//! let mut rng = StdRng::seed_from_u64(0);
+//! let mut net = Mlp::<f32>::layer_norm_mlp(4, &[16, 1], false, &mut rng);
+//! let mut opt = Adam::new(AdamConfig { learning_rate: 1e-2, ..AdamConfig::default() }, net.num_params())?;
+//! let x = Array2::from_elem((8, 4), 0.5f32);
+//! for _ in 0..100 {
+//!     let cache = net.forward(x.view());
+//!     let d_out = cache.output().mapv(|y| y - 1.0); // d/dy of (y - 1)^2 / 2
+//!     let mut grad = net.zeros_like();
+//!     net.backward(&cache, d_out.view(), &mut grad);
+//!     opt.step(&mut net, &grad)?;
+//! }
+//! assert!((net.predict(x.view())[(0, 0)] - 1.0).abs() < 0.05);
+//! # Ok::<(), bprl_nn::NnError>(())
+//! ```
+
+// Every public item is documented: users pick this crate alone, so its docs are the manual.
+#![deny(missing_docs)]
+
+mod adam;
+mod error;
+pub mod gradcheck;
+pub mod io;
+mod layers;
+mod mlp;
+mod params;
+mod scalar;
+
+pub use adam::{Adam, AdamConfig};
+pub use error::{NnError, Result};
+pub use layers::{Activation, LayerNorm, LayerNormCache, Linear};
+pub use mlp::{Dense, Mlp, MlpCache};
+pub use params::{Parameters, join};
+pub use scalar::Scalar;

@@ -1,0 +1,101 @@
+//! Parameters as plain data: every network (and its gradient, which is a value of the same
+//! type) exposes its arrays by name in a fixed order, and everything else — optimizers,
+//! target copies, flattening, saving — is written once over that.
+
+use crate::scalar::Scalar;
+use ndarray::{ArrayViewD, ArrayViewMutD};
+
+/// A value holding named parameter arrays in a fixed order.
+///
+/// A network's gradient has the same type as the network (`Linear`'s gradient is a `Linear`),
+/// so optimizers zip a network with its gradient by visiting both in the same order.
+pub trait Parameters<F: Scalar> {
+    /// Calls `f(name, array)` for every parameter array, in a fixed order; names are prefixed
+    /// with `prefix` (dot-separated).
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'_, F>));
+
+    /// Calls `f(name, array)` mutably, in the same order as [`Parameters::visit`].
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>));
+
+    /// Total number of scalars.
+    fn num_params(&self) -> usize {
+        let mut n = 0;
+        self.visit("", &mut |_, a| n += a.len());
+        n
+    }
+
+    /// The parameter names, in visiting order.
+    fn names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.visit("", &mut |name, _| out.push(name.to_string()));
+        out
+    }
+
+    /// All scalars concatenated in visiting order (row-major within each array).
+    fn flatten(&self) -> Vec<F> {
+        let mut out = Vec::with_capacity(self.num_params());
+        self.visit("", &mut |_, a| out.extend(a.iter().copied()));
+        out
+    }
+
+    /// Overwrites all scalars from a flat slice in visiting order; returns how many were read.
+    /// Stops early (returning fewer) if `values` is too short.
+    fn assign_flat(&mut self, values: &[F]) -> usize {
+        let mut cursor = 0;
+        self.visit_mut("", &mut |_, mut a| {
+            for v in a.iter_mut() {
+                if let Some(x) = values.get(cursor) {
+                    *v = *x;
+                    cursor += 1;
+                }
+            }
+        });
+        cursor
+    }
+
+    /// Sets every scalar to 0 (for gradient accumulators).
+    fn fill_zero(&mut self) {
+        self.visit_mut("", &mut |_, mut a| a.fill(F::zero()));
+    }
+
+    /// Hard target copy: `self <- other` (same architecture).
+    fn copy_from(&mut self, other: &Self)
+    where
+        Self: Sized,
+    {
+        self.assign_flat(&other.flatten());
+    }
+
+    /// Polyak averaging: `self <- (1 - tau) self + tau other`.
+    fn polyak_from(&mut self, other: &Self, tau: F)
+    where
+        Self: Sized,
+    {
+        let src = other.flatten();
+        let mut cursor = 0;
+        self.visit_mut("", &mut |_, mut a| {
+            for v in a.iter_mut() {
+                *v = (F::one() - tau) * *v + tau * src[cursor];
+                cursor += 1;
+            }
+        });
+    }
+
+    /// Euclidean norm of all scalars (of a gradient, typically).
+    fn l2_norm(&self) -> F {
+        let mut s = F::zero();
+        self.visit("", &mut |_, a| {
+            s += a.iter().fold(F::zero(), |acc, v| acc + *v * *v)
+        });
+        s.sqrt()
+    }
+}
+
+/// Joins a prefix and a name with a dot (no dot for an empty prefix).
+pub fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of `bprl-nn`: gradient checks, optimizer, parameters, safetensors.
+
+mod gradients;
+mod optim;
+mod storage;
