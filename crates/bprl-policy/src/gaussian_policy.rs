@@ -1,0 +1,173 @@
+//! The flat Gaussian policy `pi(a|x)` and prior `pi0(a|x^D)`: one type, two selections.
+
+use crate::Float;
+use crate::error::{PolicyError, Result, check_finite, check_shape};
+use crate::head::{GaussianHead, HeadCache};
+use crate::obs::Selection;
+use bprl_distributions::DiagGaussian;
+use bprl_nn::{Mlp, MlpCache, Parameters, join};
+use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, concatenate};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Sizes and settings of a Gaussian policy network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GaussianPolicyConfig {
+    /// Torso layer sizes of the LayerNormMLP (Acme: `[200, 100]`).
+    pub hidden: Vec<usize>,
+    /// Output dimension (the action, or the latent for a high level).
+    pub output_dim: usize,
+    /// Extra inputs concatenated after the selected observation (a low level's latent `z`).
+    pub extra_input_dim: usize,
+    /// The head's `min_scale` (Acme: 0.1).
+    pub min_scale: f64,
+}
+
+/// A diagonal-Gaussian policy over a selection of observation groups (plus optional extra
+/// inputs): LayerNormMLP torso, then [`GaussianHead`].
+///
+/// The same type serves as the flat policy `pi(a|x)` (selection: everything), the flat prior
+/// `pi0(a|x^D)` (selection: the task-agnostic groups), and each level of a hierarchical policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "F: Float")]
+pub struct GaussianPolicy<F> {
+    /// Which observation groups the network reads.
+    pub selection: Selection,
+    /// Extra input width after the selection.
+    pub extra_input_dim: usize,
+    /// The LayerNormMLP torso (`activate_final = true`).
+    pub torso: Mlp<F>,
+    /// The Gaussian head.
+    pub head: GaussianHead<F>,
+}
+
+/// A forward pass: the distribution and what backward needs.
+#[derive(Debug, Clone)]
+pub struct PolicyForward<F: Float> {
+    /// The output distribution, one row per batch element.
+    pub dist: DiagGaussian<F>,
+    torso: MlpCache<F>,
+    head: HeadCache<F>,
+}
+
+impl<F: Float> GaussianPolicy<F> {
+    /// A freshly initialized network.
+    ///
+    /// # Errors
+    /// [`PolicyError::Config`] for no hidden layer or a zero output dimension.
+    pub fn new<R: Rng + ?Sized>(
+        selection: Selection,
+        config: &GaussianPolicyConfig,
+        rng: &mut R,
+    ) -> Result<Self> {
+        if config.hidden.is_empty() || config.output_dim == 0 {
+            return Err(PolicyError::Config {
+                field: "hidden/output_dim",
+                value: config.output_dim as f64,
+                requirement: "need at least one hidden layer and output_dim >= 1",
+            });
+        }
+        let input = selection.width() + config.extra_input_dim;
+        let torso = Mlp::layer_norm_mlp(input, &config.hidden, true, rng);
+        let last = *config.hidden.last().unwrap_or(&1);
+        Ok(Self {
+            selection,
+            extra_input_dim: config.extra_input_dim,
+            torso,
+            head: GaussianHead::new(last, config.output_dim, config.min_scale, rng),
+        })
+    }
+
+    /// The output dimension.
+    pub fn output_dim(&self) -> usize {
+        self.head.action_dim()
+    }
+
+    /// A zero-valued copy (gradient accumulator).
+    pub fn zeros_like(&self) -> Self {
+        let mut z = self.clone();
+        z.fill_zero();
+        z
+    }
+
+    /// The network input `[x_selected, extra]`, `[B, selection + extra]`.
+    ///
+    /// # Errors
+    /// Shape mismatch or non-finite values.
+    pub fn input(
+        &self,
+        obs: ArrayView2<'_, F>,
+        extra: Option<ArrayView2<'_, F>>,
+    ) -> Result<Array2<F>> {
+        check_finite("obs", obs)?;
+        let x = self.selection.gather(obs)?;
+        match (extra, self.extra_input_dim) {
+            (None, 0) => Ok(x),
+            (Some(e), w) if w > 0 => {
+                check_shape("extra", &[obs.nrows(), w], e.shape())?;
+                check_finite("extra", e)?;
+                Ok(concatenate(Axis(1), &[x.view(), e])
+                    .unwrap_or_else(|_| unreachable!("rows checked")))
+            }
+            (e, w) => Err(PolicyError::Shape {
+                what: "extra",
+                expected: vec![obs.nrows(), w],
+                actual: e.map_or(vec![0, 0], |e| e.shape().to_vec()),
+            }),
+        }
+    }
+
+    /// Forward pass from an observation (and the extra input, if the network has one).
+    ///
+    /// # Errors
+    /// Bad shapes or non-finite inputs; [`PolicyError::Distribution`] if the network's output
+    /// is not a valid Gaussian (non-finite weights).
+    pub fn forward(
+        &self,
+        obs: ArrayView2<'_, F>,
+        extra: Option<ArrayView2<'_, F>>,
+    ) -> Result<PolicyForward<F>> {
+        let input = self.input(obs, extra)?;
+        self.forward_input(input.view())
+    }
+
+    /// Forward pass from an already assembled input (see [`GaussianPolicy::input`]).
+    ///
+    /// # Errors
+    /// As [`GaussianPolicy::forward`].
+    pub fn forward_input(&self, input: ArrayView2<'_, F>) -> Result<PolicyForward<F>> {
+        self.torso.check_input(input)?;
+        let torso = self.torso.forward(input);
+        let (mean, std, head) = self.head.forward(torso.output().view());
+        Ok(PolicyForward {
+            dist: DiagGaussian::new(mean, std)?,
+            torso,
+            head,
+        })
+    }
+
+    /// Backward pass from gradients on the output distribution's mean and std: accumulates
+    /// parameter gradients into `grad` and returns `dL/d input` (`[B, selection + extra]`; the
+    /// last `extra_input_dim` columns are the extra input's gradient).
+    pub fn backward(
+        &self,
+        fwd: &PolicyForward<F>,
+        d_mean: ArrayView2<'_, F>,
+        d_std: ArrayView2<'_, F>,
+        grad: &mut Self,
+    ) -> Array2<F> {
+        let dh = self.head.backward(&fwd.head, d_mean, d_std, &mut grad.head);
+        self.torso.backward(&fwd.torso, dh.view(), &mut grad.torso)
+    }
+}
+
+impl<F: Float> Parameters<F> for GaussianPolicy<F> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'_, F>)) {
+        self.torso.visit(&join(prefix, "torso"), f);
+        self.head.visit(&join(prefix, "head"), f);
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>)) {
+        self.torso.visit_mut(&join(prefix, "torso"), f);
+        self.head.visit_mut(&join(prefix, "head"), f);
+    }
+}

@@ -1,0 +1,106 @@
+//! Acme's Gaussian policy head and its backward pass.
+
+use crate::Float;
+use bprl_nn::{Linear, Parameters, join};
+use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Zip};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// `ln 2`.
+const LN_2: f64 = std::f64::consts::LN_2;
+
+/// The diagonal-Gaussian head of Acme's `svg0_prior` networks.
+///
+/// # Formula
+/// `mean = tanh(h W_mu + b_mu)`, `std = softplus(h W_sigma + b_sigma) * 0.7 / ln 2 + min_scale`
+/// (so a zero pre-activation gives `std = 0.7 + min_scale`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "F: Float")]
+pub struct GaussianHead<F> {
+    /// The mean's affine map, `[hidden, A]`.
+    pub mean: Linear<F>,
+    /// The standard deviation's affine map, `[hidden, A]`.
+    pub std: Linear<F>,
+    /// Lower bound added to the standard deviation (Acme: 0.1).
+    pub min_scale: F,
+}
+
+/// What [`GaussianHead::backward`] needs from the forward pass.
+#[derive(Debug, Clone)]
+pub struct HeadCache<F> {
+    input: Array2<F>,
+    pre_std: Array2<F>,
+    mean: Array2<F>,
+}
+
+impl<F: Float> GaussianHead<F> {
+    /// A head with near-zero weights (`N(0, (1e-2 / sqrt(hidden))^2)`, as the JAX reference).
+    pub fn new<R: Rng + ?Sized>(
+        hidden: usize,
+        action_dim: usize,
+        min_scale: f64,
+        rng: &mut R,
+    ) -> Self {
+        let std = 1e-2 / (hidden.max(1) as f64).sqrt();
+        Self {
+            mean: Linear::near_zero(hidden, action_dim, std, rng),
+            std: Linear::near_zero(hidden, action_dim, std, rng),
+            min_scale: <F as bprl_nn::Scalar>::c(min_scale),
+        }
+    }
+
+    /// The action dimension.
+    pub fn action_dim(&self) -> usize {
+        self.mean.output_dim()
+    }
+
+    /// `(mean, std)`, each `[B, A]`, and the cache.
+    pub fn forward(&self, h: ArrayView2<'_, F>) -> (Array2<F>, Array2<F>, HeadCache<F>) {
+        let mean = self.mean.forward(h).mapv(F::tanh);
+        let pre_std = self.std.forward(h);
+        let k = <F as bprl_nn::Scalar>::c(0.7 / LN_2);
+        let std = pre_std.mapv(|x| bprl_distributions::softplus(x) * k + self.min_scale);
+        let cache = HeadCache {
+            input: h.to_owned(),
+            pre_std,
+            mean: mean.clone(),
+        };
+        (mean, std, cache)
+    }
+
+    /// Accumulates parameter gradients from `dL/dmean`, `dL/dstd` and returns `dL/dh`.
+    pub fn backward(
+        &self,
+        cache: &HeadCache<F>,
+        d_mean: ArrayView2<'_, F>,
+        d_std: ArrayView2<'_, F>,
+        grad: &mut Self,
+    ) -> Array2<F> {
+        let mut d_pre_mean = d_mean.to_owned();
+        Zip::from(&mut d_pre_mean)
+            .and(&cache.mean)
+            .for_each(|d, &m| *d *= F::one() - m * m);
+        let k = <F as bprl_nn::Scalar>::c(0.7 / LN_2);
+        let mut d_pre_std = d_std.to_owned();
+        Zip::from(&mut d_pre_std)
+            .and(&cache.pre_std)
+            .for_each(|d, &x| *d *= k / (F::one() + (-x).exp()));
+        let dh = self
+            .mean
+            .backward(cache.input.view(), d_pre_mean.view(), &mut grad.mean);
+        dh + self
+            .std
+            .backward(cache.input.view(), d_pre_std.view(), &mut grad.std)
+    }
+}
+
+impl<F: Float> Parameters<F> for GaussianHead<F> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'_, F>)) {
+        self.mean.visit(&join(prefix, "mean"), f);
+        self.std.visit(&join(prefix, "std"), f);
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>)) {
+        self.mean.visit_mut(&join(prefix, "mean"), f);
+        self.std.visit_mut(&join(prefix, "std"), f);
+    }
+}

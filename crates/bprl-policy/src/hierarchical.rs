@@ -1,0 +1,453 @@
+//! Latent hierarchical policies `pi(a|x) = ∫ pi^H(z|x) pi^L(a|z,x) dz` and priors, the
+//! reparameterized chain through both levels, and the per-step KL bound of Eq. 11.
+
+use crate::Float;
+use crate::error::{PolicyError, Result, check_shape};
+use crate::gaussian_policy::{GaussianPolicy, GaussianPolicyConfig, PolicyForward};
+use crate::obs::Selection;
+use bprl_nn::{Parameters, join};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, s};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Sizes of a hierarchical policy (and prior).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HierarchicalConfig {
+    /// Torso sizes of each level (Acme-sized: `[200, 100]`).
+    pub hidden: Vec<usize>,
+    /// Latent dimension of `z`.
+    pub latent_dim: usize,
+    /// Action dimension.
+    pub action_dim: usize,
+    /// Heads' `min_scale`.
+    pub min_scale: f64,
+}
+
+impl HierarchicalConfig {
+    fn level(&self, output_dim: usize, extra_input_dim: usize) -> GaussianPolicyConfig {
+        GaussianPolicyConfig {
+            hidden: self.hidden.clone(),
+            output_dim,
+            extra_input_dim,
+            min_scale: self.min_scale,
+        }
+    }
+}
+
+/// A two-level policy: `pi^H(z | x)` over a latent, then `pi^L(a | z, x_L)` where the low level
+/// may see only a selection `x_L` of the observation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "F: Float")]
+pub struct HierarchicalPolicy<F> {
+    /// `pi^H(z | x)`.
+    pub high: GaussianPolicy<F>,
+    /// `pi^L(a | z, x_L)` (its extra input is `z`).
+    pub low: GaussianPolicy<F>,
+}
+
+/// The prior's low level: the policy's own (shared parameters: its KL term is exactly zero), or
+/// a separate network `pi0^L(a | z, x^D_L)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "F: Float")]
+pub enum LowLevelPrior<F> {
+    /// Shared with the policy.
+    Shared,
+    /// A separate low level.
+    Separate(Box<GaussianPolicy<F>>),
+}
+
+/// A two-level prior: `pi0^H(z | x^D)` and a shared or separate low level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "F: Float")]
+pub struct HierarchicalPrior<F> {
+    /// `pi0^H(z | x^D)`.
+    pub high: GaussianPolicy<F>,
+    /// The low level.
+    pub low: LowLevelPrior<F>,
+}
+
+/// One reparameterized draw through both levels: `z = mu^H + sigma^H eta`,
+/// `a = mu^L(z) + sigma^L(z) eps`, with everything backward needs.
+#[derive(Debug, Clone)]
+pub struct HierarchicalSample<F: Float> {
+    /// `z`, `[B, Z]`.
+    pub latent: Array2<F>,
+    /// `eta`, `[B, Z]`.
+    pub latent_noise: Array2<F>,
+    /// `a`, `[B, A]`.
+    pub action: Array2<F>,
+    /// `eps`, `[B, A]`.
+    pub action_noise: Array2<F>,
+    /// The high level's forward pass (`pi^H(.|x)`).
+    pub high: PolicyForward<F>,
+    /// The low level's forward pass at `z` (`pi^L(.|z, x_L)`).
+    pub low: PolicyForward<F>,
+}
+
+/// Gradients of a loss with respect to the chain's outputs, each `[B, ...]` (zeros where a
+/// term does not apply). [`HierarchicalPolicy::backward`] pushes them to both levels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainGrad<F> {
+    /// `dL/da` (for SVG(0): `-dQ/da`).
+    pub d_action: Array2<F>,
+    /// `dL/dz` from outside the chain (for example from `Q(x, a, z)`'s latent input; zero when
+    /// that gradient is stopped).
+    pub d_latent: Array2<F>,
+    /// `dL/d mu^H`, `dL/d sigma^H` (KL and entropy terms on the high level).
+    pub d_high_mean: Array2<F>,
+    /// See `d_high_mean`.
+    pub d_high_std: Array2<F>,
+    /// `dL/d mu^L`, `dL/d sigma^L` (terms on the low level).
+    pub d_low_mean: Array2<F>,
+    /// See `d_low_mean`.
+    pub d_low_std: Array2<F>,
+}
+
+impl<F: Float> ChainGrad<F> {
+    /// All zeros for a batch of `b` with latent `z` and action `a` dimensions.
+    pub fn zeros(b: usize, z: usize, a: usize) -> Self {
+        Self {
+            d_action: Array2::zeros((b, a)),
+            d_latent: Array2::zeros((b, z)),
+            d_high_mean: Array2::zeros((b, z)),
+            d_high_std: Array2::zeros((b, z)),
+            d_low_mean: Array2::zeros((b, a)),
+            d_low_std: Array2::zeros((b, a)),
+        }
+    }
+
+    /// Adds another gradient of the same shapes.
+    pub fn add(&mut self, other: &Self) {
+        self.d_action += &other.d_action;
+        self.d_latent += &other.d_latent;
+        self.d_high_mean += &other.d_high_mean;
+        self.d_high_std += &other.d_high_std;
+        self.d_low_mean += &other.d_low_mean;
+        self.d_low_std += &other.d_low_std;
+    }
+}
+
+impl<F: Float> HierarchicalPolicy<F> {
+    /// A freshly initialized policy: the high level reads `high_selection`, the low level
+    /// `low_selection` plus `z`.
+    ///
+    /// # Errors
+    /// [`PolicyError::Config`] for empty sizes.
+    pub fn new<R: Rng + ?Sized>(
+        high_selection: Selection,
+        low_selection: Selection,
+        config: &HierarchicalConfig,
+        rng: &mut R,
+    ) -> Result<Self> {
+        Ok(Self {
+            high: GaussianPolicy::new(high_selection, &config.level(config.latent_dim, 0), rng)?,
+            low: GaussianPolicy::new(
+                low_selection,
+                &config.level(config.action_dim, config.latent_dim),
+                rng,
+            )?,
+        })
+    }
+
+    /// Latent dimension.
+    pub fn latent_dim(&self) -> usize {
+        self.high.output_dim()
+    }
+
+    /// Action dimension.
+    pub fn action_dim(&self) -> usize {
+        self.low.output_dim()
+    }
+
+    /// A zero-valued copy (gradient accumulator).
+    pub fn zeros_like(&self) -> Self {
+        let mut z = self.clone();
+        z.fill_zero();
+        z
+    }
+
+    /// The chain `a = f^L(x, f^H(x, eta), eps)` for given noise.
+    ///
+    /// # Errors
+    /// Bad shapes or non-finite inputs.
+    pub fn sample_with_noise(
+        &self,
+        obs: ArrayView2<'_, F>,
+        latent_noise: ArrayView2<'_, F>,
+        action_noise: ArrayView2<'_, F>,
+    ) -> Result<HierarchicalSample<F>> {
+        let n = obs.nrows();
+        check_shape(
+            "latent_noise",
+            &[n, self.latent_dim()],
+            latent_noise.shape(),
+        )?;
+        check_shape(
+            "action_noise",
+            &[n, self.action_dim()],
+            action_noise.shape(),
+        )?;
+        let high = self.high.forward(obs, None)?;
+        let latent = high.dist.sample_from_noise(latent_noise)?;
+        let low = self.low.forward(obs, Some(latent.view()))?;
+        let action = low.dist.sample_from_noise(action_noise)?;
+        Ok(HierarchicalSample {
+            latent,
+            latent_noise: latent_noise.to_owned(),
+            action,
+            action_noise: action_noise.to_owned(),
+            high,
+            low,
+        })
+    }
+
+    /// The chain with fresh standard-normal noise.
+    ///
+    /// # Errors
+    /// As [`HierarchicalPolicy::sample_with_noise`].
+    pub fn rsample<R: Rng + ?Sized>(
+        &self,
+        obs: ArrayView2<'_, F>,
+        rng: &mut R,
+    ) -> Result<HierarchicalSample<F>> {
+        let n = obs.nrows();
+        let eta = Array2::from_shape_simple_fn((n, self.latent_dim()), || F::standard_normal(rng));
+        let eps = Array2::from_shape_simple_fn((n, self.action_dim()), || F::standard_normal(rng));
+        self.sample_with_noise(obs, eta.view(), eps.view())
+    }
+
+    /// Pushes output gradients through both levels into `grad`.
+    ///
+    /// # Formula
+    /// `dL/dmu^L += dL/da`, `dL/dsigma^L += dL/da * eps`; `dL/dz = (dL/d input^L)_z + d_latent`;
+    /// `dL/dmu^H += dL/dz`, `dL/dsigma^H += dL/dz * eta`.
+    pub fn backward(&self, sample: &HierarchicalSample<F>, g: &ChainGrad<F>, grad: &mut Self) {
+        let d_low_mean = &g.d_low_mean + &g.d_action;
+        let d_low_std = &g.d_low_std + &(&g.d_action * &sample.action_noise);
+        let d_in = self.low.backward(
+            &sample.low,
+            d_low_mean.view(),
+            d_low_std.view(),
+            &mut grad.low,
+        );
+        let z0 = self.low.selection.width();
+        let d_z = &d_in.slice(s![.., z0..]) + &g.d_latent;
+        let d_high_mean = &g.d_high_mean + &d_z;
+        let d_high_std = &g.d_high_std + &(&d_z * &sample.latent_noise);
+        self.high.backward(
+            &sample.high,
+            d_high_mean.view(),
+            d_high_std.view(),
+            &mut grad.high,
+        );
+    }
+}
+
+impl<F: Float> HierarchicalPrior<F> {
+    /// A freshly initialized prior: the high level reads `high_selection` (the task-agnostic
+    /// groups); a separate low level reads `low_selection` plus `z`.
+    ///
+    /// # Errors
+    /// [`PolicyError::Config`] for empty sizes.
+    pub fn new<R: Rng + ?Sized>(
+        high_selection: Selection,
+        low: Option<Selection>,
+        config: &HierarchicalConfig,
+        rng: &mut R,
+    ) -> Result<Self> {
+        Ok(Self {
+            high: GaussianPolicy::new(high_selection, &config.level(config.latent_dim, 0), rng)?,
+            low: match low {
+                None => LowLevelPrior::Shared,
+                Some(sel) => LowLevelPrior::Separate(Box::new(GaussianPolicy::new(
+                    sel,
+                    &config.level(config.action_dim, config.latent_dim),
+                    rng,
+                )?)),
+            },
+        })
+    }
+
+    /// A zero-valued copy (gradient accumulator).
+    pub fn zeros_like(&self) -> Self {
+        let mut z = self.clone();
+        z.fill_zero();
+        z
+    }
+
+    /// The prior at a given latent: `pi0^H(.|x^D)` and, if separate, `pi0^L(.|z, x^D_L)`.
+    ///
+    /// # Errors
+    /// Bad shapes or non-finite inputs.
+    pub fn forward(
+        &self,
+        obs: ArrayView2<'_, F>,
+        latent: ArrayView2<'_, F>,
+    ) -> Result<PriorForward<F>> {
+        Ok(PriorForward {
+            high: self.high.forward(obs, None)?,
+            low: match &self.low {
+                LowLevelPrior::Shared => None,
+                LowLevelPrior::Separate(p) => Some(p.forward(obs, Some(latent))?),
+            },
+        })
+    }
+}
+
+/// The prior evaluated at a sampled latent.
+#[derive(Debug, Clone)]
+pub struct PriorForward<F: Float> {
+    /// `pi0^H(.|x^D)`.
+    pub high: PolicyForward<F>,
+    /// `pi0^L(.|z, x^D_L)`, or `None` for a shared low level.
+    pub low: Option<PolicyForward<F>>,
+}
+
+/// The two terms of Eq. 11 at the sampled latent, per row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatentKl<F> {
+    /// `KL_H = KL(pi^H(.|x) || pi0^H(.|x^D))`, `[B]`.
+    pub high: Array1<F>,
+    /// `KL_L = KL(pi^L(.|z,x) || pi0^L(.|z,x^D))` at the sampled `z`, `[B]`; exactly 0 for a
+    /// shared low level.
+    pub low: Array1<F>,
+}
+
+impl<F: Float> LatentKl<F> {
+    /// `KL_H + KL_L`: a one-sample estimate of the upper bound of Eq. 11 on
+    /// `KL(pi(a|x) || pi0(a|x))`.
+    pub fn total(&self) -> Array1<F> {
+        &self.high + &self.low
+    }
+}
+
+/// The per-step KL bound of Eq. 11 at the sampled latent.
+///
+/// # Formula (Eq. 11)
+/// `KL(pi(.|x) || pi0(.|x)) <= KL(pi^H(.|x) || pi0^H(.|x)) + E_{z~pi^H} KL(pi^L(.|z,x) || pi0^L(.|z,x))`,
+/// the expectation estimated with the chain's `z`.
+///
+/// # Errors
+/// Batch-size mismatch between sample and prior.
+#[doc(alias = "Eq. 11")]
+pub fn latent_kl<F: Float>(
+    sample: &HierarchicalSample<F>,
+    prior: &PriorForward<F>,
+) -> Result<LatentKl<F>> {
+    let high = sample.high.dist.kl(&prior.high.dist)?;
+    let low = match &prior.low {
+        None => Array1::zeros(high.len()),
+        Some(p) => sample.low.dist.kl(&p.dist)?,
+    };
+    Ok(LatentKl { high, low })
+}
+
+fn scale_rows<F: Float>(a: &Array2<F>, w: ArrayView1<'_, F>) -> Array2<F> {
+    a * &w.insert_axis(Axis(1))
+}
+
+/// Output gradients of `sum_b w_b (KL_H + KL_L)_b` on the *policy* side (the prior is held
+/// fixed, as the target prior in the policy loss), for [`HierarchicalPolicy::backward`].
+///
+/// The low-level term depends on `z` through both `pi^L` and a separate `pi0^L`; the prior's
+/// input gradient with respect to `z` is included (its parameter gradients are discarded).
+///
+/// # Errors
+/// Shape mismatches.
+pub fn latent_kl_policy_grad<F: Float>(
+    prior: &HierarchicalPrior<F>,
+    sample: &HierarchicalSample<F>,
+    prior_fwd: &PriorForward<F>,
+    weights: ArrayView1<'_, F>,
+) -> Result<ChainGrad<F>> {
+    let (n, zd, ad) = (
+        sample.latent.nrows(),
+        sample.latent.ncols(),
+        sample.action.ncols(),
+    );
+    check_shape("weights", &[n], weights.shape())?;
+    let mut g = ChainGrad::zeros(n, zd, ad);
+    let kh = sample.high.dist.kl_grad(&prior_fwd.high.dist)?;
+    g.d_high_mean = scale_rows(&kh.d_mean_p, weights);
+    g.d_high_std = scale_rows(&kh.d_std_p, weights);
+    if let (LowLevelPrior::Separate(p), Some(pf)) = (&prior.low, &prior_fwd.low) {
+        let kl = sample.low.dist.kl_grad(&pf.dist)?;
+        g.d_low_mean = scale_rows(&kl.d_mean_p, weights);
+        g.d_low_std = scale_rows(&kl.d_std_p, weights);
+        let mut scratch = p.zeros_like();
+        let (dm, ds) = (
+            scale_rows(&kl.d_mean_q, weights),
+            scale_rows(&kl.d_std_q, weights),
+        );
+        let d_in = p.backward(pf, dm.view(), ds.view(), &mut scratch);
+        g.d_latent = d_in.slice(s![.., p.selection.width()..]).to_owned();
+    }
+    Ok(g)
+}
+
+/// Accumulates into `grad` the gradient of `sum_b w_b (KL_H + KL_L)_b` with respect to the
+/// *prior's* parameters (the policy and its latent are held fixed: distillation
+/// `KL(sg(pi) || pi0)`). A shared low level receives nothing (its KL is zero).
+///
+/// # Errors
+/// Shape mismatches.
+pub fn latent_kl_prior_backward<F: Float>(
+    prior: &HierarchicalPrior<F>,
+    sample: &HierarchicalSample<F>,
+    prior_fwd: &PriorForward<F>,
+    weights: ArrayView1<'_, F>,
+    grad: &mut HierarchicalPrior<F>,
+) -> Result<()> {
+    check_shape("weights", &[sample.latent.nrows()], weights.shape())?;
+    let kh = sample.high.dist.kl_grad(&prior_fwd.high.dist)?;
+    let (dm, ds) = (
+        scale_rows(&kh.d_mean_q, weights),
+        scale_rows(&kh.d_std_q, weights),
+    );
+    prior
+        .high
+        .backward(&prior_fwd.high, dm.view(), ds.view(), &mut grad.high);
+    match (&prior.low, &prior_fwd.low, &mut grad.low) {
+        (LowLevelPrior::Separate(p), Some(pf), LowLevelPrior::Separate(g)) => {
+            let kl = sample.low.dist.kl_grad(&pf.dist)?;
+            let (dm, ds) = (
+                scale_rows(&kl.d_mean_q, weights),
+                scale_rows(&kl.d_std_q, weights),
+            );
+            p.backward(pf, dm.view(), ds.view(), g);
+            Ok(())
+        }
+        (LowLevelPrior::Shared, None, LowLevelPrior::Shared) => Ok(()),
+        _ => Err(PolicyError::Config {
+            field: "low",
+            value: 0.0,
+            requirement: "prior, its forward pass and its gradient must agree on shared vs separate",
+        }),
+    }
+}
+
+impl<F: Float> Parameters<F> for HierarchicalPolicy<F> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'_, F>)) {
+        self.high.visit(&join(prefix, "high"), f);
+        self.low.visit(&join(prefix, "low"), f);
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>)) {
+        self.high.visit_mut(&join(prefix, "high"), f);
+        self.low.visit_mut(&join(prefix, "low"), f);
+    }
+}
+
+impl<F: Float> Parameters<F> for HierarchicalPrior<F> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'_, F>)) {
+        self.high.visit(&join(prefix, "high"), f);
+        if let LowLevelPrior::Separate(p) = &self.low {
+            p.visit(&join(prefix, "low"), f);
+        }
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>)) {
+        self.high.visit_mut(&join(prefix, "high"), f);
+        if let LowLevelPrior::Separate(p) = &mut self.low {
+            p.visit_mut(&join(prefix, "low"), f);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! # bprl-policy
+//!
+//! Policies, priors and critics for KL-regularized RL with behavior priors (Tirumala et al.
+//! 2020): flat Gaussian policies, latent hierarchical policies, and the critics SVG(0) learns
+//! through, each with explicit gradients.
+//!
+//! ## The domain
+//!
+//! - **Information asymmetry** (Galashov et al. 2019). An observation is a row of named groups
+//!   ([`ObservationSpec`]); each network reads a [`Selection`] of them. The policy sees
+//!   everything, the prior only task-agnostic groups `x^D` (e.g. proprioception), so the prior
+//!   learns behavior common to all tasks. A selection of a missing group is a typed error, and
+//!   a network cannot read a column outside its selection.
+//! - **Flat policies and priors**: [`GaussianPolicy`], a LayerNormMLP torso and Acme's
+//!   [`GaussianHead`] (`mean = tanh(.)`, `std = softplus(.) * 0.7 / ln 2 + min_scale`).
+//! - **Critics**: [`Critic`] for `Q(x, a)` and `Q(x, a, z)`; its backward pass returns
+//!   `dQ/da` (the SVG(0) signal) and `dQ/dz` (which Algorithm 2 stops).
+//! - **Hierarchical policies** ([`HierarchicalPolicy`], [`HierarchicalPrior`]): a latent
+//!   `z ~ pi^H(z|x)` then `a ~ pi^L(a|z, x_L)`. The prior's low level is either
+//!   [`LowLevelPrior::Shared`] (same parameters, so its KL term is exactly 0) or
+//!   [`LowLevelPrior::Separate`]. The reparameterized chain `a = f^L(x, f^H(x, eta), eps)`
+//!   carries `dL/da` to both levels ([`HierarchicalPolicy::backward`]); [`latent_kl`] gives the
+//!   per-step bound of Eq. 11 and its gradients for the policy ([`latent_kl_policy_grad`]) and
+//!   the prior ([`latent_kl_prior_backward`]) separately.
+//! - **Acting**: [`LatentHold`] resamples `z` every `k` steps and at episode starts.
+//!
+//! ## Conventions
+//!
+//! - Observations are `[B, width]` rows in spec order; outputs are `[B, ...]`.
+//! - A network's gradient is a value of its own type (`zeros_like`), accumulated by
+//!   backward passes (see `bprl-nn`).
+//! - Backward passes take gradients with respect to a distribution's *mean and std*; the KL,
+//!   log-prob and entropy gradients that produce them come from `bprl-distributions`.
+//! - `KL(policy || prior)`, policy first.
+//! - Generic over [`Float`] (`f32`, `f64`).
+
+// Every public item is documented: users pick this crate alone, so its docs are the manual.
+#![deny(missing_docs)]
+
+mod critic;
+mod error;
+mod gaussian_policy;
+mod head;
+mod hierarchical;
+mod hold;
+mod obs;
+
+pub use critic::{Critic, CriticConfig, CriticForward, CriticInputGrad};
+pub use error::{PolicyError, Result};
+pub use gaussian_policy::{GaussianPolicy, GaussianPolicyConfig, PolicyForward};
+pub use head::{GaussianHead, HeadCache};
+pub use hierarchical::{
+    ChainGrad, HierarchicalConfig, HierarchicalPolicy, HierarchicalPrior, HierarchicalSample,
+    LatentKl, LowLevelPrior, PriorForward, latent_kl, latent_kl_policy_grad,
+    latent_kl_prior_backward,
+};
+pub use hold::LatentHold;
+pub use obs::{ObservationSpec, Selection};
+
+/// The scalars policies compute in: both a distribution scalar and a network scalar
+/// (`f32`, `f64`).
+pub trait Float: bprl_distributions::Real + bprl_nn::Scalar {}
+
+impl<F: bprl_distributions::Real + bprl_nn::Scalar> Float for F {}

@@ -1,0 +1,7 @@
+//! Integration tests of `bprl-policy`: gradient checks of every module and the full
+//! hierarchical chain, the shared low level, information asymmetry, latent holds, errors.
+
+mod asymmetry;
+mod common;
+mod gradients;
+mod hierarchy;
