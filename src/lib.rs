@@ -11,15 +11,16 @@
 //! |---|---|---|
 //! | [`distributions`] | `bprl-distributions` | Gaussians, categorical, mixtures, tanh-squashed; KL with gradients; the paper's identities |
 //! | [`retrace`] | `bprl-retrace` | Retrace(lambda) and the off-policy return family over time-major arrays |
+//! | [`envs`] | `bprl-envs` | multi-task point-mass and reacher suites with observation groups |
 //! | [`nn`] | `bprl-nn` | layers with explicit backward passes, LayerNormMLP, Adam, safetensors |
 //! | [`policy`] | `bprl-policy` | observation groups, flat and hierarchical policies and priors, critics |
 //! | [`replay`] | `bprl-replay` | sequence replay: adder, FIFO table, rate limiter, snapshots |
 //!
-//! The remaining crates of the design (CUDA kernels,
-//! environments, agents) are re-exported here as they land.
+//! The remaining crates of the design (CUDA kernels, agents) are re-exported here as they land.
 #![deny(missing_docs)]
 
 pub use bprl_distributions as distributions;
+pub use bprl_envs as envs;
 pub use bprl_nn as nn;
 pub use bprl_policy as policy;
 pub use bprl_replay as replay;
