@@ -70,9 +70,8 @@ impl Body for PointMass {
         self.velocity = [0.0; 2];
     }
     fn step(&mut self, action: &[f32]) {
-        for i in 0..2 {
-            self.velocity[i] =
-                self.velocity[i] * (1.0 - self.damping * DT) + self.accel * action[i] * DT;
+        for (i, &a) in action.iter().enumerate().take(2) {
+            self.velocity[i] = self.velocity[i] * (1.0 - self.damping * DT) + self.accel * a * DT;
             self.position[i] += self.velocity[i] * DT;
             if self.position[i].abs() > 1.0 {
                 self.position[i] = self.position[i].clamp(-1.0, 1.0);
@@ -145,9 +144,9 @@ impl Body for TwoLinkArm {
         self.velocities = [0.0; 2];
     }
     fn step(&mut self, action: &[f32]) {
-        for i in 0..2 {
+        for (i, &a) in action.iter().enumerate().take(2) {
             self.velocities[i] =
-                self.velocities[i] * (1.0 - self.damping * DT) + self.gain * action[i] * DT;
+                self.velocities[i] * (1.0 - self.damping * DT) + self.gain * a * DT;
             self.angles[i] =
                 (self.angles[i] + self.velocities[i] * DT).rem_euclid(std::f32::consts::TAU);
         }
