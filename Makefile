@@ -1,9 +1,13 @@
 # bprl: the two commands a fresh machine needs.
 #   make test   installs missing system packages, then fmt + clippy + the whole test suite
 #   make demo   runs the main job and writes its report
-.PHONY: all deps test fmt clippy unit demo doc bench
+.PHONY: all deps test fmt clippy unit demo doc bench bench-gpu test-gpu
 
 CARGO ?= cargo
+# NVRTC from the PyPI wheel (installed by scripts/install-deps.sh): lets the tests compile every
+# CUDA kernel on machines without a GPU.
+NVRTC_LIB := $(CURDIR)/.tools/nvrtc/nvidia/cuda_nvrtc/lib
+export LD_LIBRARY_PATH := $(NVRTC_LIB)$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
 all: test
 
@@ -16,8 +20,9 @@ fmt:
 clippy: deps
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
+# BPRL_REQUIRE_NVRTC=1: a missing NVRTC fails the kernel-compilation test instead of skipping.
 unit: deps
-	$(CARGO) test --workspace --all-features
+	BPRL_REQUIRE_NVRTC=1 $(CARGO) test --workspace --all-features
 
 test: deps fmt clippy unit doc
 
@@ -29,3 +34,10 @@ demo: deps
 
 bench: deps
 	$(CARGO) bench --workspace --all-features
+
+# On a machine with an NVIDIA GPU: the GPU tests (they skip elsewhere) and the kernel benchmark.
+test-gpu: deps
+	$(CARGO) test -p bprl-cuda -- --nocapture
+
+bench-gpu: deps
+	bash scripts/bench-cuda

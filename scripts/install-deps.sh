@@ -2,20 +2,32 @@
 # Installs what a fresh machine lacks for `make test` and `make demo`. Idempotent: checks first,
 # installs only what is missing. Debian packages need root (CI and the dev machines run as root).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-need_apt=()
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  echo "install-deps: installing Debian packages: $*"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@"
+}
+
 # The `lapack` feature links a system OpenBLAS (which carries LAPACK).
-if ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\b'; then
-  need_apt+=(libopenblas-dev)
-fi
-if ! command -v pkg-config >/dev/null 2>&1; then
-  need_apt+=(pkg-config)
-fi
+need_apt=()
+if ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\b'; then need_apt+=(libopenblas-dev); fi
+if ! command -v pkg-config >/dev/null 2>&1; then need_apt+=(pkg-config); fi
+if ! python3 -m pip --version >/dev/null 2>&1; then need_apt+=(python3-pip); fi
+if [ ${#need_apt[@]} -gt 0 ]; then apt_install "${need_apt[@]}"; fi
 
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "install-deps: installing Debian packages: ${need_apt[*]}"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+# NVRTC from PyPI, so the test suite compiles every CUDA kernel without a GPU (DESIGN.md
+# section 5). Installed into a project-local folder; the Makefile puts it on LD_LIBRARY_PATH.
+NVRTC_DIR=.tools/nvrtc
+if [ ! -e "$NVRTC_DIR/nvidia/cuda_nvrtc/lib/libnvrtc.so.12" ]; then
+  echo "install-deps: installing nvidia-cuda-nvrtc-cu12 into $NVRTC_DIR"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$NVRTC_DIR" \
+    "nvidia-cuda-nvrtc-cu12==12.9.*"
 fi

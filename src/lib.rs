@@ -9,6 +9,7 @@
 //!
 //! | module | crate | job |
 //! |---|---|---|
+//! | [`cuda`] | `bprl-cuda` | CUDA kernels (NVRTC + cudarc, dynamic loading) for batched Gaussian KL and sampling, with CPU references |
 //! | [`distributions`] | `bprl-distributions` | Gaussians, categorical, mixtures, tanh-squashed; KL with gradients; the paper's identities |
 //! | [`retrace`] | `bprl-retrace` | Retrace(lambda) and the off-policy return family over time-major arrays |
 //! | [`envs`] | `bprl-envs` | multi-task point-mass and reacher suites with observation groups |
@@ -16,9 +17,10 @@
 //! | [`policy`] | `bprl-policy` | observation groups, flat and hierarchical policies and priors, critics |
 //! | [`replay`] | `bprl-replay` | sequence replay: adder, FIFO table, rate limiter, snapshots |
 //!
-//! The remaining crates of the design (CUDA kernels, agents) are re-exported here as they land.
+//! The remaining crate of the design (agents) are re-exported here as they land.
 #![deny(missing_docs)]
 
+pub use bprl_cuda as cuda;
 pub use bprl_distributions as distributions;
 pub use bprl_envs as envs;
 pub use bprl_nn as nn;
