@@ -1,0 +1,102 @@
+//! Typed errors of the agents. Configuration problems are [`ConfigError`]; everything that
+//! happens while running is [`AgentError`].
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// A configuration that cannot run; names the field and the bad value.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// A field outside its allowed range.
+    #[error("config field `{field}` = {value}: {requirement}")]
+    Invalid {
+        /// Dotted path of the field (for example `learner.gamma`).
+        field: String,
+        /// The value, as text.
+        value: String,
+        /// What it must satisfy.
+        requirement: String,
+    },
+    /// The TOML text could not be parsed into a configuration.
+    #[error("config {path}: {reason}")]
+    Parse {
+        /// The file (or `<string>`).
+        path: PathBuf,
+        /// The parser's message (it names the field and line).
+        reason: String,
+    },
+    /// The configuration file could not be read.
+    #[error("config {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// What went wrong while training, acting, checkpointing or evaluating.
+#[derive(Debug, Error)]
+pub enum AgentError {
+    /// An invalid configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A loss, observation, reward or gradient became NaN or infinite.
+    #[error("non-finite {what} at learner step {step} (the last good checkpoint is kept)")]
+    NonFinite {
+        /// Where it appeared (for example `critic loss`, `observation`).
+        what: String,
+        /// The learner step.
+        step: u64,
+    },
+    /// A checkpoint could not be read or written.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The file or folder.
+        path: PathBuf,
+        /// What failed (I/O, truncation, checksum, version, decoding).
+        reason: String,
+    },
+    /// An output file could not be written.
+    #[error("writing {path}: {reason}")]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// A batch or network shape that does not fit.
+    #[error("shape: {0}")]
+    Shape(String),
+    /// The environment reported an error.
+    #[error(transparent)]
+    Env(#[from] bprl_envs::EnvError),
+    /// The replay reported an error.
+    #[error(transparent)]
+    Replay(#[from] bprl_replay::ReplayError),
+    /// A policy module reported an error.
+    #[error(transparent)]
+    Policy(#[from] bprl_policy::PolicyError),
+    /// The network layer reported an error.
+    #[error(transparent)]
+    Network(#[from] bprl_nn::NnError),
+    /// The Retrace estimator reported an error.
+    #[error(transparent)]
+    Retrace(#[from] bprl_retrace::RetraceError),
+    /// A distribution reported an error.
+    #[error(transparent)]
+    Distribution(#[from] bprl_distributions::DistError),
+}
+
+impl From<bprl_replay::ConfigError> for AgentError {
+    fn from(e: bprl_replay::ConfigError) -> Self {
+        AgentError::Config(ConfigError::Invalid {
+            field: "replay".into(),
+            value: String::new(),
+            requirement: e.to_string(),
+        })
+    }
+}
+
+/// Shorthand for `Result<T, AgentError>`.
+pub type Result<T> = std::result::Result<T, AgentError>;
