@@ -1,7 +1,7 @@
 # bprl: the two commands a fresh machine needs.
 #   make test   installs missing system packages, then fmt + clippy + the whole test suite
 #   make demo   runs the main job and writes its report
-.PHONY: all deps test fmt clippy unit demo doc bench bench-gpu test-gpu
+.PHONY: all deps test fmt clippy unit demo paper doc bench bench-gpu test-gpu
 
 CARGO ?= cargo
 # NVRTC from the PyPI wheel (installed by scripts/install-deps.sh): lets the tests compile every
@@ -31,6 +31,11 @@ doc: deps
 
 demo: deps
 	$(CARGO) run --release -p bprl-examples --bin bprl -- demo --out runs/demo
+
+# The longer experiment: more seeds and steps, point mass then reacher (hours on 2 cores).
+paper: deps
+	$(CARGO) run --release -p bprl-examples --bin bprl -- demo --preset paper --body point_mass --out runs/paper-point-mass
+	$(CARGO) run --release -p bprl-examples --bin bprl -- demo --preset paper --body reacher --out runs/paper-reacher
 
 bench: deps
 	$(CARGO) bench --workspace --all-features

@@ -21,6 +21,8 @@ need_apt=()
 if ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\b'; then need_apt+=(libopenblas-dev); fi
 if ! command -v pkg-config >/dev/null 2>&1; then need_apt+=(pkg-config); fi
 if ! python3 -m pip --version >/dev/null 2>&1; then need_apt+=(python3-pip); fi
+# A TTF font for the labels of the demo's plots.
+if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then need_apt+=(fonts-dejavu-core); fi
 if [ ${#need_apt[@]} -gt 0 ]; then apt_install "${need_apt[@]}"; fi
 
 # NVRTC from PyPI, so the test suite compiles every CUDA kernel without a GPU (DESIGN.md

@@ -9,6 +9,7 @@
 //!
 //! | module | crate | job |
 //! |---|---|---|
+//! | [`agents`] | `bprl-agents` | Algorithms 1 and 2: learners, actors, configs, checkpoints, the actor/learner loop |
 //! | [`cuda`] | `bprl-cuda` | CUDA kernels (NVRTC + cudarc, dynamic loading) for batched Gaussian KL and sampling, with CPU references |
 //! | [`distributions`] | `bprl-distributions` | Gaussians, categorical, mixtures, tanh-squashed; KL with gradients; the paper's identities |
 //! | [`retrace`] | `bprl-retrace` | Retrace(lambda) and the off-policy return family over time-major arrays |
@@ -16,10 +17,9 @@
 //! | [`nn`] | `bprl-nn` | layers with explicit backward passes, LayerNormMLP, Adam, safetensors |
 //! | [`policy`] | `bprl-policy` | observation groups, flat and hierarchical policies and priors, critics |
 //! | [`replay`] | `bprl-replay` | sequence replay: adder, FIFO table, rate limiter, snapshots |
-//!
-//! The remaining crate of the design (agents) are re-exported here as they land.
 #![deny(missing_docs)]
 
+pub use bprl_agents as agents;
 pub use bprl_cuda as cuda;
 pub use bprl_distributions as distributions;
 pub use bprl_envs as envs;

@@ -1,155 +1,339 @@
-//! The `bprl` command line.
-//!
-//! Until the agents crate lands, `bprl demo` runs the part of the method that exists: the
-//! theory of behavior priors on a small worked example (the paper's Eq. 7 case), and writes a
-//! report. Training commands (`train`, `transfer`, `eval`, `plot`, `bench`) arrive with the
-//! agents.
+//! The `bprl` command line: train, transfer, eval, plot, bench, demo.
 
-use bprl_distributions::theory::{expected_task_kl, optimal_shared_prior, soft_optimal_policy};
-use bprl_distributions::{DiagGaussian, DiagGaussianMixture, KlEstimator, monte_carlo_kl};
-use ndarray::{Array1, Array2, Array3, array};
-use std::fmt::Write as _;
+mod args;
+mod bench;
+mod demo;
+mod plot;
+mod run;
+
+use args::Args;
+use bprl_agents::{AgentConfig, Tasks, Trainer};
+use bprl_envs::BodyKind;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-bprl: KL-regularized RL with learned behavior priors
+bprl: KL-regularized RL with learned behavior priors (Tirumala et al. 2020)
 
 USAGE:
-    bprl demo [--out DIR]    run the built-in demonstration and write DIR/summary.md
-                             (default DIR: runs/demo)
-    bprl --help              print this help
+    bprl <COMMAND> [OPTIONS]
 
-Training (train, transfer, eval, plot, bench) is not yet available: it lands with the
-agents crate.";
+COMMANDS:
+    train      multi-task training (Algorithm 1, or 2 with a [hierarchy] section)
+    transfer   train on the held-out tasks, starting from a learned prior
+    eval       evaluate a checkpoint (greedy policy)
+    plot       learning curves with seed bands from run folders
+    bench      time learner updates at the reference sizes
+    demo       the built-in experiment (what `make demo` runs)
+
+Run `bprl <COMMAND> --help` for the options of a command.";
+
+const TRAIN_HELP: &str = "\
+bprl train: multi-task training on the suite's training tasks
+
+OPTIONS:
+    --config FILE    TOML configuration (missing fields take Acme's svg0_prior defaults;
+                     see `bprl train --print-config` for every field)
+    --out DIR        run folder: config.toml, metrics.csv, eval.csv, metrics.jsonl,
+                     checkpoint/ (default runs/train)
+    --seed N         override run.seed
+    --steps N        override run.env_steps
+    --threads N      threaded mode with N actor threads (not bit-reproducible)
+    --resume         continue from DIR/checkpoint (the run's own config is used)
+    --print-config   print the full default configuration as TOML and exit
+    --quiet          no progress bar";
+
+const TRANSFER_HELP: &str = "\
+bprl transfer: train on the held-out (sequential) tasks with a prior from a checkpoint
+
+OPTIONS:
+    --from DIR          checkpoint folder of a training run (its prior is loaded)
+    --config FILE       TOML configuration of the new run (default: the source run's)
+    --out DIR           run folder (default runs/transfer)
+    --freeze-prior      keep the loaded prior fixed (default: it keeps learning)
+    --with-low-level    Algorithm 2: also copy the policy's low level
+    --no-prior          ignore --from and train without a prior (the baseline)
+    --seed N, --steps N, --quiet   as for train";
+
+const EVAL_HELP: &str = "\
+bprl eval: evaluate a checkpoint's greedy policy
+
+OPTIONS:
+    --checkpoint DIR   checkpoint folder
+    --episodes N       episodes (default 20)";
+
+const PLOT_HELP: &str = "\
+bprl plot: learning curves (mean over seeds, min-max band) from eval.csv files
+
+OPTIONS:
+    --run LABEL=DIR,DIR,...   a curve from one or more seed folders (repeatable)
+    --out FILE.png            output picture (default curves.png)
+    --metric return|success   which column (default return)";
+
+const BENCH_HELP: &str = "\
+bprl bench learner: Algorithm 1 (or 2) learner updates on random data at the sizes of
+../shared/reference/jax_svg0_prior.py (batch 256 x (10+1), 10 samples, obs 55, prior 41, act 8)
+
+OPTIONS:
+    --steps N     timed updates (default 10)
+    --alg2        Algorithm 2 with a latent of 8 and a shared low level
+    --batch N     batch size (default 256)";
+
+const DEMO_HELP: &str = "\
+bprl demo: multi-task training of four variants (no prior, flat asymmetric prior, flat
+full-information prior, hierarchical prior with a shared low level) over 2 seeds, then transfer
+to held-out tasks with and without the learned prior; writes curves, prior rollouts and
+summary.md
+
+OPTIONS:
+    --out DIR         output folder (default runs/demo)
+    --preset NAME     demo (default, about 5-8 minutes on 2 cores) or paper (hours)
+    --body NAME       point_mass (default) or reacher (paper preset)";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("demo") => {
-            let out = match args.get(1).map(String::as_str) {
-                None => PathBuf::from("runs/demo"),
-                Some("--out") => match args.get(2) {
-                    Some(dir) => PathBuf::from(dir),
-                    None => return usage_error("--out needs a directory"),
-                },
-                Some(other) => return usage_error(&format!("unknown option `{other}`")),
-            };
-            match demo(&out) {
-                Ok(report) => {
-                    println!("{report}");
-                    println!("wrote {}", out.join("summary.md").display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("bprl demo: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Some("--help" | "-h" | "help") | None => {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = raw.first().cloned() else {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    };
+    let rest = &raw[1..];
+    let help = rest.iter().any(|a| a == "--help" || a == "-h");
+    let result = match (cmd.as_str(), help) {
+        ("--help" | "-h" | "help", _) => {
             println!("{USAGE}");
-            ExitCode::SUCCESS
+            Ok(())
         }
-        Some(other) => usage_error(&format!("unknown command `{other}`")),
+        ("train", true) => Ok(println!("{TRAIN_HELP}")),
+        ("transfer", true) => Ok(println!("{TRANSFER_HELP}")),
+        ("eval", true) => Ok(println!("{EVAL_HELP}")),
+        ("plot", true) => Ok(println!("{PLOT_HELP}")),
+        ("bench", true) => Ok(println!("{BENCH_HELP}")),
+        ("demo", true) => Ok(println!("{DEMO_HELP}")),
+        ("train", false) => train(rest),
+        ("transfer", false) => transfer(rest),
+        ("eval", false) => eval(rest),
+        ("plot", false) => plot_cmd(rest),
+        ("bench", false) => bench_cmd(rest),
+        ("demo", false) => demo_cmd(rest),
+        (other, _) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bprl {cmd}: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn usage_error(msg: &str) -> ExitCode {
-    eprintln!("bprl: {msg}\n\n{USAGE}");
-    ExitCode::from(2)
+fn load_config(args: &Args) -> Result<AgentConfig, String> {
+    let mut c = match args.get("config") {
+        Some(p) => AgentConfig::load(Path::new(p)).map_err(|e| e.to_string())?,
+        None => AgentConfig::default(),
+    };
+    c.run.seed = args.parsed("seed", c.run.seed)?;
+    c.run.env_steps = args.parsed("steps", c.run.env_steps)?;
+    c.run.actor_threads = args.parsed("threads", c.run.actor_threads)?;
+    c.validate().map_err(|e| e.to_string())?;
+    Ok(c)
 }
 
-/// Writes `text` to `path` atomically: a temporary file in the same folder, then a rename.
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("md.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+fn train(raw: &[String]) -> Result<(), String> {
+    let args = Args::parse(
+        raw,
+        &["config", "out", "seed", "steps", "threads"],
+        &["resume", "print-config", "quiet"],
+    )?;
+    if args.flag("print-config") {
+        print!("{}", AgentConfig::default().to_toml());
+        return Ok(());
+    }
+    let out = PathBuf::from(args.get("out").unwrap_or("runs/train"));
+    let (mut trainer, config) = if args.flag("resume") {
+        let t = Trainer::load(&out.join("checkpoint")).map_err(|e| e.to_string())?;
+        let c = t.config.clone();
+        (t, c)
+    } else {
+        let c = load_config(&args)?;
+        (
+            Trainer::new(c.clone(), Tasks::Train).map_err(|e| e.to_string())?,
+            c,
+        )
+    };
+    let run = run::RunDir::create(&out, &config)?;
+    if config.run.actor_threads > 0 {
+        eprintln!("threaded mode: {} actor threads", config.run.actor_threads);
+        trainer.train_threaded().map_err(|e| e.to_string())?;
+        trainer
+            .save(&run.checkpoints())
+            .map_err(|e| e.to_string())?;
+    } else {
+        run::train(&mut trainer, &run, "train", args.flag("quiet"))?;
+    }
+    let e = trainer
+        .evaluate(config.run.eval_episodes.max(1))
+        .map_err(|e| e.to_string())?;
+    println!(
+        "final greedy evaluation: return {:.3}, success {:.0}% ({})",
+        e.mean_return,
+        100.0 * e.success_rate,
+        out.display()
+    );
+    Ok(())
 }
 
-/// The Eq. 7 example: three tasks ("go to target k") whose policies are Gaussians pointing at
-/// three targets; a prior that cannot see the task is best as their mixture, and a single
-/// Gaussian prior pays for being unimodal.
-fn demo(out: &Path) -> Result<String, Box<dyn std::error::Error>> {
-    let mut r = String::new();
-    writeln!(
-        r,
-        "# bprl demo: behavior priors on a three-target example\n"
+fn transfer(raw: &[String]) -> Result<(), String> {
+    let args = Args::parse(
+        raw,
+        &["from", "config", "out", "seed", "steps"],
+        &["freeze-prior", "with-low-level", "no-prior", "quiet"],
     )?;
-
-    // Discrete view (Eq. 3-7): 3 tasks, 4 actions.
-    let posterior = array![1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0];
-    let q = array![
-        [2.0, 0.0, 0.0, 0.5],
-        [0.0, 2.0, 0.0, 0.5],
-        [0.0, 0.0, 2.0, 0.5]
-    ];
-    let uniform = Array1::from_elem(4, 0.25);
-    let mut policies = Array2::zeros((3, 4));
-    for (w, qw) in q.rows().into_iter().enumerate() {
-        let opt = soft_optimal_policy(qw, uniform.view(), 1.0)?;
-        policies.row_mut(w).assign(&opt.policy);
+    let out = PathBuf::from(args.get("out").unwrap_or("runs/transfer"));
+    let source = match (args.flag("no-prior"), args.get("from")) {
+        (true, _) => None,
+        (false, Some(dir)) => Some(Trainer::load(Path::new(dir)).map_err(|e| e.to_string())?),
+        (false, None) => return Err("--from DIR is required (or --no-prior)".into()),
+    };
+    let mut config = match (args.get("config"), &source) {
+        (None, Some(s)) => {
+            let mut c = s.config.clone();
+            c.run.seed = args.parsed("seed", c.run.seed.wrapping_add(100))?;
+            c.run.env_steps = args.parsed("steps", c.run.env_steps)?;
+            c
+        }
+        _ => load_config(&args)?,
+    };
+    if args.flag("no-prior") {
+        config.prior = bprl_agents::PriorConfig::None;
     }
-    let mix = optimal_shared_prior(posterior.view(), policies.view())?;
-    let kl_uniform = expected_task_kl(posterior.view(), policies.view(), uniform.view())?;
-    let kl_mix = expected_task_kl(posterior.view(), policies.view(), mix.view())?;
-    writeln!(r, "## Discrete actions (Eq. 3-7)\n")?;
-    writeln!(r, "| prior | E_w KL(pi_w ‖ pi0) |\n|---|---|")?;
-    writeln!(
-        r,
-        "| uniform | {kl_uniform:.4} |\n| posterior mixture (Eq. 7) | {kl_mix:.4} |\n"
-    )?;
-
-    // Continuous view: task policies N(target_k, 0.2^2) in 2-D; Gaussian vs mixture prior.
-    let targets = array![[1.0, 0.0], [-0.5, 0.866], [-0.5, -0.866]];
-    let means = targets.clone().insert_axis(ndarray::Axis(0));
-    let mixture = DiagGaussianMixture::new(
-        Array2::zeros((1, 3)),
-        means,
-        Array3::from_elem((1, 3, 2), 0.2),
-    )?;
-    // The best single Gaussian by moment matching: mean 0, variance of the mixture.
-    let var: Array1<f64> = 0.04
-        + targets
-            .mapv(|v| v * v)
-            .mean_axis(ndarray::Axis(0))
-            .ok_or("empty")?;
-    let gaussian = DiagGaussian::new(
-        Array2::zeros((1, 2)),
-        var.mapv(f64::sqrt).insert_axis(ndarray::Axis(0)),
-    )?;
-    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
-    writeln!(
-        r,
-        "## Continuous actions: a unimodal prior pays for its shape\n"
-    )?;
-    writeln!(
-        r,
-        "| task | KL(pi_w ‖ Gaussian prior) | KL(pi_w ‖ mixture prior) |\n|---|---|---|"
-    )?;
-    for (w, t) in targets.rows().into_iter().enumerate() {
-        let pi = DiagGaussian::new(
-            t.to_owned().insert_axis(ndarray::Axis(0)),
-            Array2::from_elem((1, 2), 0.2),
-        )?;
-        let kg = pi.kl(&gaussian)?[0];
-        let km = monte_carlo_kl(&pi, &mixture, 20_000, KlEstimator::LogRatio, &mut rng)?;
-        writeln!(
-            r,
-            "| {w} | {kg:.3} | {:.3} ± {:.3} |",
-            km.mean[0], km.std_error[0]
-        )?;
+    let mut t = Trainer::new(config.clone(), Tasks::HeldOut).map_err(|e| e.to_string())?;
+    if let Some(s) = &source {
+        t.learner
+            .load_prior_from(&s.learner, args.flag("with-low-level"))
+            .map_err(|e| e.to_string())?;
+        t.learner.set_prior_frozen(args.flag("freeze-prior"));
     }
-    writeln!(
-        r,
-        "\nWell-separated tasks cost the mixture prior ln 3 = 1.099 nats each (the price of not\n\
-         knowing the task), far less than the best single Gaussian prior."
+    let run = run::RunDir::create(&out, &config)?;
+    run::train(&mut t, &run, "transfer", args.flag("quiet"))?;
+    let e = t
+        .evaluate(config.run.eval_episodes.max(1))
+        .map_err(|e| e.to_string())?;
+    println!(
+        "final greedy evaluation on held-out tasks: return {:.3}, success {:.0}%",
+        e.mean_return,
+        100.0 * e.success_rate
+    );
+    Ok(())
+}
+
+fn eval(raw: &[String]) -> Result<(), String> {
+    let args = Args::parse(raw, &["checkpoint", "episodes"], &[])?;
+    let dir = args
+        .get("checkpoint")
+        .ok_or("--checkpoint DIR is required")?;
+    let mut t = Trainer::load(Path::new(dir)).map_err(|e| e.to_string())?;
+    let e = t
+        .evaluate(args.parsed("episodes", 20usize)?)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "episodes trained: {}, env steps: {}",
+        t.counters.episodes, t.counters.env_steps
+    );
+    println!(
+        "greedy evaluation: return {:.3}, success {:.0}%",
+        e.mean_return,
+        100.0 * e.success_rate
+    );
+    Ok(())
+}
+
+fn read_eval(dir: &Path, success: bool) -> Result<Vec<(f64, f64)>, String> {
+    let path = dir.join("eval.csv");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let cols: Vec<&str> = l.split(',').collect();
+            let num = |i: usize| {
+                cols.get(i)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .ok_or_else(|| format!("{}: bad line `{l}`", path.display()))
+            };
+            Ok((num(1)?, if success { num(3)? } else { num(2)? }))
+        })
+        .collect()
+}
+
+fn plot_cmd(raw: &[String]) -> Result<(), String> {
+    let args = Args::parse(raw, &["run", "out", "metric"], &[])?;
+    let success = match args.get("metric").unwrap_or("return") {
+        "return" => false,
+        "success" => true,
+        m => return Err(format!("--metric must be return or success, got `{m}`")),
+    };
+    let mut series = Vec::new();
+    for spec in args.all("run") {
+        let (label, dirs) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--run expects LABEL=DIR,DIR..., got `{spec}`"))?;
+        let seeds = dirs
+            .split(',')
+            .map(|d| read_eval(Path::new(d), success))
+            .collect::<Result<Vec<_>, _>>()?;
+        series.push(plot::Series {
+            label: label.into(),
+            seeds,
+        });
+    }
+    if series.is_empty() {
+        return Err("give at least one --run LABEL=DIR".into());
+    }
+    let out = PathBuf::from(args.get("out").unwrap_or("curves.png"));
+    plot::curves(
+        &out,
+        "Learning curves",
+        "environment steps",
+        if success { "success rate" } else { "return" },
+        &series,
     )?;
-    writeln!(
-        r,
-        "\nTraining (Algorithms 1 and 2) is not yet available: it lands with the agents crate."
-    )?;
-    std::fs::create_dir_all(out)?;
-    write_atomic(&out.join("summary.md"), &r)?;
-    Ok(r)
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn bench_cmd(raw: &[String]) -> Result<(), String> {
+    let args = Args::parse(raw, &["steps", "batch"], &["alg2"])?;
+    if args.positional.first().is_some_and(|p| p != "learner") {
+        return Err(format!(
+            "unknown benchmark `{}` (only `learner`)",
+            args.positional[0]
+        ));
+    }
+    let sizes = bench::BenchSizes {
+        batch: args.parsed("batch", 256usize)?,
+        ..bench::BenchSizes::default()
+    };
+    bench::learner(sizes, args.parsed("steps", 10usize)?, args.flag("alg2"))?;
+    Ok(())
+}
+
+fn demo_cmd(raw: &[String]) -> Result<(), String> {
+    let args = Args::parse(raw, &["out", "preset", "body"], &[])?;
+    let body = match args.get("body").unwrap_or("point_mass") {
+        "point_mass" => BodyKind::PointMass,
+        "reacher" => BodyKind::Reacher,
+        b => return Err(format!("--body must be point_mass or reacher, got `{b}`")),
+    };
+    let preset = match args.get("preset").unwrap_or("demo") {
+        "demo" => demo::Preset {
+            body,
+            ..demo::Preset::demo()
+        },
+        "paper" => demo::Preset::paper(body),
+        p => return Err(format!("--preset must be demo or paper, got `{p}`")),
+    };
+    let out = PathBuf::from(args.get("out").unwrap_or("runs/demo"));
+    let summary = demo::run(&out, preset)?;
+    println!("{summary}");
+    println!("wrote {}", out.join("summary.md").display());
+    Ok(())
 }

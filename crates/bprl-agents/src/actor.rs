@@ -19,8 +19,16 @@ pub struct Action {
     pub latent: Option<Vec<f32>>,
 }
 
-fn draw<R: Rng + ?Sized>(dist: &DiagGaussian<f32>, greedy: bool, rng: &mut R) -> Result<(Vec<f32>, f32)> {
-    let a = if greedy { dist.mean().to_owned() } else { dist.rsample(rng).sample };
+fn draw<R: Rng + ?Sized>(
+    dist: &DiagGaussian<f32>,
+    greedy: bool,
+    rng: &mut R,
+) -> Result<(Vec<f32>, f32)> {
+    let a = if greedy {
+        dist.mean().to_owned()
+    } else {
+        dist.rsample(rng).sample
+    };
     let lp = dist.log_prob(a.view())?[0];
     Ok((a.row(0).to_vec(), lp))
 }
@@ -29,11 +37,21 @@ fn draw<R: Rng + ?Sized>(dist: &DiagGaussian<f32>, greedy: bool, rng: &mut R) ->
 ///
 /// # Errors
 /// An observation of the wrong width or non-finite.
-pub fn act_flat<R: Rng + ?Sized>(policy: &GaussianPolicy<f32>, obs: &[f32], greedy: bool, rng: &mut R) -> Result<Action> {
-    let x = Array2::from_shape_vec((1, obs.len()), obs.to_vec()).map_err(|e| crate::AgentError::Shape(e.to_string()))?;
+pub fn act_flat<R: Rng + ?Sized>(
+    policy: &GaussianPolicy<f32>,
+    obs: &[f32],
+    greedy: bool,
+    rng: &mut R,
+) -> Result<Action> {
+    let x = Array2::from_shape_vec((1, obs.len()), obs.to_vec())
+        .map_err(|e| crate::AgentError::Shape(e.to_string()))?;
     let dist = policy.forward(x.view(), None)?.dist;
     let (action, log_prob) = draw(&dist, greedy, rng)?;
-    Ok(Action { action, log_prob, latent: None })
+    Ok(Action {
+        action,
+        log_prob,
+        latent: None,
+    })
 }
 
 /// The acting state of a hierarchical policy: the held latent and its schedule.
@@ -49,7 +67,10 @@ impl HierActor {
     /// # Errors
     /// `hold_steps = 0`.
     pub fn new(hold_steps: usize) -> Result<Self> {
-        Ok(Self { hold: LatentHold::new(hold_steps)?, latent: None })
+        Ok(Self {
+            hold: LatentHold::new(hold_steps)?,
+            latent: None,
+        })
     }
 
     /// Acts: resamples `z ~ pi^H(.|x)` at episode starts and every `k` steps, then
@@ -58,17 +79,35 @@ impl HierActor {
     ///
     /// # Errors
     /// An observation of the wrong width or non-finite.
-    pub fn act<R: Rng + ?Sized>(&mut self, nets: &HierNetworks<f32>, obs: &[f32], episode_start: bool, greedy: bool, rng: &mut R) -> Result<Action> {
-        let x = Array2::from_shape_vec((1, obs.len()), obs.to_vec()).map_err(|e| crate::AgentError::Shape(e.to_string()))?;
+    pub fn act<R: Rng + ?Sized>(
+        &mut self,
+        nets: &HierNetworks<f32>,
+        obs: &[f32],
+        episode_start: bool,
+        greedy: bool,
+        rng: &mut R,
+    ) -> Result<Action> {
+        let x = Array2::from_shape_vec((1, obs.len()), obs.to_vec())
+            .map_err(|e| crate::AgentError::Shape(e.to_string()))?;
         let high = nets.policy.high.forward(x.view(), None)?.dist;
         if self.hold.should_resample(episode_start) || self.latent.is_none() {
             let (z, _) = draw(&high, greedy, rng)?;
-            self.latent = Some(Array2::from_shape_vec((1, z.len()), z).map_err(|e| crate::AgentError::Shape(e.to_string()))?);
+            self.latent = Some(
+                Array2::from_shape_vec((1, z.len()), z)
+                    .map_err(|e| crate::AgentError::Shape(e.to_string()))?,
+            );
         }
-        let z = self.latent.clone().unwrap_or_else(|| unreachable!("set above"));
+        let z = self
+            .latent
+            .clone()
+            .unwrap_or_else(|| unreachable!("set above"));
         let low = nets.policy.low.forward(x.view(), Some(z.view()))?.dist;
         let (action, lp_low) = draw(&low, greedy, rng)?;
         let lp_high = high.log_prob(z.view())?[0];
-        Ok(Action { action, log_prob: lp_low + lp_high, latent: Some(z.row(0).to_vec()) })
+        Ok(Action {
+            action,
+            log_prob: lp_low + lp_high,
+            latent: Some(z.row(0).to_vec()),
+        })
     }
 }

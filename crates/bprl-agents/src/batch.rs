@@ -40,31 +40,50 @@ impl<F: Float> LearnerBatch<F> {
     pub fn from_replay(b: &bprl_replay::Batch, spec: &ObservationSpec) -> Result<Self> {
         let [t1, bs, _] = b.rewards.shape;
         if t1 < 2 {
-            return Err(AgentError::Shape(format!("sequences need at least 2 steps, got {t1}")));
+            return Err(AgentError::Shape(format!(
+                "sequences need at least 2 steps, got {t1}"
+            )));
         }
         let rows = t1 * bs;
         let mut obs = Array2::zeros((rows, spec.width()));
         let mut col = 0;
         for (name, width) in spec.groups() {
-            let g = b
-                .observations
-                .get(name)
-                .ok_or_else(|| AgentError::Shape(format!("replay batch has no observation group `{name}`")))?;
+            let g = b.observations.get(name).ok_or_else(|| {
+                AgentError::Shape(format!("replay batch has no observation group `{name}`"))
+            })?;
             if g.shape != [t1, bs, *width] {
-                return Err(AgentError::Shape(format!("group `{name}` has shape {:?}, expected {:?}", g.shape, [t1, bs, *width])));
+                return Err(AgentError::Shape(format!(
+                    "group `{name}` has shape {:?}, expected {:?}",
+                    g.shape,
+                    [t1, bs, *width]
+                )));
             }
             let block = Array2::from_shape_vec((rows, *width), g.data.clone())
                 .map_err(|e| AgentError::Shape(e.to_string()))?;
-            obs.slice_mut(s![.., col..col + width]).assign(&block.mapv(|v| crate::cst::<F>(f64::from(v))));
+            obs.slice_mut(s![.., col..col + width])
+                .assign(&block.mapv(|v| crate::cst::<F>(f64::from(v))));
             col += width;
         }
         let grid = |tm: &bprl_replay::TimeMajor| -> Result<Array2<F>> {
-            Array2::from_shape_vec((tm.shape[0], tm.shape[1] * tm.shape[2]), tm.data.iter().map(|&v| crate::cst::<F>(f64::from(v))).collect())
-                .map_err(|e| AgentError::Shape(e.to_string()))
+            Array2::from_shape_vec(
+                (tm.shape[0], tm.shape[1] * tm.shape[2]),
+                tm.data
+                    .iter()
+                    .map(|&v| crate::cst::<F>(f64::from(v)))
+                    .collect(),
+            )
+            .map_err(|e| AgentError::Shape(e.to_string()))
         };
         let [_, _, a] = b.actions.shape;
-        let actions = Array2::from_shape_vec((rows, a), b.actions.data.iter().map(|&v| crate::cst::<F>(f64::from(v))).collect())
-            .map_err(|e| AgentError::Shape(e.to_string()))?;
+        let actions = Array2::from_shape_vec(
+            (rows, a),
+            b.actions
+                .data
+                .iter()
+                .map(|&v| crate::cst::<F>(f64::from(v)))
+                .collect(),
+        )
+        .map_err(|e| AgentError::Shape(e.to_string()))?;
         let rewards = grid(&b.rewards)?;
         let discounts = grid(&b.discounts)?;
         Ok(Self {
@@ -84,9 +103,18 @@ impl<F: Float> LearnerBatch<F> {
     /// # Errors
     /// [`AgentError::NonFinite`] naming the field.
     pub fn check_finite(&self, step: u64) -> Result<()> {
-        for (what, a) in [("observation", &self.obs), ("action", &self.actions), ("reward", &self.rewards), ("discount", &self.discounts), ("behavior log-prob", &self.log_mu)] {
+        for (what, a) in [
+            ("observation", &self.obs),
+            ("action", &self.actions),
+            ("reward", &self.rewards),
+            ("discount", &self.discounts),
+            ("behavior log-prob", &self.log_mu),
+        ] {
             if a.iter().any(|v| !v.is_finite()) {
-                return Err(AgentError::NonFinite { what: what.into(), step });
+                return Err(AgentError::NonFinite {
+                    what: what.into(),
+                    step,
+                });
             }
         }
         Ok(())

@@ -22,11 +22,16 @@ pub const VERSION: u32 = 1;
 const HEADER: usize = 28;
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn err(path: &Path, reason: impl std::fmt::Display) -> AgentError {
-    AgentError::Checkpoint { path: path.to_path_buf(), reason: reason.to_string() }
+    AgentError::Checkpoint {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
 /// Writes bytes atomically: a temporary file in the same folder, fsync, rename.
@@ -34,7 +39,9 @@ fn err(path: &Path, reason: impl std::fmt::Display) -> AgentError {
 /// # Errors
 /// [`AgentError::Checkpoint`] naming the file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
     let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
     let mut f = std::fs::File::create(&tmp).map_err(|e| err(&tmp, e))?;
     f.write_all(bytes).map_err(|e| err(&tmp, e))?;
@@ -65,7 +72,10 @@ pub fn encode<T: Serialize>(value: &T, path: &Path) -> Result<Vec<u8>> {
 /// (corruption) or an undecodable payload.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
     if bytes.len() < HEADER || bytes[..8] != MAGIC {
-        return Err(err(path, "not a bprl checkpoint (bad magic or shorter than its header)"));
+        return Err(err(
+            path,
+            "not a bprl checkpoint (bad magic or shorter than its header)",
+        ));
     }
     let word = |r: std::ops::Range<usize>| {
         let mut b = [0u8; 8];
@@ -74,11 +84,21 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
     };
     let version = word(8..12) as u32;
     if version != VERSION {
-        return Err(err(path, format!("format version {version}, this build reads {VERSION}")));
+        return Err(err(
+            path,
+            format!("format version {version}, this build reads {VERSION}"),
+        ));
     }
     let len = word(12..20);
     if bytes.len() as u64 != HEADER as u64 + len {
-        return Err(err(path, format!("truncated: {} bytes, header says {}", bytes.len(), HEADER as u64 + len)));
+        return Err(err(
+            path,
+            format!(
+                "truncated: {} bytes, header says {}",
+                bytes.len(),
+                HEADER as u64 + len
+            ),
+        ));
     }
     let payload = &bytes[HEADER..];
     if fnv1a(payload) != word(20..28) {
@@ -89,7 +109,10 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
 
 /// The files of the checkpoint for `episode` in `dir`.
 pub fn files(dir: &Path, episode: u64) -> (PathBuf, PathBuf) {
-    (dir.join(format!("state-{episode:08}.bin")), dir.join(format!("replay-{episode:08}.snap")))
+    (
+        dir.join(format!("state-{episode:08}.bin")),
+        dir.join(format!("replay-{episode:08}.snap")),
+    )
 }
 
 /// Points `LATEST` at `episode` (atomically) and removes older pairs.
@@ -102,8 +125,12 @@ pub fn commit(dir: &Path, episode: u64) -> Result<()> {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let p = e.path();
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let ours = (name.starts_with("state-") && name.ends_with(".bin")) || (name.starts_with("replay-") && name.ends_with(".snap"));
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let ours = (name.starts_with("state-") && name.ends_with(".bin"))
+                || (name.starts_with("replay-") && name.ends_with(".snap"));
             if ours && p != keep.0 && p != keep.1 {
                 let _ = std::fs::remove_file(p);
             }
@@ -119,5 +146,7 @@ pub fn commit(dir: &Path, episode: u64) -> Result<()> {
 pub fn latest(dir: &Path) -> Result<u64> {
     let p = dir.join("LATEST");
     let text = std::fs::read_to_string(&p).map_err(|e| err(&p, e))?;
-    text.trim().parse().map_err(|e| err(&p, format!("bad LATEST: {e}")))
+    text.trim()
+        .parse()
+        .map_err(|e| err(&p, format!("bad LATEST: {e}")))
 }

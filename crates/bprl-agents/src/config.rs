@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Which prior regularizes the policy; baselines are configurations of the same code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[serde(rename_all = "snake_case")]
 pub enum PriorConfig {
     /// No prior: the KL term is dropped (as `alpha = 0`).
     None,
@@ -44,7 +44,11 @@ pub struct HierarchyConfig {
 
 impl Default for HierarchyConfig {
     fn default() -> Self {
-        Self { latent_dim: 8, hold_steps: 1, low_level: LowLevel::Shared }
+        Self {
+            latent_dim: 8,
+            hold_steps: 1,
+            low_level: LowLevel::Shared,
+        }
     }
 }
 
@@ -131,7 +135,10 @@ pub struct EnvConfig {
 
 impl Default for EnvConfig {
     fn default() -> Self {
-        Self { body: BodyKind::PointMass, targets: TargetsConfig::default() }
+        Self {
+            body: BodyKind::PointMass,
+            targets: TargetsConfig::default(),
+        }
     }
 }
 
@@ -197,7 +204,9 @@ pub struct AgentConfig {
 impl Default for AgentConfig {
     fn default() -> Self {
         Self {
-            prior: PriorConfig::Learned { view: PriorView::Proprio },
+            prior: PriorConfig::Learned {
+                view: PriorView::Proprio,
+            },
             hierarchy: None,
             learner: LearnerConfig::default(),
             env: EnvConfig::default(),
@@ -207,7 +216,11 @@ impl Default for AgentConfig {
 }
 
 fn invalid(field: &str, value: impl std::fmt::Display, requirement: &str) -> ConfigError {
-    ConfigError::Invalid { field: field.into(), value: value.to_string(), requirement: requirement.into() }
+    ConfigError::Invalid {
+        field: field.into(),
+        value: value.to_string(),
+        requirement: requirement.into(),
+    }
 }
 
 impl AgentConfig {
@@ -216,8 +229,10 @@ impl AgentConfig {
     /// # Errors
     /// [`ConfigError::Parse`] naming the field and line, or [`ConfigError::Invalid`].
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        let cfg: Self = toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: "<string>".into(), reason: e.to_string() })?;
+        let cfg: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: "<string>".into(),
+            reason: e.to_string(),
+        })?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -227,10 +242,15 @@ impl AgentConfig {
     /// # Errors
     /// [`ConfigError::Io`], [`ConfigError::Parse`], [`ConfigError::Invalid`].
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_toml(&text).map_err(|e| match e {
-            ConfigError::Parse { reason, .. } => ConfigError::Parse { path: path.to_path_buf(), reason },
+            ConfigError::Parse { reason, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                reason,
+            },
             other => other,
         })
     }
@@ -257,12 +277,20 @@ impl AgentConfig {
                 return Err(invalid(f, v, "must be finite and >= 0"));
             }
         }
-        for (f, v) in [("learner.policy_lr", l.policy_lr), ("learner.critic_lr", l.critic_lr), ("learner.prior_lr", l.prior_lr)] {
+        for (f, v) in [
+            ("learner.policy_lr", l.policy_lr),
+            ("learner.critic_lr", l.critic_lr),
+            ("learner.prior_lr", l.prior_lr),
+        ] {
             if !(v.is_finite() && v > 0.0) {
                 return Err(invalid(f, v, "must be finite and > 0"));
             }
         }
-        for (f, v) in [("learner.batch_size", l.batch_size), ("learner.sequence_length", l.sequence_length), ("learner.action_samples", l.action_samples)] {
+        for (f, v) in [
+            ("learner.batch_size", l.batch_size),
+            ("learner.sequence_length", l.sequence_length),
+            ("learner.action_samples", l.action_samples),
+        ] {
             if v == 0 {
                 return Err(invalid(f, v, "must be >= 1"));
             }
@@ -270,13 +298,24 @@ impl AgentConfig {
         if l.target_period == 0 {
             return Err(invalid("learner.target_period", 0, "must be >= 1"));
         }
-        for (f, h) in [("learner.policy_hidden", &l.policy_hidden), ("learner.critic_hidden", &l.critic_hidden)] {
+        for (f, h) in [
+            ("learner.policy_hidden", &l.policy_hidden),
+            ("learner.critic_hidden", &l.critic_hidden),
+        ] {
             if h.is_empty() || h.contains(&0) {
-                return Err(invalid(f, format!("{h:?}"), "needs at least one layer, all sizes >= 1"));
+                return Err(invalid(
+                    f,
+                    format!("{h:?}"),
+                    "needs at least one layer, all sizes >= 1",
+                ));
             }
         }
         if !(l.min_scale.is_finite() && l.min_scale > 0.0) {
-            return Err(invalid("learner.min_scale", l.min_scale, "must be finite and > 0"));
+            return Err(invalid(
+                "learner.min_scale",
+                l.min_scale,
+                "must be finite and > 0",
+            ));
         }
         if let Some(h) = &self.hierarchy {
             if h.latent_dim == 0 {
@@ -285,26 +324,52 @@ impl AgentConfig {
             if h.hold_steps == 0 {
                 return Err(invalid("hierarchy.hold_steps", 0, "must be >= 1"));
             }
-            if h.low_level == LowLevel::Separate && !matches!(self.prior, PriorConfig::Learned { .. }) {
-                return Err(invalid("hierarchy.low_level", "separate", "a separate low level needs prior.kind = \"learned\""));
+            if h.low_level == LowLevel::Separate
+                && !matches!(self.prior, PriorConfig::Learned { .. })
+            {
+                return Err(invalid(
+                    "hierarchy.low_level",
+                    "separate",
+                    "a separate low level needs a learned prior",
+                ));
             }
         }
         let r = &self.run;
         if !(r.updates_per_env_step.is_finite() && r.updates_per_env_step >= 0.0) {
-            return Err(invalid("run.updates_per_env_step", r.updates_per_env_step, "must be finite and >= 0"));
+            return Err(invalid(
+                "run.updates_per_env_step",
+                r.updates_per_env_step,
+                "must be finite and >= 0",
+            ));
         }
         if r.min_replay == 0 || r.replay_capacity < r.min_replay {
-            return Err(invalid("run.min_replay", r.min_replay, "must be >= 1 and <= run.replay_capacity"));
+            return Err(invalid(
+                "run.min_replay",
+                r.min_replay,
+                "must be >= 1 and <= run.replay_capacity",
+            ));
         }
         if !(r.samples_per_insert.is_finite() && r.samples_per_insert > 0.0) {
-            return Err(invalid("run.samples_per_insert", r.samples_per_insert, "must be finite and > 0"));
+            return Err(invalid(
+                "run.samples_per_insert",
+                r.samples_per_insert,
+                "must be finite and > 0",
+            ));
         }
         if r.eval_every_episodes > 0 && r.eval_episodes == 0 {
-            return Err(invalid("run.eval_episodes", 0, "must be >= 1 when evaluating"));
+            return Err(invalid(
+                "run.eval_episodes",
+                0,
+                "must be >= 1 when evaluating",
+            ));
         }
         let t = &self.env.targets;
         if t.num_targets == 0 || t.max_steps == 0 || !(t.radius > 0.0) {
-            return Err(invalid("env.targets", format!("{t:?}"), "num_targets, max_steps >= 1 and radius > 0"));
+            return Err(invalid(
+                "env.targets",
+                format!("{t:?}"),
+                "num_targets, max_steps >= 1 and radius > 0",
+            ));
         }
         Ok(())
     }

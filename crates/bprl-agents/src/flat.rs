@@ -15,7 +15,10 @@ use crate::cst;
 use crate::error::{AgentError, Result};
 use bprl_distributions::DiagGaussian;
 use bprl_nn::{Adam, AdamConfig, Parameters};
-use bprl_policy::{Critic, CriticConfig, Float, GaussianPolicy, GaussianPolicyConfig, ObservationSpec, PolicyForward};
+use bprl_policy::{
+    Critic, CriticConfig, Float, GaussianPolicy, GaussianPolicyConfig, ObservationSpec,
+    PolicyForward,
+};
 use bprl_retrace::{Lambda, Sequence, Trace, general_off_policy_returns, trace_coefficients};
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, s};
 use rand::SeedableRng;
@@ -39,11 +42,31 @@ impl<F: Float> FlatNetworks<F> {
     ///
     /// # Errors
     /// A prior view naming a group the spec lacks, or bad sizes.
-    pub fn new(spec: &ObservationSpec, action_dim: usize, cfg: &LearnerConfig, prior: PriorConfig, rng: &mut StdRng) -> Result<Self> {
-        let pcfg = GaussianPolicyConfig { hidden: cfg.policy_hidden.clone(), output_dim: action_dim, extra_input_dim: 0, min_scale: cfg.min_scale };
-        let ccfg = CriticConfig { hidden: cfg.critic_hidden.clone(), action_dim, latent_dim: 0, output_init_std: 1e-4 };
+    pub fn new(
+        spec: &ObservationSpec,
+        action_dim: usize,
+        cfg: &LearnerConfig,
+        prior: PriorConfig,
+        rng: &mut StdRng,
+    ) -> Result<Self> {
+        let pcfg = GaussianPolicyConfig {
+            hidden: cfg.policy_hidden.clone(),
+            output_dim: action_dim,
+            extra_input_dim: 0,
+            min_scale: cfg.min_scale,
+        };
+        let ccfg = CriticConfig {
+            hidden: cfg.critic_hidden.clone(),
+            action_dim,
+            latent_dim: 0,
+            output_init_std: 1e-4,
+        };
         let prior = match prior {
-            PriorConfig::Learned { view } => Some(GaussianPolicy::new(spec.select(view.groups())?, &pcfg, rng)?),
+            PriorConfig::Learned { view } => Some(GaussianPolicy::new(
+                spec.select(view.groups())?,
+                &pcfg,
+                rng,
+            )?),
             _ => None,
         };
         Ok(Self {
@@ -123,7 +146,10 @@ fn repeat_rows<F: Float>(a: ArrayView2<'_, F>, times: usize) -> Array2<F> {
 }
 
 fn rows<F: Float>(d: &DiagGaussian<F>, n: usize) -> Result<DiagGaussian<F>> {
-    Ok(DiagGaussian::new(d.mean().slice(s![..n, ..]).to_owned(), d.std().slice(s![..n, ..]).to_owned())?)
+    Ok(DiagGaussian::new(
+        d.mean().slice(s![..n, ..]).to_owned(),
+        d.std().slice(s![..n, ..]).to_owned(),
+    )?)
 }
 
 /// A deterministic per-step generator: the same `(seed, step)` gives the same noise.
@@ -136,16 +162,33 @@ impl<F: Float> FlatLearner<F> {
     ///
     /// # Errors
     /// Bad sizes or a prior view naming a missing group.
-    pub fn new(spec: &ObservationSpec, action_dim: usize, config: LearnerConfig, prior_kind: PriorConfig, seed: u64) -> Result<Self> {
+    pub fn new(
+        spec: &ObservationSpec,
+        action_dim: usize,
+        config: LearnerConfig,
+        prior_kind: PriorConfig,
+        seed: u64,
+    ) -> Result<Self> {
         let mut rng = StdRng::seed_from_u64(seed);
         let online = FlatNetworks::new(spec, action_dim, &config, prior_kind, &mut rng)?;
         let adam = |lr: f64, n: usize| {
-            Adam::new(AdamConfig { learning_rate: lr, max_grad_norm: config.max_grad_norm, ..AdamConfig::default() }, n)
+            Adam::new(
+                AdamConfig {
+                    learning_rate: lr,
+                    max_grad_norm: config.max_grad_norm,
+                    ..AdamConfig::default()
+                },
+                n,
+            )
         };
         Ok(Self {
             opt_policy: adam(config.policy_lr, online.policy.num_params())?,
             opt_critic: adam(config.critic_lr, online.critic.num_params())?,
-            opt_prior: online.prior.as_ref().map(|p| adam(config.prior_lr, p.num_params())).transpose()?,
+            opt_prior: online
+                .prior
+                .as_ref()
+                .map(|p| adam(config.prior_lr, p.num_params()))
+                .transpose()?,
             target: online.clone(),
             online,
             config,
@@ -177,14 +220,28 @@ impl<F: Float> FlatLearner<F> {
         batch.check_finite(self.steps)?;
         let noise = self.next_noise(batch);
         let (metrics, grads) = self.losses(batch, &noise)?;
-        for (what, v) in [("critic loss", metrics.critic_loss), ("policy loss", metrics.policy_loss), ("prior loss", metrics.prior_loss)] {
+        for (what, v) in [
+            ("critic loss", metrics.critic_loss),
+            ("policy loss", metrics.policy_loss),
+            ("prior loss", metrics.prior_loss),
+        ] {
             if !v.is_finite() {
-                return Err(AgentError::NonFinite { what: what.into(), step: self.steps });
+                return Err(AgentError::NonFinite {
+                    what: what.into(),
+                    step: self.steps,
+                });
             }
         }
-        self.opt_policy.step(&mut self.online.policy, &grads.policy)?;
-        self.opt_critic.step(&mut self.online.critic, &grads.critic)?;
-        if let (Some(p), Some(g), Some(o), false) = (&mut self.online.prior, &grads.prior, &mut self.opt_prior, self.prior_frozen) {
+        self.opt_policy
+            .step(&mut self.online.policy, &grads.policy)?;
+        self.opt_critic
+            .step(&mut self.online.critic, &grads.critic)?;
+        if let (Some(p), Some(g), Some(o), false) = (
+            &mut self.online.prior,
+            &grads.prior,
+            &mut self.opt_prior,
+            self.prior_frozen,
+        ) {
             o.step(p, g)?;
         }
         self.steps += 1;
@@ -195,12 +252,20 @@ impl<F: Float> FlatLearner<F> {
     }
 
     /// The target prior's distribution on `obs` (the fixed `N(0, I)` for that baseline).
-    fn target_prior(&self, obs: ArrayView2<'_, F>, action_dim: usize) -> Result<Option<DiagGaussian<F>>> {
+    fn target_prior(
+        &self,
+        obs: ArrayView2<'_, F>,
+        action_dim: usize,
+    ) -> Result<Option<DiagGaussian<F>>> {
         Ok(match (&self.prior_kind, &self.target.prior) {
             (PriorConfig::None, _) => None,
-            (PriorConfig::StandardNormal, _) => Some(DiagGaussian::standard_normal(obs.nrows(), action_dim)),
+            (PriorConfig::StandardNormal, _) => {
+                Some(DiagGaussian::standard_normal(obs.nrows(), action_dim))
+            }
             (PriorConfig::Learned { .. }, Some(p)) => Some(p.forward(obs, None)?.dist),
-            (PriorConfig::Learned { .. }, None) => return Err(AgentError::Shape("learned prior missing".into())),
+            (PriorConfig::Learned { .. }, None) => {
+                return Err(AgentError::Shape("learned prior missing".into()));
+            }
         })
     }
 
@@ -208,10 +273,18 @@ impl<F: Float> FlatLearner<F> {
     ///
     /// # Errors
     /// Shape errors from the networks.
-    pub fn losses(&self, batch: &LearnerBatch<F>, noise: &UpdateNoise<F>) -> Result<(Metrics, FlatGradients<F>)> {
+    pub fn losses(
+        &self,
+        batch: &LearnerBatch<F>,
+        noise: &UpdateNoise<F>,
+    ) -> Result<(Metrics, FlatGradients<F>)> {
         let cfg = &self.config;
         let s_count = cfg.action_samples;
-        let alpha = if self.prior_kind == PriorConfig::None { F::zero() } else { cst::<F>(f64::from(cfg.alpha)) };
+        let alpha = if self.prior_kind == PriorConfig::None {
+            F::zero()
+        } else {
+            cst::<F>(f64::from(cfg.alpha))
+        };
         let beta = cst::<F>(f64::from(cfg.beta));
         let valid = batch.valid(); // [T, B]
         let n_valid = valid.sum().max(F::one());
@@ -223,9 +296,21 @@ impl<F: Float> FlatLearner<F> {
         let (critic_loss, q_mean, g_critic) = self.critic_loss(batch, &q_ret, &valid, n_valid)?;
 
         // 5. Policy loss.
-        let w = valid.iter().copied().collect::<Array1<F>>().mapv(|v| v / n_valid); // [n] row weights
-        let (policy_loss, entropy, kl_mean, g_policy) =
-            self.policy_loss(batch, &pol, prior_target.as_ref(), &noise.policy, &w, alpha, beta, s_count)?;
+        let w = valid
+            .iter()
+            .copied()
+            .collect::<Array1<F>>()
+            .mapv(|v| v / n_valid); // [n] row weights
+        let (policy_loss, entropy, kl_mean, g_policy) = self.policy_loss(
+            batch,
+            &pol,
+            prior_target.as_ref(),
+            &noise.policy,
+            &w,
+            alpha,
+            beta,
+            s_count,
+        )?;
 
         // 6. Prior loss.
         let (prior_loss, g_prior) = self.prior_loss(batch, &pol, &w)?;
@@ -239,25 +324,44 @@ impl<F: Float> FlatLearner<F> {
             entropy: entropy.as_f64(),
             target: ((&q_ret * &valid).sum() / n_valid).as_f64(),
         };
-        Ok((metrics, FlatGradients { policy: g_policy, critic: g_critic, prior: g_prior }))
+        Ok((
+            metrics,
+            FlatGradients {
+                policy: g_policy,
+                critic: g_critic,
+                prior: g_prior,
+            },
+        ))
     }
 
     /// The Retrace critic targets `Q^ret`, `[T, B]`, for given noise (steps 1-3 of the update).
     ///
     /// # Errors
     /// Shape errors from the networks.
-    pub fn critic_targets(&self, batch: &LearnerBatch<F>, noise: &UpdateNoise<F>) -> Result<Array2<F>> {
+    pub fn critic_targets(
+        &self,
+        batch: &LearnerBatch<F>,
+        noise: &UpdateNoise<F>,
+    ) -> Result<Array2<F>> {
         Ok(self.forward_targets(batch, noise)?.2)
     }
 
     /// Steps 1-3: forward passes, the soft value and the Retrace targets.
     #[allow(clippy::type_complexity)]
-    fn forward_targets(&self, batch: &LearnerBatch<F>, noise: &UpdateNoise<F>) -> Result<(PolicyForward<F>, Option<DiagGaussian<F>>, Array2<F>)> {
+    fn forward_targets(
+        &self,
+        batch: &LearnerBatch<F>,
+        noise: &UpdateNoise<F>,
+    ) -> Result<(PolicyForward<F>, Option<DiagGaussian<F>>, Array2<F>)> {
         let obs = batch.obs.view();
         let n_all = obs.nrows();
         let a_dim = self.online.policy.output_dim();
         let valid = batch.valid();
-        let alpha = if self.prior_kind == PriorConfig::None { F::zero() } else { cst::<F>(f64::from(self.config.alpha)) };
+        let alpha = if self.prior_kind == PriorConfig::None {
+            F::zero()
+        } else {
+            cst::<F>(f64::from(self.config.alpha))
+        };
         // 1. Forward passes.
         let pol: PolicyForward<F> = self.online.policy.forward(obs, None)?;
         let pol_target = self.target.policy.forward(obs, None)?;
@@ -274,20 +378,48 @@ impl<F: Float> FlatLearner<F> {
     }
 
     /// `V_t = mean_s Q'(x_t, a_s) - alpha KL_t` over all `(T+1) B` rows (DESIGN.md section 3).
-    fn soft_value(&self, obs: ArrayView2<'_, F>, target_pi: &DiagGaussian<F>, eps: &Array3<F>, kl: &Array1<F>, alpha: F) -> Result<Array1<F>> {
+    fn soft_value(
+        &self,
+        obs: ArrayView2<'_, F>,
+        target_pi: &DiagGaussian<F>,
+        eps: &Array3<F>,
+        kl: &Array1<F>,
+        alpha: F,
+    ) -> Result<Array1<F>> {
         let (s_count, n_all, a) = eps.dim();
-        let actions = (eps * &target_pi.std().insert_axis(Axis(0)) + &target_pi.mean().insert_axis(Axis(0)))
-            .as_standard_layout().into_owned().into_shape_with_order((s_count * n_all, a))
+        let actions = (eps * &target_pi.std().insert_axis(Axis(0))
+            + &target_pi.mean().insert_axis(Axis(0)))
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((s_count * n_all, a))
             .map_err(|e| AgentError::Shape(e.to_string()))?;
-        let q = self.target.critic.q(repeat_rows(obs, s_count).view(), actions.view(), None)?;
-        let q = q.as_standard_layout().into_owned().into_shape_with_order((s_count, n_all)).map_err(|e| AgentError::Shape(e.to_string()))?;
+        let q = self
+            .target
+            .critic
+            .q(repeat_rows(obs, s_count).view(), actions.view(), None)?;
+        let q = q
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((s_count, n_all))
+            .map_err(|e| AgentError::Shape(e.to_string()))?;
         let q_samples = q.insert_axis(Axis(2)); // [S, N, 1]
         let kl2 = kl.view().insert_axis(Axis(1));
-        Ok(bprl_retrace::kl_regularized_value(q_samples.view(), kl2, alpha)?.column(0).to_owned())
+        Ok(
+            bprl_retrace::kl_regularized_value(q_samples.view(), kl2, alpha)?
+                .column(0)
+                .to_owned(),
+        )
     }
 
     /// `Q^ret` for `[T, B]` with traces `lambda min(1, pi/mu)` cut where transitions are padding.
-    fn retrace_targets(&self, batch: &LearnerBatch<F>, pol: &PolicyForward<F>, pol_target: &PolicyForward<F>, v: &Array1<F>, valid: &Array2<F>) -> Result<Array2<F>> {
+    fn retrace_targets(
+        &self,
+        batch: &LearnerBatch<F>,
+        pol: &PolicyForward<F>,
+        pol_target: &PolicyForward<F>,
+        v: &Array1<F>,
+        valid: &Array2<F>,
+    ) -> Result<Array2<F>> {
         let (t, b) = (batch.steps, batch.batch);
         let n = t * b;
         let ratio_pi = match self.config.ratio_policy {
@@ -295,30 +427,65 @@ impl<F: Float> FlatLearner<F> {
             RatioPolicy::Online => &pol.dist,
         };
         let log_pi = ratio_pi.log_prob(batch.actions.view())?;
-        let log_pi = log_pi.slice(s![..n]).to_owned().as_standard_layout().into_owned().into_shape_with_order((t, b)).map_err(|e| AgentError::Shape(e.to_string()))?;
+        let log_pi = log_pi
+            .slice(s![..n])
+            .to_owned()
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((t, b))
+            .map_err(|e| AgentError::Shape(e.to_string()))?;
         let log_mu = batch.log_mu.slice(s![..t, ..]).to_owned();
         let lam = Lambda::Constant(cst::<F>(f64::from(self.config.lambda)));
         let c = trace_coefficients(Trace::Retrace, lam, log_pi.view(), log_mu.view())? * valid;
-        let q_taken = self.target.critic.q(batch.head(&batch.obs), batch.head(&batch.actions), None)?;
-        let q_taken = q_taken.as_standard_layout().into_owned().into_shape_with_order((t, b)).map_err(|e| AgentError::Shape(e.to_string()))?;
-        let v_tp1 = v.slice(s![b..]).to_owned().as_standard_layout().into_owned().into_shape_with_order((t, b)).map_err(|e| AgentError::Shape(e.to_string()))?;
+        let q_taken =
+            self.target
+                .critic
+                .q(batch.head(&batch.obs), batch.head(&batch.actions), None)?;
+        let q_taken = q_taken
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((t, b))
+            .map_err(|e| AgentError::Shape(e.to_string()))?;
+        let v_tp1 = v
+            .slice(s![b..])
+            .to_owned()
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((t, b))
+            .map_err(|e| AgentError::Shape(e.to_string()))?;
         let gamma = cst::<F>(f64::from(self.config.gamma));
         let discount = batch.discounts.mapv(|d| d * gamma) * valid;
         let rewards = &batch.rewards * valid;
-        let seq = Sequence { q_t: q_taken.view(), v_tp1: v_tp1.view(), r_t: rewards.view(), discount_t: discount.view() };
+        let seq = Sequence {
+            q_t: q_taken.view(),
+            v_tp1: v_tp1.view(),
+            r_t: rewards.view(),
+            discount_t: discount.view(),
+        };
         Ok(general_off_policy_returns(&seq, c.view())?.targets)
     }
 
     /// Critic loss `1/2 mean_valid (Q^ret - Q(x_t, a_t))^2` and its gradient.
-    fn critic_loss(&self, batch: &LearnerBatch<F>, q_ret: &Array2<F>, valid: &Array2<F>, n_valid: F) -> Result<(F, F, Critic<F>)> {
-        let cf = self.online.critic.forward(batch.head(&batch.obs), batch.head(&batch.actions), None)?;
+    fn critic_loss(
+        &self,
+        batch: &LearnerBatch<F>,
+        q_ret: &Array2<F>,
+        valid: &Array2<F>,
+        n_valid: F,
+    ) -> Result<(F, F, Critic<F>)> {
+        let cf =
+            self.online
+                .critic
+                .forward(batch.head(&batch.obs), batch.head(&batch.actions), None)?;
         let target = q_ret.iter().copied().collect::<Array1<F>>();
         let w = valid.iter().copied().collect::<Array1<F>>();
         let diff = (&cf.q - &target) * &w;
         let loss = diff.mapv(|d| d * d).sum() * cst::<F>(0.5) / n_valid;
         let q_mean = (&cf.q * &w).sum() / n_valid;
         let mut g = self.online.critic.zeros_like();
-        self.online.critic.backward(&cf, diff.mapv(|d| d / n_valid).view(), &mut g);
+        self.online
+            .critic
+            .backward(&cf, diff.mapv(|d| d / n_valid).view(), &mut g);
         Ok((loss, q_mean, g))
     }
 
@@ -341,27 +508,48 @@ impl<F: Float> FlatLearner<F> {
         let a_dim = eps.dim().2;
         let head = rows(&pol.dist, n)?;
         let actions = (eps * &head.std().insert_axis(Axis(0)) + &head.mean().insert_axis(Axis(0)))
-            .as_standard_layout().into_owned().into_shape_with_order((s_count * n, a_dim))
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((s_count * n, a_dim))
             .map_err(|e| AgentError::Shape(e.to_string()))?;
         let obs_rep = repeat_rows(batch.head(&batch.obs), s_count);
-        let qf = self.target.critic.forward(obs_rep.view(), actions.view(), None)?;
-        let w_rep = repeat_rows(w.view().insert_axis(Axis(1)), s_count).column(0).to_owned();
+        let qf = self
+            .target
+            .critic
+            .forward(obs_rep.view(), actions.view(), None)?;
+        let w_rep = repeat_rows(w.view().insert_axis(Axis(1)), s_count)
+            .column(0)
+            .to_owned();
         let s_f = cst::<F>(s_count as f64);
         let q_term = -(&qf.q * &w_rep).sum() / s_f;
         let mut scratch = self.target.critic.zeros_like();
         let d_q = w_rep.mapv(|x| -x / s_f);
-        let d_action = self.target.critic.backward(&qf, d_q.view(), &mut scratch).d_action; // [S n, A]
-        let d_action = d_action.as_standard_layout().into_owned().into_shape_with_order((s_count, n, a_dim)).map_err(|e| AgentError::Shape(e.to_string()))?;
+        let d_action = self
+            .target
+            .critic
+            .backward(&qf, d_q.view(), &mut scratch)
+            .d_action; // [S n, A]
+        let d_action = d_action
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((s_count, n, a_dim))
+            .map_err(|e| AgentError::Shape(e.to_string()))?;
         let mut d_mean = Array2::zeros((n_all, a_dim));
         let mut d_std = Array2::zeros((n_all, a_dim));
-        d_mean.slice_mut(s![..n, ..]).assign(&d_action.sum_axis(Axis(0)));
-        d_std.slice_mut(s![..n, ..]).assign(&(&d_action * eps).sum_axis(Axis(0)));
+        d_mean
+            .slice_mut(s![..n, ..])
+            .assign(&d_action.sum_axis(Axis(0)));
+        d_std
+            .slice_mut(s![..n, ..])
+            .assign(&(&d_action * eps).sum_axis(Axis(0)));
         // Entropy bonus -beta H: dH/dsigma = 1/sigma.
         let entropy = head.entropy();
         let h_mean = (&entropy * w).sum();
         let w_col = w.view().insert_axis(Axis(1));
         let d_h = head.entropy_grad_std() * &w_col * (-beta);
-        d_std.slice_mut(s![..n, ..]).zip_mut_with(&d_h, |a, b| *a += *b);
+        d_std
+            .slice_mut(s![..n, ..])
+            .zip_mut_with(&d_h, |a, b| *a += *b);
         // KL to the target prior.
         let mut kl_mean = F::zero();
         if let Some(p) = prior_target {
@@ -369,18 +557,31 @@ impl<F: Float> FlatLearner<F> {
             let kl = head.kl(&prior_head)?;
             kl_mean = (&kl * w).sum();
             let g = head.kl_grad(&prior_head)?;
-            d_mean.slice_mut(s![..n, ..]).zip_mut_with(&(&g.d_mean_p * &w_col * alpha), |a, b| *a += *b);
-            d_std.slice_mut(s![..n, ..]).zip_mut_with(&(&g.d_std_p * &w_col * alpha), |a, b| *a += *b);
+            d_mean
+                .slice_mut(s![..n, ..])
+                .zip_mut_with(&(&g.d_mean_p * &w_col * alpha), |a, b| *a += *b);
+            d_std
+                .slice_mut(s![..n, ..])
+                .zip_mut_with(&(&g.d_std_p * &w_col * alpha), |a, b| *a += *b);
         }
         let loss = q_term - beta * h_mean + alpha * kl_mean;
         let mut grad = self.online.policy.zeros_like();
-        self.online.policy.backward(pol, d_mean.view(), d_std.view(), &mut grad);
+        self.online
+            .policy
+            .backward(pol, d_mean.view(), d_std.view(), &mut grad);
         Ok((loss, h_mean, kl_mean, grad))
     }
 
     /// Prior loss `mean_valid KL(sg(pi) || pi0)` and its gradient on the prior only.
-    fn prior_loss(&self, batch: &LearnerBatch<F>, pol: &PolicyForward<F>, w: &Array1<F>) -> Result<(F, Option<GaussianPolicy<F>>)> {
-        let Some(prior) = &self.online.prior else { return Ok((F::zero(), None)) };
+    fn prior_loss(
+        &self,
+        batch: &LearnerBatch<F>,
+        pol: &PolicyForward<F>,
+        w: &Array1<F>,
+    ) -> Result<(F, Option<GaussianPolicy<F>>)> {
+        let Some(prior) = &self.online.prior else {
+            return Ok((F::zero(), None));
+        };
         let n = batch.steps * batch.batch;
         let pf = prior.forward(batch.head(&batch.obs), None)?;
         let head = rows(&pol.dist, n)?;
@@ -388,13 +589,22 @@ impl<F: Float> FlatLearner<F> {
         let g = head.kl_grad(&pf.dist)?;
         let w_col = w.view().insert_axis(Axis(1));
         let mut grad = prior.zeros_like();
-        prior.backward(&pf, (&g.d_mean_q * &w_col).view(), (&g.d_std_q * &w_col).view(), &mut grad);
+        prior.backward(
+            &pf,
+            (&g.d_mean_q * &w_col).view(),
+            (&g.d_std_q * &w_col).view(),
+            &mut grad,
+        );
         Ok(((&kl * w).sum(), Some(grad)))
     }
 
     /// Number of online parameters per network (policy, critic, prior).
     pub fn parameter_counts(&self) -> (usize, usize, usize) {
-        (self.online.policy.num_params(), self.online.critic.num_params(), self.online.prior.as_ref().map_or(0, |p| p.num_params()))
+        (
+            self.online.policy.num_params(),
+            self.online.critic.num_params(),
+            self.online.prior.as_ref().map_or(0, |p| p.num_params()),
+        )
     }
 }
 

@@ -18,8 +18,9 @@ use bprl_distributions::DiagGaussian;
 use bprl_envs::PriorView;
 use bprl_nn::{Adam, AdamConfig, Parameters};
 use bprl_policy::{
-    ChainGrad, Critic, CriticConfig, Float, HierarchicalConfig, HierarchicalPolicy, HierarchicalPrior, HierarchicalSample,
-    ObservationSpec, latent_kl, latent_kl_policy_grad, latent_kl_prior_backward,
+    ChainGrad, Critic, CriticConfig, Float, HierarchicalConfig, HierarchicalPolicy,
+    HierarchicalPrior, HierarchicalSample, ObservationSpec, latent_kl, latent_kl_policy_grad,
+    latent_kl_prior_backward,
 };
 use bprl_retrace::{Lambda, Sequence, Trace, general_off_policy_returns, trace_coefficients};
 use ndarray::{Array1, Array2, ArrayView2, Axis, s};
@@ -45,23 +46,49 @@ impl<F: Float> HierNetworks<F> {
     ///
     /// # Errors
     /// Bad sizes or views.
-    pub fn new(spec: &ObservationSpec, action_dim: usize, cfg: &LearnerConfig, h: &HierarchyConfig, prior: PriorConfig, rng: &mut StdRng) -> Result<Self> {
+    pub fn new(
+        spec: &ObservationSpec,
+        action_dim: usize,
+        cfg: &LearnerConfig,
+        h: &HierarchyConfig,
+        prior: PriorConfig,
+        rng: &mut StdRng,
+    ) -> Result<Self> {
         let view = match prior {
             PriorConfig::Learned { view } => view,
             _ => PriorView::Proprio,
         };
-        let hc = HierarchicalConfig { hidden: cfg.policy_hidden.clone(), latent_dim: h.latent_dim, action_dim, min_scale: cfg.min_scale };
+        let hc = HierarchicalConfig {
+            hidden: cfg.policy_hidden.clone(),
+            latent_dim: h.latent_dim,
+            action_dim,
+            min_scale: cfg.min_scale,
+        };
         let low_sel = spec.select(view.groups())?;
         let policy = HierarchicalPolicy::new(spec.select_all(), low_sel.clone(), &hc, rng)?;
-        let ccfg = CriticConfig { hidden: cfg.critic_hidden.clone(), action_dim, latent_dim: h.latent_dim, output_init_std: 1e-4 };
+        let ccfg = CriticConfig {
+            hidden: cfg.critic_hidden.clone(),
+            action_dim,
+            latent_dim: h.latent_dim,
+            output_init_std: 1e-4,
+        };
         let prior = match prior {
             PriorConfig::Learned { .. } => {
                 let low = (h.low_level == LowLevel::Separate).then_some(low_sel);
-                Some(HierarchicalPrior::new(spec.select(view.groups())?, low, &hc, rng)?)
+                Some(HierarchicalPrior::new(
+                    spec.select(view.groups())?,
+                    low,
+                    &hc,
+                    rng,
+                )?)
             }
             _ => None,
         };
-        Ok(Self { policy, critic: Critic::new(spec.select_all(), &ccfg, rng)?, prior })
+        Ok(Self {
+            policy,
+            critic: Critic::new(spec.select_all(), &ccfg, rng)?,
+            prior,
+        })
     }
 
     /// Hard copy of every network.
@@ -117,14 +144,35 @@ impl<F: Float> HierLearner<F> {
     ///
     /// # Errors
     /// Bad sizes or views.
-    pub fn new(spec: &ObservationSpec, action_dim: usize, config: LearnerConfig, hierarchy: HierarchyConfig, prior_kind: PriorConfig, seed: u64) -> Result<Self> {
+    pub fn new(
+        spec: &ObservationSpec,
+        action_dim: usize,
+        config: LearnerConfig,
+        hierarchy: HierarchyConfig,
+        prior_kind: PriorConfig,
+        seed: u64,
+    ) -> Result<Self> {
         let mut rng = StdRng::seed_from_u64(seed);
-        let online = HierNetworks::new(spec, action_dim, &config, &hierarchy, prior_kind, &mut rng)?;
-        let adam = |lr: f64, n: usize| Adam::new(AdamConfig { learning_rate: lr, max_grad_norm: config.max_grad_norm, ..AdamConfig::default() }, n);
+        let online =
+            HierNetworks::new(spec, action_dim, &config, &hierarchy, prior_kind, &mut rng)?;
+        let adam = |lr: f64, n: usize| {
+            Adam::new(
+                AdamConfig {
+                    learning_rate: lr,
+                    max_grad_norm: config.max_grad_norm,
+                    ..AdamConfig::default()
+                },
+                n,
+            )
+        };
         Ok(Self {
             opt_policy: adam(config.policy_lr, online.policy.num_params())?,
             opt_critic: adam(config.critic_lr, online.critic.num_params())?,
-            opt_prior: online.prior.as_ref().map(|p| adam(config.prior_lr, p.num_params())).transpose()?,
+            opt_prior: online
+                .prior
+                .as_ref()
+                .map(|p| adam(config.prior_lr, p.num_params()))
+                .transpose()?,
             target: online.clone(),
             online,
             config,
@@ -143,14 +191,26 @@ impl<F: Float> HierLearner<F> {
     pub fn update(&mut self, batch: &LearnerBatch<F>) -> Result<Metrics> {
         batch.check_finite(self.steps)?;
         let (metrics, g_policy, g_critic, g_prior) = self.losses(batch)?;
-        for (what, v) in [("critic loss", metrics.critic_loss), ("policy loss", metrics.policy_loss), ("prior loss", metrics.prior_loss)] {
+        for (what, v) in [
+            ("critic loss", metrics.critic_loss),
+            ("policy loss", metrics.policy_loss),
+            ("prior loss", metrics.prior_loss),
+        ] {
             if !v.is_finite() {
-                return Err(AgentError::NonFinite { what: what.into(), step: self.steps });
+                return Err(AgentError::NonFinite {
+                    what: what.into(),
+                    step: self.steps,
+                });
             }
         }
         self.opt_policy.step(&mut self.online.policy, &g_policy)?;
         self.opt_critic.step(&mut self.online.critic, &g_critic)?;
-        if let (Some(p), Some(g), Some(o), false) = (&mut self.online.prior, &g_prior, &mut self.opt_prior, self.prior_frozen) {
+        if let (Some(p), Some(g), Some(o), false) = (
+            &mut self.online.prior,
+            &g_prior,
+            &mut self.opt_prior,
+            self.prior_frozen,
+        ) {
             o.step(p, g)?;
         }
         self.steps += 1;
@@ -161,19 +221,33 @@ impl<F: Float> HierLearner<F> {
     }
 
     fn alpha(&self) -> F {
-        if self.prior_kind == PriorConfig::None { F::zero() } else { cst::<F>(f64::from(self.config.alpha)) }
+        if self.prior_kind == PriorConfig::None {
+            F::zero()
+        } else {
+            cst::<F>(f64::from(self.config.alpha))
+        }
     }
 
     /// Eq. 11 per row for a sample against the *target* prior: `(KL_H + KL_L, chain gradient of
     /// sum_b w_b KL_b)`.
-    fn kl_to_target_prior(&self, obs: ArrayView2<'_, F>, sample: &HierarchicalSample<F>, w: &Array1<F>) -> Result<(Array1<F>, Option<ChainGrad<F>>)> {
+    fn kl_to_target_prior(
+        &self,
+        obs: ArrayView2<'_, F>,
+        sample: &HierarchicalSample<F>,
+        w: &Array1<F>,
+    ) -> Result<(Array1<F>, Option<ChainGrad<F>>)> {
         match (&self.prior_kind, &self.target.prior) {
             (PriorConfig::None, _) => Ok((Array1::zeros(obs.nrows()), None)),
             (PriorConfig::StandardNormal, _) => {
-                let std_normal = DiagGaussian::standard_normal(obs.nrows(), self.hierarchy.latent_dim);
+                let std_normal =
+                    DiagGaussian::standard_normal(obs.nrows(), self.hierarchy.latent_dim);
                 let kl = sample.high.dist.kl(&std_normal)?;
                 let g = sample.high.dist.kl_grad(&std_normal)?;
-                let mut cg = ChainGrad::zeros(obs.nrows(), self.hierarchy.latent_dim, sample.action.ncols());
+                let mut cg = ChainGrad::zeros(
+                    obs.nrows(),
+                    self.hierarchy.latent_dim,
+                    sample.action.ncols(),
+                );
                 let wc = w.view().insert_axis(Axis(1));
                 cg.d_high_mean = &g.d_mean_p * &wc;
                 cg.d_high_std = &g.d_std_p * &wc;
@@ -185,13 +259,23 @@ impl<F: Float> HierLearner<F> {
                 let cg = latent_kl_policy_grad(prior, sample, &pf, w.view())?;
                 Ok((kl, Some(cg)))
             }
-            (PriorConfig::Learned { .. }, None) => Err(AgentError::Shape("learned prior missing".into())),
+            (PriorConfig::Learned { .. }, None) => {
+                Err(AgentError::Shape("learned prior missing".into()))
+            }
         }
     }
 
     /// All losses and gradients for the next step's noise.
     #[allow(clippy::type_complexity)]
-    fn losses(&self, batch: &LearnerBatch<F>) -> Result<(Metrics, HierarchicalPolicy<F>, Critic<F>, Option<HierarchicalPrior<F>>)> {
+    fn losses(
+        &self,
+        batch: &LearnerBatch<F>,
+    ) -> Result<(
+        Metrics,
+        HierarchicalPolicy<F>,
+        Critic<F>,
+        Option<HierarchicalPrior<F>>,
+    )> {
         let mut rng = step_rng(self.seed, self.steps);
         let (t, b) = (batch.steps, batch.batch);
         let (n, n_all) = (t * b, (t + 1) * b);
@@ -206,12 +290,34 @@ impl<F: Float> HierLearner<F> {
 
         // Soft value: target chains and Eq. 11 KL of the online policy to the target prior.
         let obs_rep_all = repeat_rows(obs, sc);
-        let v_chain = self.target.policy.sample_with_noise(obs_rep_all.view(), noise::<F>(&mut rng, sc * n_all, zd).view(), noise::<F>(&mut rng, sc * n_all, ad).view())?;
-        let q_v = self.target.critic.q(obs_rep_all.view(), v_chain.action.view(), Some(v_chain.latent.view()))?;
-        let q_v = q_v.as_standard_layout().into_owned().into_shape_with_order((sc, n_all, 1)).map_err(shape_err)?;
-        let k_chain = self.online.policy.sample_with_noise(obs, noise::<F>(&mut rng, n_all, zd).view(), noise::<F>(&mut rng, n_all, ad).view())?;
+        let v_chain = self.target.policy.sample_with_noise(
+            obs_rep_all.view(),
+            noise::<F>(&mut rng, sc * n_all, zd).view(),
+            noise::<F>(&mut rng, sc * n_all, ad).view(),
+        )?;
+        let q_v = self.target.critic.q(
+            obs_rep_all.view(),
+            v_chain.action.view(),
+            Some(v_chain.latent.view()),
+        )?;
+        let q_v = q_v
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((sc, n_all, 1))
+            .map_err(shape_err)?;
+        let k_chain = self.online.policy.sample_with_noise(
+            obs,
+            noise::<F>(&mut rng, n_all, zd).view(),
+            noise::<F>(&mut rng, n_all, ad).view(),
+        )?;
         let (kl_all, _) = self.kl_to_target_prior(obs, &k_chain, &Array1::zeros(n_all))?;
-        let v = bprl_retrace::kl_regularized_value(q_v.view(), kl_all.view().insert_axis(Axis(1)), alpha)?.column(0).to_owned();
+        let v = bprl_retrace::kl_regularized_value(
+            q_v.view(),
+            kl_all.view().insert_axis(Axis(1)),
+            alpha,
+        )?
+        .column(0)
+        .to_owned();
 
         // Retrace with a resampled latent z_t ~ pi^H'(.|x_t).
         let head_obs = batch.head(&batch.obs);
@@ -221,37 +327,83 @@ impl<F: Float> HierLearner<F> {
             RatioPolicy::Online => &self.online.policy,
         };
         let high_t = self.target.policy.high.forward(head_obs, None)?;
-        let z_t = high_t.dist.sample_from_noise(noise::<F>(&mut rng, n, zd).view())?;
+        let z_t = high_t
+            .dist
+            .sample_from_noise(noise::<F>(&mut rng, n, zd).view())?;
         let high_r = ratio_nets.high.forward(head_obs, None)?;
         let low_r = ratio_nets.low.forward(head_obs, Some(z_t.view()))?;
         let log_pi = high_r.dist.log_prob(z_t.view())? + low_r.dist.log_prob(head_act)?;
-        let log_pi = log_pi.as_standard_layout().into_owned().into_shape_with_order((t, b)).map_err(shape_err)?;
+        let log_pi = log_pi
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((t, b))
+            .map_err(shape_err)?;
         let log_mu = batch.log_mu.slice(s![..t, ..]).to_owned();
         let lam = Lambda::Constant(cst::<F>(f64::from(self.config.lambda)));
         let c = trace_coefficients(Trace::Retrace, lam, log_pi.view(), log_mu.view())? * &valid;
-        let q_taken = self.target.critic.q(head_obs, head_act, Some(z_t.view()))?.as_standard_layout().into_owned().into_shape_with_order((t, b)).map_err(shape_err)?;
-        let v_tp1 = v.slice(s![b..]).to_owned().as_standard_layout().into_owned().into_shape_with_order((t, b)).map_err(shape_err)?;
+        let q_taken = self
+            .target
+            .critic
+            .q(head_obs, head_act, Some(z_t.view()))?
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((t, b))
+            .map_err(shape_err)?;
+        let v_tp1 = v
+            .slice(s![b..])
+            .to_owned()
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((t, b))
+            .map_err(shape_err)?;
         let gamma = cst::<F>(f64::from(self.config.gamma));
         let discount = batch.discounts.mapv(|d| d * gamma) * &valid;
         let rewards = &batch.rewards * &valid;
-        let seq = Sequence { q_t: q_taken.view(), v_tp1: v_tp1.view(), r_t: rewards.view(), discount_t: discount.view() };
-        let q_ret: Array1<F> = general_off_policy_returns(&seq, c.view())?.targets.iter().copied().collect();
+        let seq = Sequence {
+            q_t: q_taken.view(),
+            v_tp1: v_tp1.view(),
+            r_t: rewards.view(),
+            discount_t: discount.view(),
+        };
+        let q_ret: Array1<F> = general_off_policy_returns(&seq, c.view())?
+            .targets
+            .iter()
+            .copied()
+            .collect();
 
         // Critic loss on Q(x_t, a_t, z_t).
-        let cf = self.online.critic.forward(head_obs, head_act, Some(z_t.view()))?;
+        let cf = self
+            .online
+            .critic
+            .forward(head_obs, head_act, Some(z_t.view()))?;
         let diff = (&cf.q - &q_ret) * &w.mapv(|x| x * n_valid);
         let critic_loss = diff.mapv(|d| d * d).sum() * cst::<F>(0.5) / n_valid;
         let mut g_critic = self.online.critic.zeros_like();
-        self.online.critic.backward(&cf, diff.mapv(|d| d / n_valid).view(), &mut g_critic);
+        self.online
+            .critic
+            .backward(&cf, diff.mapv(|d| d / n_valid).view(), &mut g_critic);
 
         // Policy loss over S chains per row: SVG(0) through Q' (latent input stopped),
         // entropy of both levels, alpha * Eq. 11 KL to the target prior.
         let obs_rep = repeat_rows(head_obs, sc);
-        let w_rep: Array1<F> = repeat_rows(w.view().insert_axis(Axis(1)), sc).column(0).mapv(|x| x / cst::<F>(sc as f64));
-        let chain = self.online.policy.sample_with_noise(obs_rep.view(), noise::<F>(&mut rng, sc * n, zd).view(), noise::<F>(&mut rng, sc * n, ad).view())?;
-        let qf = self.target.critic.forward(obs_rep.view(), chain.action.view(), Some(chain.latent.view()))?;
+        let w_rep: Array1<F> = repeat_rows(w.view().insert_axis(Axis(1)), sc)
+            .column(0)
+            .mapv(|x| x / cst::<F>(sc as f64));
+        let chain = self.online.policy.sample_with_noise(
+            obs_rep.view(),
+            noise::<F>(&mut rng, sc * n, zd).view(),
+            noise::<F>(&mut rng, sc * n, ad).view(),
+        )?;
+        let qf = self.target.critic.forward(
+            obs_rep.view(),
+            chain.action.view(),
+            Some(chain.latent.view()),
+        )?;
         let mut scratch = self.target.critic.zeros_like();
-        let d_in = self.target.critic.backward(&qf, w_rep.mapv(|x| -x).view(), &mut scratch);
+        let d_in = self
+            .target
+            .critic
+            .backward(&qf, w_rep.mapv(|x| -x).view(), &mut scratch);
         let mut cg = ChainGrad::zeros(sc * n, zd, ad);
         cg.d_action = d_in.d_action;
         let wc = w_rep.view().insert_axis(Axis(1));
@@ -259,7 +411,8 @@ impl<F: Float> HierLearner<F> {
         let h_low = chain.low.dist.entropy();
         cg.d_high_std = chain.high.dist.entropy_grad_std() * &wc * (-beta);
         cg.d_low_std = chain.low.dist.entropy_grad_std() * &wc * (-beta);
-        let (kl_p, kl_grad) = self.kl_to_target_prior(obs_rep.view(), &chain, &w_rep.mapv(|x| x * alpha))?;
+        let (kl_p, kl_grad) =
+            self.kl_to_target_prior(obs_rep.view(), &chain, &w_rep.mapv(|x| x * alpha))?;
         if let Some(g) = kl_grad {
             cg.add(&g);
         }

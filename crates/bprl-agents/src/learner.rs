@@ -28,8 +28,21 @@ impl Learner {
     pub fn new(config: &AgentConfig, spec: &ObservationSpec, action_dim: usize) -> Result<Self> {
         let seed = config.run.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5eed;
         Ok(match &config.hierarchy {
-            None => Learner::Flat(Box::new(FlatLearner::new(spec, action_dim, config.learner.clone(), config.prior, seed)?)),
-            Some(h) => Learner::Hierarchical(Box::new(HierLearner::new(spec, action_dim, config.learner.clone(), *h, config.prior, seed)?)),
+            None => Learner::Flat(Box::new(FlatLearner::new(
+                spec,
+                action_dim,
+                config.learner.clone(),
+                config.prior,
+                seed,
+            )?)),
+            Some(h) => Learner::Hierarchical(Box::new(HierLearner::new(
+                spec,
+                action_dim,
+                config.learner.clone(),
+                *h,
+                config.prior,
+                seed,
+            )?)),
         })
     }
 
@@ -67,7 +80,9 @@ impl Learner {
     pub fn actor(&self) -> Result<ActorState> {
         Ok(match self {
             Learner::Flat(_) => ActorState::Flat,
-            Learner::Hierarchical(l) => ActorState::Hierarchical(HierActor::new(l.hierarchy.hold_steps)?),
+            Learner::Hierarchical(l) => {
+                ActorState::Hierarchical(HierActor::new(l.hierarchy.hold_steps)?)
+            }
         })
     }
 
@@ -75,10 +90,19 @@ impl Learner {
     ///
     /// # Errors
     /// A bad observation.
-    pub fn act<R: Rng + ?Sized>(&self, state: &mut ActorState, obs: &[f32], episode_start: bool, greedy: bool, rng: &mut R) -> Result<Action> {
+    pub fn act<R: Rng + ?Sized>(
+        &self,
+        state: &mut ActorState,
+        obs: &[f32],
+        episode_start: bool,
+        greedy: bool,
+        rng: &mut R,
+    ) -> Result<Action> {
         match (self, state) {
             (Learner::Flat(l), _) => act_flat(&l.online.policy, obs, greedy, rng),
-            (Learner::Hierarchical(l), ActorState::Hierarchical(a)) => a.act(&l.online, obs, episode_start, greedy, rng),
+            (Learner::Hierarchical(l), ActorState::Hierarchical(a)) => {
+                a.act(&l.online, obs, episode_start, greedy, rng)
+            }
             (Learner::Hierarchical(l), s) => {
                 *s = ActorState::Hierarchical(HierActor::new(l.hierarchy.hold_steps)?);
                 self.act(s, obs, episode_start, greedy, rng)
@@ -91,10 +115,18 @@ impl Learner {
     /// # Errors
     /// A bad observation.
     pub fn act_prior<R: Rng + ?Sized>(&self, obs: &[f32], rng: &mut R) -> Result<Option<Vec<f32>>> {
-        let x = ndarray::Array2::from_shape_vec((1, obs.len()), obs.to_vec()).map_err(|e| crate::AgentError::Shape(e.to_string()))?;
+        let x = ndarray::Array2::from_shape_vec((1, obs.len()), obs.to_vec())
+            .map_err(|e| crate::AgentError::Shape(e.to_string()))?;
         Ok(match self {
             Learner::Flat(l) => match &l.online.prior {
-                Some(p) => Some(p.forward(x.view(), None)?.dist.rsample(rng).sample.row(0).to_vec()),
+                Some(p) => Some(
+                    p.forward(x.view(), None)?
+                        .dist
+                        .rsample(rng)
+                        .sample
+                        .row(0)
+                        .to_vec(),
+                ),
                 None => None,
             },
             Learner::Hierarchical(l) => match &l.online.prior {
@@ -104,7 +136,14 @@ impl Learner {
                         bprl_policy::LowLevelPrior::Shared => &l.online.policy.low,
                         bprl_policy::LowLevelPrior::Separate(q) => q,
                     };
-                    Some(low.forward(x.view(), Some(z.view()))?.dist.rsample(rng).sample.row(0).to_vec())
+                    Some(
+                        low.forward(x.view(), Some(z.view()))?
+                            .dist
+                            .rsample(rng)
+                            .sample
+                            .row(0)
+                            .to_vec(),
+                    )
                 }
                 None => None,
             },
@@ -118,10 +157,16 @@ impl Learner {
     /// [`crate::AgentError::Shape`] when the architectures differ.
     pub fn load_prior_from(&mut self, other: &Learner, with_low_level: bool) -> Result<()> {
         use bprl_nn::Parameters;
-        let mismatch = || crate::AgentError::Shape("transfer: source and target learners differ in architecture or prior".into());
+        let mismatch = || {
+            crate::AgentError::Shape(
+                "transfer: source and target learners differ in architecture or prior".into(),
+            )
+        };
         match (self, other) {
             (Learner::Flat(a), Learner::Flat(b)) => {
-                let (Some(pa), Some(pb)) = (&mut a.online.prior, &b.online.prior) else { return Err(mismatch()) };
+                let (Some(pa), Some(pb)) = (&mut a.online.prior, &b.online.prior) else {
+                    return Err(mismatch());
+                };
                 if pa.num_params() != pb.num_params() {
                     return Err(mismatch());
                 }
@@ -129,7 +174,9 @@ impl Learner {
                 a.target.prior.clone_from(&a.online.prior);
             }
             (Learner::Hierarchical(a), Learner::Hierarchical(b)) => {
-                let (Some(pa), Some(pb)) = (&mut a.online.prior, &b.online.prior) else { return Err(mismatch()) };
+                let (Some(pa), Some(pb)) = (&mut a.online.prior, &b.online.prior) else {
+                    return Err(mismatch());
+                };
                 if pa.num_params() != pb.num_params() {
                     return Err(mismatch());
                 }

@@ -9,7 +9,9 @@ use crate::flat::Metrics;
 use crate::learner::Learner;
 use bprl_envs::{Env, EpisodeEnd, Suite, SuiteEnv, Task};
 use bprl_policy::ObservationSpec;
-use bprl_replay::{RateLimiterConfig, Replay, ReplayConfig, SequenceAdder, Step, StepKind, StepSpec};
+use bprl_replay::{
+    RateLimiterConfig, Replay, ReplayConfig, SequenceAdder, Step, StepKind, StepSpec,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -111,7 +113,9 @@ pub struct Trainer {
 
 impl std::fmt::Debug for Trainer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Trainer").field("counters", &self.counters).finish_non_exhaustive()
+        f.debug_struct("Trainer")
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
     }
 }
 
@@ -140,7 +144,10 @@ impl Trainer {
         let spec = ObservationSpec::new(groups.clone())?;
         let action_dim = env.action_spec().dim;
         let learner = Learner::new(&config, &spec, action_dim)?;
-        let extras = config.hierarchy.map(|h| vec![("latent".to_string(), h.latent_dim)]).unwrap_or_default();
+        let extras = config
+            .hierarchy
+            .map(|h| vec![("latent".to_string(), h.latent_dim)])
+            .unwrap_or_default();
         let step_spec = StepSpec::new(groups, action_dim, extras)?;
         let replay = Replay::new(
             step_spec.clone(),
@@ -171,14 +178,42 @@ impl Trainer {
         &self.spec
     }
 
-    fn replay_step(&self, obs: &[Vec<f32>], action: Vec<f32>, reward: f32, discount: f32, log_prob: f32, latent: Option<Vec<f32>>, kind: StepKind) -> Step {
-        let observation: BTreeMap<String, Vec<f32>> = self.spec.groups().iter().map(|(n, _)| n.clone()).zip(obs.iter().cloned()).collect();
+    fn replay_step(
+        &self,
+        obs: &[Vec<f32>],
+        action: Vec<f32>,
+        reward: f32,
+        discount: f32,
+        log_prob: f32,
+        latent: Option<Vec<f32>>,
+        kind: StepKind,
+    ) -> Step {
+        let observation: BTreeMap<String, Vec<f32>> = self
+            .spec
+            .groups()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .zip(obs.iter().cloned())
+            .collect();
         let extras = match latent {
             Some(z) => BTreeMap::from([("latent".to_string(), z)]),
             None if kind == StepKind::Last => BTreeMap::new(),
-            None => self.step_spec.extras().iter().map(|(n, w)| (n.clone(), vec![0.0; *w])).collect(),
+            None => self
+                .step_spec
+                .extras()
+                .iter()
+                .map(|(n, w)| (n.clone(), vec![0.0; *w]))
+                .collect(),
         };
-        Step { observation, action, reward, discount, log_prob, extras, kind }
+        Step {
+            observation,
+            action,
+            reward,
+            discount,
+            log_prob,
+            extras,
+            kind,
+        }
     }
 
     /// Samples a batch and updates the learner once.
@@ -186,7 +221,9 @@ impl Trainer {
     /// # Errors
     /// Replay or learner errors.
     pub fn learn_once(&mut self) -> Result<Metrics> {
-        let b = self.replay.sample(self.config.learner.batch_size, Some(Duration::ZERO))?;
+        let b = self
+            .replay
+            .sample(self.config.learner.batch_size, Some(Duration::ZERO))?;
         let batch = LearnerBatch::from_replay(&b, &self.spec)?;
         self.learner.update(&batch)
     }
@@ -199,31 +236,56 @@ impl Trainer {
         let episode = self.counters.episodes + 1;
         let seed = mix(self.config.run.seed, episode);
         let mut rng = StdRng::seed_from_u64(mix(seed, 1));
-        let mut adder = SequenceAdder::new(self.step_spec.clone(), self.config.learner.sequence_length)?;
+        let mut adder =
+            SequenceAdder::new(self.step_spec.clone(), self.config.learner.sequence_length)?;
         let mut actor = self.learner.actor()?;
         let mut ts = self.env.reset(seed);
         let (mut ret, mut length, mut success) = (0.0f64, 0u64, false);
         let (mut sum, mut updates) = (Metrics::default(), 0u32);
         loop {
             let obs = ts.flat_observation();
-            let a = self.learner.act(&mut actor, &obs, length == 0, false, &mut rng)?;
+            let a = self
+                .learner
+                .act(&mut actor, &obs, length == 0, false, &mut rng)?;
             let next = self.env.step(&a.action)?;
-            let kind = if length == 0 { StepKind::First } else { StepKind::Mid };
-            let step = self.replay_step(&ts.observation, a.action, next.reward, next.discount, a.log_prob, a.latent, kind);
+            let kind = if length == 0 {
+                StepKind::First
+            } else {
+                StepKind::Mid
+            };
+            let step = self.replay_step(
+                &ts.observation,
+                a.action,
+                next.reward,
+                next.discount,
+                a.log_prob,
+                a.latent,
+                kind,
+            );
             let mut items = adder.add(&step)?;
             ret += f64::from(next.reward);
             length += 1;
             self.counters.env_steps += 1;
             if next.is_last() {
                 success = next.end == Some(EpisodeEnd::Terminated);
-                let last = self.replay_step(&next.observation, Vec::new(), 0.0, 0.0, 0.0, None, StepKind::Last);
+                let last = self.replay_step(
+                    &next.observation,
+                    Vec::new(),
+                    0.0,
+                    0.0,
+                    0.0,
+                    None,
+                    StepKind::Last,
+                );
                 items.extend(adder.add(&last)?);
             }
             for item in items {
                 self.replay.insert(item, Some(Duration::ZERO))?;
             }
             self.counters.update_credit += self.config.run.updates_per_env_step;
-            while self.counters.update_credit >= 1.0 && self.replay.stats().size >= self.config.run.min_replay {
+            while self.counters.update_credit >= 1.0
+                && self.replay.stats().size >= self.config.run.min_replay
+            {
                 let m = self.learn_once()?;
                 accumulate(&mut sum, &m);
                 updates += 1;
@@ -260,7 +322,9 @@ impl Trainer {
             let mut ts = self.eval_env.reset(mix(0xE7A1, e as u64));
             let mut first = true;
             loop {
-                let a = self.learner.act(&mut actor, &ts.flat_observation(), first, true, &mut rng)?;
+                let a =
+                    self.learner
+                        .act(&mut actor, &ts.flat_observation(), first, true, &mut rng)?;
                 first = false;
                 ts = self.eval_env.step(&a.action)?;
                 total += f64::from(ts.reward);
@@ -285,11 +349,16 @@ impl Trainer {
     ///
     /// # Errors
     /// Any error of an episode, an evaluation or a checkpoint.
-    pub fn train(&mut self, checkpoint_dir: Option<&Path>, on_episode: &mut dyn FnMut(&EpisodeRecord, Option<&EvalRecord>)) -> Result<()> {
+    pub fn train(
+        &mut self,
+        checkpoint_dir: Option<&Path>,
+        on_episode: &mut dyn FnMut(&EpisodeRecord, Option<&EvalRecord>),
+    ) -> Result<()> {
         let run = self.config.run.clone();
         while self.counters.env_steps < run.env_steps {
             let rec = self.run_episode()?;
-            let eval = if run.eval_every_episodes > 0 && rec.episode % run.eval_every_episodes == 0 {
+            let eval = if run.eval_every_episodes > 0 && rec.episode % run.eval_every_episodes == 0
+            {
                 Some(self.evaluate(run.eval_episodes)?)
             } else {
                 None
@@ -313,7 +382,10 @@ impl Trainer {
     /// # Errors
     /// [`AgentError::Checkpoint`].
     pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| AgentError::Checkpoint { path: dir.to_path_buf(), reason: e.to_string() })?;
+        std::fs::create_dir_all(dir).map_err(|e| AgentError::Checkpoint {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         let (state_path, replay_path) = checkpoint::files(dir, self.counters.episodes);
         let state = StateRef {
             config: &self.config,
@@ -336,9 +408,16 @@ impl Trainer {
     pub fn load(dir: &Path) -> Result<Self> {
         let episode = checkpoint::latest(dir)?;
         let (state_path, replay_path) = checkpoint::files(dir, episode);
-        let bytes = std::fs::read(&state_path).map_err(|e| AgentError::Checkpoint { path: state_path.clone(), reason: e.to_string() })?;
+        let bytes = std::fs::read(&state_path).map_err(|e| AgentError::Checkpoint {
+            path: state_path.clone(),
+            reason: e.to_string(),
+        })?;
         let state: State = checkpoint::decode(&bytes, &state_path)?;
-        let tasks = if state.held_out { Tasks::HeldOut } else { Tasks::Train };
+        let tasks = if state.held_out {
+            Tasks::HeldOut
+        } else {
+            Tasks::Train
+        };
         let mut t = Trainer::new(state.config, tasks)?;
         t.learner = state.learner;
         t.counters = state.counters;
@@ -365,40 +444,81 @@ impl Trainer {
                 rate_limiter: RateLimiterConfig {
                     min_size_to_sample: self.config.run.min_replay as u64,
                     samples_per_insert: self.config.run.samples_per_insert,
-                    error_buffer: (self.config.run.samples_per_insert + self.config.learner.batch_size as f64) * 4.0,
+                    error_buffer: (self.config.run.samples_per_insert
+                        + self.config.learner.batch_size as f64)
+                        * 4.0,
                 },
                 seed: mix(self.config.run.seed, 0x7468),
             },
         )?;
-        let shared = Arc::new(RwLock::new(std::mem::replace(&mut self.learner, Learner::new(&self.config, &self.spec, 1)?)));
+        let shared = Arc::new(RwLock::new(std::mem::replace(
+            &mut self.learner,
+            Learner::new(&self.config, &self.spec, 1)?,
+        )));
         let steps = Arc::new(AtomicU64::new(self.counters.env_steps));
         let stop = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
         for i in 0..threads {
-            let (replay, shared, steps, stop) = (replay.clone(), shared.clone(), steps.clone(), stop.clone());
-            let (mut env, spec, step_spec, seq_len, seed) = (self.env.clone(), self.spec.clone(), self.step_spec.clone(), self.config.learner.sequence_length, mix(self.config.run.seed, 1000 + i as u64));
+            let (replay, shared, steps, stop) =
+                (replay.clone(), shared.clone(), steps.clone(), stop.clone());
+            let (mut env, spec, step_spec, seq_len, seed) = (
+                self.env.clone(),
+                self.spec.clone(),
+                self.step_spec.clone(),
+                self.config.learner.sequence_length,
+                mix(self.config.run.seed, 1000 + i as u64),
+            );
             handles.push(std::thread::spawn(move || -> Result<()> {
                 let mut rng = StdRng::seed_from_u64(seed);
                 let mut episode = 0u64;
                 while !stop.load(Ordering::Relaxed) && steps.load(Ordering::Relaxed) < budget {
                     episode += 1;
                     let mut adder = SequenceAdder::new(step_spec.clone(), seq_len)?;
-                    let mut actor = shared.read().map_err(|_| AgentError::Shape("poisoned learner".into()))?.actor()?;
+                    let mut actor = shared
+                        .read()
+                        .map_err(|_| AgentError::Shape("poisoned learner".into()))?
+                        .actor()?;
                     let mut ts = env.reset(mix(seed, episode));
                     let mut first = true;
                     loop {
-                        let a = shared.read().map_err(|_| AgentError::Shape("poisoned learner".into()))?.act(&mut actor, &ts.flat_observation(), first, false, &mut rng)?;
+                        let a = shared
+                            .read()
+                            .map_err(|_| AgentError::Shape("poisoned learner".into()))?
+                            .act(&mut actor, &ts.flat_observation(), first, false, &mut rng)?;
                         let next = env.step(&a.action)?;
                         let names = spec.groups().iter().map(|(n, _)| n.clone());
                         let extras = match a.latent {
                             Some(z) => BTreeMap::from([("latent".to_string(), z)]),
                             None => BTreeMap::new(),
                         };
-                        let kind = if first { StepKind::First } else { StepKind::Mid };
-                        let step = Step { observation: names.clone().zip(ts.observation.iter().cloned()).collect(), action: a.action, reward: next.reward, discount: next.discount, log_prob: a.log_prob, extras, kind };
+                        let kind = if first {
+                            StepKind::First
+                        } else {
+                            StepKind::Mid
+                        };
+                        let step = Step {
+                            observation: names
+                                .clone()
+                                .zip(ts.observation.iter().cloned())
+                                .collect(),
+                            action: a.action,
+                            reward: next.reward,
+                            discount: next.discount,
+                            log_prob: a.log_prob,
+                            extras,
+                            kind,
+                        };
                         let mut items = adder.add(&step)?;
                         if next.is_last() {
-                            let last = Step { observation: names.zip(next.observation.iter().cloned()).collect(), action: vec![], reward: 0.0, discount: 0.0, log_prob: 0.0, extras: BTreeMap::new(), kind: StepKind::Last };
+                            let last = Step {
+                                observation: names.zip(next.observation.iter().cloned()).collect(),
+                                action: vec![],
+                                reward: 0.0,
+                                discount: 0.0,
+                                log_prob: 0.0,
+                                extras: BTreeMap::new(),
+                                kind: StepKind::Last,
+                            };
                             items.extend(adder.add(&last)?);
                         }
                         for item in items {
@@ -425,7 +545,10 @@ impl Trainer {
             match replay.sample(batch_size, Some(Duration::from_millis(50))) {
                 Ok(b) => {
                     let batch = LearnerBatch::from_replay(&b, &spec)?;
-                    let r = shared.write().map_err(|_| AgentError::Shape("poisoned learner".into()))?.update(&batch);
+                    let r = shared
+                        .write()
+                        .map_err(|_| AgentError::Shape("poisoned learner".into()))?
+                        .update(&batch);
                     if let Err(e) = r {
                         learner_result = Err(e);
                         break;
@@ -446,7 +569,9 @@ impl Trainer {
         replay.shutdown();
         let mut first_err = learner_result;
         for h in handles {
-            let r = h.join().unwrap_or_else(|_| Err(AgentError::Shape("an actor thread panicked".into())));
+            let r = h
+                .join()
+                .unwrap_or_else(|_| Err(AgentError::Shape("an actor thread panicked".into())));
             if first_err.is_ok() {
                 first_err = r;
             }
@@ -464,7 +589,12 @@ impl Trainer {
     ///
     /// # Errors
     /// Environment errors; `None` paths when the prior is not learned.
-    pub fn prior_rollouts(&mut self, seed: u64, rollouts: usize, steps: usize) -> Result<(Vec<[f32; 2]>, Vec<Vec<[f32; 2]>>)> {
+    pub fn prior_rollouts(
+        &mut self,
+        seed: u64,
+        rollouts: usize,
+        steps: usize,
+    ) -> Result<(Vec<[f32; 2]>, Vec<Vec<[f32; 2]>>)> {
         let mut rng = StdRng::seed_from_u64(mix(seed, 99));
         let mut paths = Vec::new();
         let mut env = self.eval_env.clone();
@@ -472,7 +602,9 @@ impl Trainer {
             let mut ts = env.reset(seed);
             let mut path = vec![env.effector()];
             for _ in 0..steps {
-                let Some(a) = self.learner.act_prior(&ts.flat_observation(), &mut rng)? else { return Ok((env.targets().to_vec(), Vec::new())) };
+                let Some(a) = self.learner.act_prior(&ts.flat_observation(), &mut rng)? else {
+                    return Ok((env.targets().to_vec(), Vec::new()));
+                };
                 ts = env.step(&a)?;
                 path.push(env.effector());
                 if ts.is_last() {

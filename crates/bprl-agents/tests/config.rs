@@ -6,10 +6,23 @@ use bprl_agents::{AgentConfig, ConfigError, PriorConfig, Tasks, Trainer};
 fn defaults_are_acme_svg0_prior() {
     let c = AgentConfig::default();
     let l = &c.learner;
-    assert_eq!((l.gamma, l.batch_size, l.sequence_length, l.target_period), (0.99, 256, 10, 100));
+    assert_eq!(
+        (l.gamma, l.batch_size, l.sequence_length, l.target_period),
+        (0.99, 256, 10, 100)
+    );
     assert_eq!((l.policy_lr, l.critic_lr, l.prior_lr), (1e-4, 1e-4, 1e-4));
-    assert_eq!((l.alpha, l.beta, l.action_samples, l.lambda), (1e-3, 1e-3, 10, 1.0));
-    assert_eq!((l.policy_hidden.clone(), l.critic_hidden.clone(), l.min_scale), (vec![200, 100], vec![400, 300], 0.1));
+    assert_eq!(
+        (l.alpha, l.beta, l.action_samples, l.lambda),
+        (1e-3, 1e-3, 10, 1.0)
+    );
+    assert_eq!(
+        (
+            l.policy_hidden.clone(),
+            l.critic_hidden.clone(),
+            l.min_scale
+        ),
+        (vec![200, 100], vec![400, 300], 0.1)
+    );
     c.validate().unwrap();
 }
 
@@ -18,23 +31,36 @@ fn toml_round_trip_and_partial_files() {
     let mut c = AgentConfig::default();
     c.learner.alpha = 0.5;
     c.prior = PriorConfig::StandardNormal;
-    c.hierarchy = Some(bprl_agents::HierarchyConfig { latent_dim: 3, hold_steps: 4, low_level: bprl_agents::LowLevel::Shared });
+    c.hierarchy = Some(bprl_agents::HierarchyConfig {
+        latent_dim: 3,
+        hold_steps: 4,
+        low_level: bprl_agents::LowLevel::Shared,
+    });
     let back = AgentConfig::from_toml(&c.to_toml()).unwrap();
     assert_eq!(back, c);
     let partial = AgentConfig::from_toml("[learner]\nalpha = 0.25\n").unwrap();
     assert_eq!(partial.learner.alpha, 0.25);
-    assert_eq!(partial.learner.batch_size, 256, "missing fields take defaults");
+    assert_eq!(
+        partial.learner.batch_size, 256,
+        "missing fields take defaults"
+    );
 }
 
 #[test]
 fn invalid_configs_name_the_field() {
     let e = AgentConfig::from_toml("[learner]\ngamma = 1.5\n").unwrap_err();
-    assert!(matches!(&e, ConfigError::Invalid { field, value, .. } if field == "learner.gamma" && value == "1.5"), "{e}");
+    assert!(
+        matches!(&e, ConfigError::Invalid { field, value, .. } if field == "learner.gamma" && value == "1.5"),
+        "{e}"
+    );
     let e = AgentConfig::from_toml("[learner]\nlambda = -0.1\n").unwrap_err();
     assert!(e.to_string().contains("learner.lambda"));
     let e = AgentConfig::from_toml("[run]\nmin_replay = 10\nreplay_capacity = 5\n").unwrap_err();
     assert!(e.to_string().contains("run.min_replay"));
-    let e = AgentConfig::from_toml("[hierarchy]\nlatent_dim = 0\nhold_steps = 1\nlow_level = \"shared\"\n").unwrap_err();
+    let e = AgentConfig::from_toml(
+        "[hierarchy]\nlatent_dim = 0\nhold_steps = 1\nlow_level = \"shared\"\n",
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("hierarchy.latent_dim"));
     let e = AgentConfig::from_toml("[learner]\ngamma = \"high\"\n").unwrap_err();
     assert!(matches!(e, ConfigError::Parse { .. }), "{e}");

@@ -37,7 +37,9 @@ fn config(alpha: f32, lambda: f32) -> LearnerConfig {
 }
 
 fn scramble<P: Parameters<f64>>(p: &mut P, rng: &mut StdRng, scale: f64) {
-    let v: Vec<f64> = (0..p.num_params()).map(|_| scale * (rng.random::<f64>() * 2.0 - 1.0)).collect();
+    let v: Vec<f64> = (0..p.num_params())
+        .map(|_| scale * (rng.random::<f64>() * 2.0 - 1.0))
+        .collect();
     p.assign_flat(&v);
 }
 
@@ -78,7 +80,12 @@ fn row(a: &Array2<f64>, i: usize) -> Array2<f64> {
 }
 
 fn kl_row(mp: &[f64], sp: &[f64], mq: &[f64], sq: &[f64]) -> f64 {
-    (0..mp.len()).map(|d| (sq[d] / sp[d]).ln() + (sp[d].powi(2) + (mp[d] - mq[d]).powi(2)) / (2.0 * sq[d].powi(2)) - 0.5).sum()
+    (0..mp.len())
+        .map(|d| {
+            (sq[d] / sp[d]).ln() + (sp[d].powi(2) + (mp[d] - mq[d]).powi(2)) / (2.0 * sq[d].powi(2))
+                - 0.5
+        })
+        .sum()
 }
 
 fn mean_std(p: &GaussianPolicy<f64>, x: &Array2<f64>) -> (Vec<f64>, Vec<f64>) {
@@ -87,7 +94,14 @@ fn mean_std(p: &GaussianPolicy<f64>, x: &Array2<f64>) -> (Vec<f64>, Vec<f64>) {
 }
 
 fn q(c: &Critic<f64>, x: &Array2<f64>, a: &[f64]) -> f64 {
-    c.q(x.view(), Array2::from_shape_vec((1, a.len()), a.to_vec()).unwrap().view(), None).unwrap()[0]
+    c.q(
+        x.view(),
+        Array2::from_shape_vec((1, a.len()), a.to_vec())
+            .unwrap()
+            .view(),
+        None,
+    )
+    .unwrap()[0]
 }
 
 /// KL of the online policy to the target prior at row `i` (0 without a prior).
@@ -104,11 +118,19 @@ fn kl_to_prior(l: &FlatLearner<f64>, policy: &GaussianPolicy<f64>, x: &Array2<f6
 }
 
 fn alpha(l: &FlatLearner<f64>) -> f64 {
-    if l.prior_kind == PriorConfig::None { 0.0 } else { f64::from(l.config.alpha) }
+    if l.prior_kind == PriorConfig::None {
+        0.0
+    } else {
+        f64::from(l.config.alpha)
+    }
 }
 
 /// Direct Retrace targets: soft value by loops, then the brute-force double sum.
-fn direct_targets(l: &FlatLearner<f64>, b: &LearnerBatch<f64>, noise: &UpdateNoise<f64>) -> Array2<f64> {
+fn direct_targets(
+    l: &FlatLearner<f64>,
+    b: &LearnerBatch<f64>,
+    noise: &UpdateNoise<f64>,
+) -> Array2<f64> {
     let s_count = l.config.action_samples;
     let n_all = (T + 1) * B;
     let v: Vec<f64> = (0..n_all)
@@ -117,7 +139,9 @@ fn direct_targets(l: &FlatLearner<f64>, b: &LearnerBatch<f64>, noise: &UpdateNoi
             let (m, s) = mean_std(&l.target.policy, &x);
             let mut total = 0.0;
             for k in 0..s_count {
-                let a: Vec<f64> = (0..A).map(|d| m[d] + s[d] * noise.value[(k, i, d)]).collect();
+                let a: Vec<f64> = (0..A)
+                    .map(|d| m[d] + s[d] * noise.value[(k, i, d)])
+                    .collect();
                 total += q(&l.target.critic, &x, &a);
             }
             total / s_count as f64 - alpha(l) * kl_to_prior(l, &l.online.policy, &x)
@@ -130,11 +154,23 @@ fn direct_targets(l: &FlatLearner<f64>, b: &LearnerBatch<f64>, noise: &UpdateNoi
         let i = t * B + j;
         let x = row(&b.obs, i);
         let (m, s) = mean_std(&l.target.policy, &x);
-        let log_pi: f64 = (0..A).map(|d| -0.5 * ((b.actions[(i, d)] - m[d]) / s[d]).powi(2) - s[d].ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()).sum();
+        let log_pi: f64 = (0..A)
+            .map(|d| {
+                -0.5 * ((b.actions[(i, d)] - m[d]) / s[d]).powi(2)
+                    - s[d].ln()
+                    - 0.5 * (2.0 * std::f64::consts::PI).ln()
+            })
+            .sum();
         lambda * (log_pi - b.log_mu[(t, j)]).exp().min(1.0) * valid[(t, j)]
     };
     Array2::from_shape_fn((T, B), |(t, j)| {
-        let qt = |s: usize| q(&l.target.critic, &row(&b.obs, s * B + j), &b.actions.row(s * B + j).to_vec());
+        let qt = |s: usize| {
+            q(
+                &l.target.critic,
+                &row(&b.obs, s * B + j),
+                &b.actions.row(s * B + j).to_vec(),
+            )
+        };
         let mut total = qt(t);
         for s in t..T {
             let disc = |u: usize| gamma * b.discounts[(u, j)] * valid[(u, j)];
@@ -155,10 +191,21 @@ fn weights(b: &LearnerBatch<f64>) -> (Array1<f64>, f64) {
 
 fn direct_critic_loss(critic: &Critic<f64>, b: &LearnerBatch<f64>, targets: &Array2<f64>) -> f64 {
     let (w, _) = weights(b);
-    (0..T * B).map(|i| w[i] * 0.5 * (targets[(i / B, i % B)] - q(critic, &row(&b.obs, i), &b.actions.row(i).to_vec())).powi(2)).sum()
+    (0..T * B)
+        .map(|i| {
+            w[i] * 0.5
+                * (targets[(i / B, i % B)] - q(critic, &row(&b.obs, i), &b.actions.row(i).to_vec()))
+                    .powi(2)
+        })
+        .sum()
 }
 
-fn direct_policy_loss(l: &FlatLearner<f64>, policy: &GaussianPolicy<f64>, b: &LearnerBatch<f64>, noise: &UpdateNoise<f64>) -> f64 {
+fn direct_policy_loss(
+    l: &FlatLearner<f64>,
+    policy: &GaussianPolicy<f64>,
+    b: &LearnerBatch<f64>,
+    noise: &UpdateNoise<f64>,
+) -> f64 {
     let (w, _) = weights(b);
     let s_count = l.config.action_samples;
     let beta = f64::from(l.config.beta);
@@ -167,16 +214,31 @@ fn direct_policy_loss(l: &FlatLearner<f64>, policy: &GaussianPolicy<f64>, b: &Le
             let x = row(&b.obs, i);
             let (m, s) = mean_std(policy, &x);
             let q_mean: f64 = (0..s_count)
-                .map(|k| q(&l.target.critic, &x, &(0..A).map(|d| m[d] + s[d] * noise.policy[(k, i, d)]).collect::<Vec<_>>()))
+                .map(|k| {
+                    q(
+                        &l.target.critic,
+                        &x,
+                        &(0..A)
+                            .map(|d| m[d] + s[d] * noise.policy[(k, i, d)])
+                            .collect::<Vec<_>>(),
+                    )
+                })
                 .sum::<f64>()
                 / s_count as f64;
-            let entropy: f64 = s.iter().map(|s| s.ln() + 0.5 * (1.0 + (2.0 * std::f64::consts::PI).ln())).sum();
+            let entropy: f64 = s
+                .iter()
+                .map(|s| s.ln() + 0.5 * (1.0 + (2.0 * std::f64::consts::PI).ln()))
+                .sum();
             w[i] * (-q_mean - beta * entropy + alpha(l) * kl_to_prior(l, policy, &x))
         })
         .sum()
 }
 
-fn direct_prior_loss(l: &FlatLearner<f64>, prior: &GaussianPolicy<f64>, b: &LearnerBatch<f64>) -> f64 {
+fn direct_prior_loss(
+    l: &FlatLearner<f64>,
+    prior: &GaussianPolicy<f64>,
+    b: &LearnerBatch<f64>,
+) -> f64 {
     let (w, _) = weights(b);
     (0..T * B)
         .map(|i| {
@@ -195,28 +257,56 @@ fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
 
 #[test]
 fn losses_and_gradients_match_a_direct_computation() {
-    for prior in [PriorConfig::Learned { view: PriorView::Proprio }, PriorConfig::StandardNormal, PriorConfig::None] {
+    for prior in [
+        PriorConfig::Learned {
+            view: PriorView::Proprio,
+        },
+        PriorConfig::StandardNormal,
+        PriorConfig::None,
+    ] {
         let l = learner(prior, 0.3, 0.9);
         let b = batch();
         let noise = l.next_noise(&b);
         let (metrics, grads) = l.losses(&b, &noise).unwrap();
         let targets = direct_targets(&l, &b, &noise);
         let got_targets = l.critic_targets(&b, &noise).unwrap();
-        assert_close("Retrace targets", &got_targets.iter().copied().collect::<Vec<_>>(), &targets.iter().copied().collect::<Vec<_>>(), 1e-10);
+        assert_close(
+            "Retrace targets",
+            &got_targets.iter().copied().collect::<Vec<_>>(),
+            &targets.iter().copied().collect::<Vec<_>>(),
+            1e-10,
+        );
         let critic = direct_critic_loss(&l.online.critic, &b, &targets);
-        assert!((metrics.critic_loss - critic).abs() < 1e-10, "{prior:?}: critic {} vs {critic}", metrics.critic_loss);
+        assert!(
+            (metrics.critic_loss - critic).abs() < 1e-10,
+            "{prior:?}: critic {} vs {critic}",
+            metrics.critic_loss
+        );
         let policy = direct_policy_loss(&l, &l.online.policy, &b, &noise);
-        assert!((metrics.policy_loss - policy).abs() < 1e-10, "{prior:?}: policy {} vs {policy}", metrics.policy_loss);
+        assert!(
+            (metrics.policy_loss - policy).abs() < 1e-10,
+            "{prior:?}: policy {} vs {policy}",
+            metrics.policy_loss
+        );
         // Gradients: finite differences of the direct losses.
-        let fd = finite_difference(&l.online.critic, 1e-6, |c| direct_critic_loss(c, &b, &targets));
+        let fd = finite_difference(&l.online.critic, 1e-6, |c| {
+            direct_critic_loss(c, &b, &targets)
+        });
         assert_close("critic gradient", &grads.critic.flatten(), &fd, 1e-6);
-        let fd = finite_difference(&l.online.policy, 1e-6, |p| direct_policy_loss(&l, p, &b, &noise));
+        let fd = finite_difference(&l.online.policy, 1e-6, |p| {
+            direct_policy_loss(&l, p, &b, &noise)
+        });
         assert_close("policy gradient", &grads.policy.flatten(), &fd, 1e-6);
         if let Some(p) = &l.online.prior {
             let prior_loss = direct_prior_loss(&l, p, &b);
             assert!((metrics.prior_loss - prior_loss).abs() < 1e-10);
             let fd = finite_difference(p, 1e-6, |q| direct_prior_loss(&l, q, &b));
-            assert_close("prior gradient", &grads.prior.as_ref().unwrap().flatten(), &fd, 1e-6);
+            assert_close(
+                "prior gradient",
+                &grads.prior.as_ref().unwrap().flatten(),
+                &fd,
+                1e-6,
+            );
         } else {
             assert!(grads.prior.is_none() && metrics.prior_loss == 0.0);
         }
@@ -225,7 +315,13 @@ fn losses_and_gradients_match_a_direct_computation() {
 
 #[test]
 fn alpha_zero_lambda_zero_is_one_step_expected_sarsa() {
-    let l = learner(PriorConfig::Learned { view: PriorView::Proprio }, 0.0, 0.0);
+    let l = learner(
+        PriorConfig::Learned {
+            view: PriorView::Proprio,
+        },
+        0.0,
+        0.0,
+    );
     let b = batch();
     let noise = l.next_noise(&b);
     let got = l.critic_targets(&b, &noise).unwrap();
@@ -236,23 +332,51 @@ fn alpha_zero_lambda_zero_is_one_step_expected_sarsa() {
             let i = (t + 1) * B + j;
             let x = row(&b.obs, i);
             let (m, s) = mean_std(&l.target.policy, &x);
-            let v: f64 = (0..2).map(|k| q(&l.target.critic, &x, &(0..A).map(|d| m[d] + s[d] * noise.value[(k, i, d)]).collect::<Vec<_>>())).sum::<f64>() / 2.0;
-            let want = valid[(t, j)] * (b.rewards[(t, j)] + f64::from(l.config.gamma) * b.discounts[(t, j)] * v);
-            assert!((got[(t, j)] - want).abs() < 1e-10, "({t}, {j}): {} vs {want}", got[(t, j)]);
+            let v: f64 = (0..2)
+                .map(|k| {
+                    q(
+                        &l.target.critic,
+                        &x,
+                        &(0..A)
+                            .map(|d| m[d] + s[d] * noise.value[(k, i, d)])
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .sum::<f64>()
+                / 2.0;
+            let want = valid[(t, j)]
+                * (b.rewards[(t, j)] + f64::from(l.config.gamma) * b.discounts[(t, j)] * v);
+            assert!(
+                (got[(t, j)] - want).abs() < 1e-10,
+                "({t}, {j}): {} vs {want}",
+                got[(t, j)]
+            );
         }
     }
 }
 
 #[test]
 fn update_changes_only_what_it_should() {
-    let mut l = learner(PriorConfig::Learned { view: PriorView::Proprio }, 0.3, 0.9);
+    let mut l = learner(
+        PriorConfig::Learned {
+            view: PriorView::Proprio,
+        },
+        0.3,
+        0.9,
+    );
     let targets_before = l.target.clone();
     l.prior_frozen = true;
     let prior_before = l.online.prior.clone();
     let policy_before = l.online.policy.clone();
     l.update(&batch()).unwrap();
-    assert_eq!(l.target, targets_before, "targets move only every target_period steps");
-    assert_eq!(l.online.prior, prior_before, "a frozen prior does not learn");
+    assert_eq!(
+        l.target, targets_before,
+        "targets move only every target_period steps"
+    );
+    assert_eq!(
+        l.online.prior, prior_before,
+        "a frozen prior does not learn"
+    );
     assert_ne!(l.online.policy, policy_before);
     let mut bad = batch();
     bad.rewards[(0, 0)] = f64::NAN;

@@ -1,0 +1,131 @@
+//! A run folder: config, metrics as CSV and JSON lines, a checkpoint folder, progress on stderr.
+
+use bprl_agents::{AgentConfig, EpisodeRecord, EvalRecord, Trainer};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes `text` to `path` atomically (temporary file, then rename).
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The files of one run.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    /// The folder.
+    pub dir: PathBuf,
+}
+
+impl RunDir {
+    /// Creates the folder and writes `config.toml`.
+    pub fn create(dir: &Path, config: &AgentConfig) -> Result<Self, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        write_atomic(&dir.join("config.toml"), &config.to_toml())?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The checkpoint folder.
+    pub fn checkpoints(&self) -> PathBuf {
+        self.dir.join("checkpoint")
+    }
+
+    fn append(&self, name: &str, header: &str, line: &str) -> Result<(), String> {
+        let path = self.dir.join(name);
+        let new = !path.exists();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if new && !header.is_empty() {
+            writeln!(f, "{header}").map_err(|e| e.to_string())?;
+        }
+        writeln!(f, "{line}").map_err(|e| e.to_string())
+    }
+
+    /// Appends one episode (and its evaluation) to `metrics.csv`, `eval.csv`, `metrics.jsonl`.
+    pub fn record(&self, r: &EpisodeRecord, e: Option<&EvalRecord>) -> Result<(), String> {
+        let m = &r.metrics;
+        self.append(
+            "metrics.csv",
+            "episode,env_steps,learner_steps,return,success,length,critic_loss,policy_loss,prior_loss,kl,q,entropy",
+            &format!(
+                "{},{},{},{:.6},{},{},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e}",
+                r.episode, r.env_steps, r.learner_steps, r.episode_return, u8::from(r.success), r.length, m.critic_loss, m.policy_loss, m.prior_loss, m.kl, m.q, m.entropy
+            ),
+        )?;
+        let eval_json = match e {
+            Some(e) => {
+                self.append(
+                    "eval.csv",
+                    "episode,env_steps,mean_return,success_rate",
+                    &format!(
+                        "{},{},{:.6},{:.6}",
+                        e.episode, e.env_steps, e.mean_return, e.success_rate
+                    ),
+                )?;
+                format!(
+                    ",\"eval_return\":{:.6},\"eval_success\":{:.6}",
+                    e.mean_return, e.success_rate
+                )
+            }
+            None => String::new(),
+        };
+        self.append(
+            "metrics.jsonl",
+            "",
+            &format!(
+                "{{\"episode\":{},\"env_steps\":{},\"learner_steps\":{},\"return\":{:.6},\"success\":{},\"critic_loss\":{:.6e},\"policy_loss\":{:.6e},\"prior_loss\":{:.6e},\"kl\":{:.6e}{eval_json}}}",
+                r.episode, r.env_steps, r.learner_steps, r.episode_return, r.success, m.critic_loss, m.policy_loss, m.prior_loss, m.kl
+            ),
+        )
+    }
+}
+
+/// A one-line progress bar on stderr.
+pub fn progress(label: &str, r: &EpisodeRecord, total: u64, e: Option<&EvalRecord>) {
+    let frac = (r.env_steps as f64 / total.max(1) as f64).min(1.0);
+    let filled = (frac * 30.0) as usize;
+    let eval = e.map_or(String::new(), |e| {
+        format!(
+            ", eval return {:.2} success {:.0}%",
+            e.mean_return,
+            100.0 * e.success_rate
+        )
+    });
+    eprint!(
+        "\r{label} [{}{}] {:>3.0}% {}/{} steps, episode {}, return {:.2}{eval}   ",
+        "#".repeat(filled),
+        " ".repeat(30 - filled),
+        100.0 * frac,
+        r.env_steps,
+        total,
+        r.episode,
+        r.episode_return
+    );
+    if r.env_steps >= total {
+        eprintln!();
+    }
+}
+
+/// Trains with progress, metrics files and checkpoints in `run`.
+pub fn train(trainer: &mut Trainer, run: &RunDir, label: &str, quiet: bool) -> Result<(), String> {
+    let total = trainer.config.run.env_steps;
+    let mut write_err = None;
+    let ckpt = run.checkpoints();
+    trainer
+        .train(Some(&ckpt), &mut |r, e| {
+            if let Err(err) = run.record(r, e) {
+                write_err.get_or_insert(err);
+            }
+            if !quiet {
+                progress(label, r, total, e);
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    write_err.map_or(Ok(()), Err)
+}
