@@ -128,3 +128,55 @@ pub fn learner(s: BenchSizes, steps: usize, hierarchical: bool) -> Result<f64, S
     );
     Ok(med)
 }
+
+/// Floating-point operations of one Algorithm 1 update as implemented (matrix products only:
+/// `2 rows in out` per linear layer forward, `4 rows in out` backward with input and parameter
+/// gradients).
+pub fn algorithm1_flops(s: &BenchSizes, policy: &[usize], critic: &[usize]) -> f64 {
+    let layers = |input: usize, hidden: &[usize], out: usize| -> Vec<(usize, usize)> {
+        let mut dims = vec![input];
+        dims.extend_from_slice(hidden);
+        let mut v: Vec<(usize, usize)> = dims.windows(2).map(|w| (w[0], w[1])).collect();
+        v.push((*dims.last().unwrap_or(&input), out));
+        v
+    };
+    let per_row = |l: &[(usize, usize)]| l.iter().map(|(i, o)| (i * o) as f64).sum::<f64>();
+    let pol = per_row(&layers(s.obs, policy, 2 * s.act));
+    let pri = per_row(&layers(s.prior_obs, policy, 2 * s.act));
+    let cri = per_row(&layers(s.obs + s.act, critic, 1));
+    let n_all = ((s.seq + 1) * s.batch) as f64;
+    let n = (s.seq * s.batch) as f64;
+    let sn = s.samples as f64;
+    let fwd = |rows: f64, w: f64| 2.0 * rows * w;
+    let bwd = |rows: f64, w: f64| 4.0 * rows * w;
+    fwd(n_all, pol) * 2.0          // online and target policy
+        + fwd(n_all, pri)          // target prior
+        + fwd(sn * n_all, cri)     // soft value through the target critic
+        + fwd(n, cri)              // Q'(x_t, a_t) for Retrace
+        + fwd(n, cri) + bwd(n, cri) // online critic loss
+        + fwd(sn * n, cri) + bwd(sn * n, cri) // SVG(0) through the target critic
+        + bwd(n_all, pol)          // policy backward
+        + fwd(n, pri) + bwd(n, pri) // prior loss
+}
+
+/// Single-precision matrix-multiply throughput of the matrix library bprl uses, on a
+/// `25600 x 400` by `400 x 300` product (the critic's widest layer at 10 samples); GFLOP/s.
+pub fn sgemm() -> f64 {
+    let a = Array2::<f32>::from_shape_fn((25_600, 400), |(i, j)| ((i * 7 + j) % 13) as f32 * 0.01);
+    let b = Array2::<f32>::from_shape_fn((400, 300), |(i, j)| ((i + 3 * j) % 11) as f32 * 0.01);
+    let _ = a.dot(&b);
+    let mut times: Vec<f64> = (0..5)
+        .map(|_| {
+            let t0 = Instant::now();
+            std::hint::black_box(a.dot(&b));
+            t0.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let gflops = 2.0 * 25_600.0 * 400.0 * 300.0 / times[2] / 1e9;
+    println!(
+        "sgemm 25600x400x300: median {:.2} ms, {gflops:.1} GFLOP/s",
+        times[2] * 1e3
+    );
+    gflops
+}

@@ -99,6 +99,10 @@ pub fn base_config(p: &Preset) -> AgentConfig {
     c
 }
 
+/// `(env steps, mean return, success rate)` per evaluation.
+type Curve = Vec<(f64, f64, f64)>;
+type JobResult = Result<Curve, String>;
+
 struct Job {
     group: &'static str,
     name: String,
@@ -109,7 +113,7 @@ struct Job {
     dir: PathBuf,
 }
 
-fn run_job(job: &Job) -> Result<Vec<(f64, f64, f64)>, String> {
+fn run_job(job: &Job) -> JobResult {
     let run = RunDir::create(&job.dir, &job.config)?;
     let mut t = Trainer::new(job.config.clone(), job.tasks).map_err(|e| e.to_string())?;
     if let Some(src) = &job.prior_from {
@@ -133,9 +137,9 @@ fn run_job(job: &Job) -> Result<Vec<(f64, f64, f64)>, String> {
 }
 
 /// Runs jobs on `workers` threads; returns results in job order.
-fn run_all(jobs: &[Job], workers: usize) -> Vec<Result<Vec<(f64, f64, f64)>, String>> {
+fn run_all(jobs: &[Job], workers: usize) -> Vec<JobResult> {
     let next = Mutex::new(0usize);
-    let results: Mutex<Vec<Option<Result<Vec<(f64, f64, f64)>, String>>>> =
+    let results: Mutex<Vec<Option<JobResult>>> =
         Mutex::new((0..jobs.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..workers {
@@ -181,7 +185,7 @@ fn run_all(jobs: &[Job], workers: usize) -> Vec<Result<Vec<(f64, f64, f64)>, Str
 struct Row {
     group: &'static str,
     name: String,
-    curves: Vec<Vec<(f64, f64, f64)>>,
+    curves: Vec<Curve>,
 }
 
 fn mean_spread(v: &[f64]) -> String {
@@ -340,11 +344,11 @@ pub fn run(out: &Path, preset: Preset) -> Result<String, String> {
 fn prior_rollouts(out: &Path) -> Result<String, String> {
     let src = out.join("train/flat_prior_asymmetric/seed0/checkpoint");
     let mut t = Trainer::load(&src).map_err(|e| e.to_string())?;
-    let (targets, paths) = t.prior_rollouts(2024, 16, 60).map_err(|e| e.to_string())?;
+    let r = t.prior_rollouts(2024, 16, 60).map_err(|e| e.to_string())?;
     let scene = Scene {
-        targets,
+        targets: r.targets,
         goal: None,
-        trajectories: paths,
+        trajectories: r.paths,
         radius: t.config.env.targets.radius,
     };
     render_png(&scene, &out.join("prior_rollouts.png"), 480).map_err(|e| e.to_string())?;

@@ -72,7 +72,11 @@ OPTIONS:
 
 const BENCH_HELP: &str = "\
 bprl bench learner: Algorithm 1 (or 2) learner updates on random data at the sizes of
-../shared/reference/jax_svg0_prior.py (batch 256 x (10+1), 10 samples, obs 55, prior 41, act 8)
+../shared/reference/jax_svg0_prior.py (batch 256 x (10+1), 10 samples, obs 55, prior 41, act 8);
+prints median ms per update, updates/s, and the GFLOP/s of the update's matrix products.
+bprl bench sgemm: the matrix library's single-precision throughput (25600x400x300);
+prints median ms per update, updates/s, and the GFLOP/s of the update's matrix products.
+bprl bench sgemm: the matrix library's single-precision throughput (25600x400x300)
 
 OPTIONS:
     --steps N     timed updates (default 10)
@@ -97,18 +101,18 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     };
     let rest = &raw[1..];
-    let help = rest.iter().any(|a| a == "--help" || a == "-h");
-    let result = match (cmd.as_str(), help) {
+    let wants_help = rest.iter().any(|a| a == "--help" || a == "-h");
+    let result = match (cmd.as_str(), wants_help) {
         ("--help" | "-h" | "help", _) => {
             println!("{USAGE}");
             Ok(())
         }
-        ("train", true) => Ok(println!("{TRAIN_HELP}")),
-        ("transfer", true) => Ok(println!("{TRANSFER_HELP}")),
-        ("eval", true) => Ok(println!("{EVAL_HELP}")),
-        ("plot", true) => Ok(println!("{PLOT_HELP}")),
-        ("bench", true) => Ok(println!("{BENCH_HELP}")),
-        ("demo", true) => Ok(println!("{DEMO_HELP}")),
+        ("train", true) => help(TRAIN_HELP),
+        ("transfer", true) => help(TRANSFER_HELP),
+        ("eval", true) => help(EVAL_HELP),
+        ("plot", true) => help(PLOT_HELP),
+        ("bench", true) => help(BENCH_HELP),
+        ("demo", true) => help(DEMO_HELP),
         ("train", false) => train(rest),
         ("transfer", false) => transfer(rest),
         ("eval", false) => eval(rest),
@@ -124,6 +128,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn help(text: &str) -> Result<(), String> {
+    println!("{text}");
+    Ok(())
 }
 
 fn load_config(args: &Args) -> Result<AgentConfig, String> {
@@ -302,18 +311,29 @@ fn plot_cmd(raw: &[String]) -> Result<(), String> {
 
 fn bench_cmd(raw: &[String]) -> Result<(), String> {
     let args = Args::parse(raw, &["steps", "batch"], &["alg2"])?;
-    if args.positional.first().is_some_and(|p| p != "learner") {
-        return Err(format!(
-            "unknown benchmark `{}` (only `learner`)",
-            args.positional[0]
-        ));
-    }
     let sizes = bench::BenchSizes {
         batch: args.parsed("batch", 256usize)?,
         ..bench::BenchSizes::default()
     };
-    bench::learner(sizes, args.parsed("steps", 10usize)?, args.flag("alg2"))?;
-    Ok(())
+    match args.positional.first().map(String::as_str) {
+        None | Some("learner") => {
+            let median = bench::learner(sizes, args.parsed("steps", 10usize)?, args.flag("alg2"))?;
+            if !args.flag("alg2") {
+                let flops = bench::algorithm1_flops(&sizes, &[200, 100], &[400, 300]);
+                println!(
+                    "matmul_gflop_per_update={:.2} achieved_gflops={:.1}",
+                    flops / 1e9,
+                    flops / median / 1e9
+                );
+            }
+            Ok(())
+        }
+        Some("sgemm") => {
+            bench::sgemm();
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown benchmark `{other}` (learner or sgemm)")),
+    }
 }
 
 fn demo_cmd(raw: &[String]) -> Result<(), String> {

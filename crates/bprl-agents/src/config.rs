@@ -364,7 +364,7 @@ impl AgentConfig {
             ));
         }
         let t = &self.env.targets;
-        if t.num_targets == 0 || t.max_steps == 0 || !(t.radius > 0.0) {
+        if t.num_targets == 0 || t.max_steps == 0 || t.radius.is_nan() || t.radius <= 0.0 {
             return Err(invalid(
                 "env.targets",
                 format!("{t:?}"),

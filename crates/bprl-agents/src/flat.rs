@@ -245,7 +245,7 @@ impl<F: Float> FlatLearner<F> {
             o.step(p, g)?;
         }
         self.steps += 1;
-        if self.steps % self.config.target_period == 0 {
+        if self.steps.is_multiple_of(self.config.target_period) {
             self.target.copy_from_networks(&self.online);
         }
         Ok(metrics)
@@ -388,11 +388,11 @@ impl<F: Float> FlatLearner<F> {
     ) -> Result<Array1<F>> {
         let (s_count, n_all, a) = eps.dim();
         let actions = (eps * &target_pi.std().insert_axis(Axis(0))
-            + &target_pi.mean().insert_axis(Axis(0)))
-            .as_standard_layout()
-            .into_owned()
-            .into_shape_with_order((s_count * n_all, a))
-            .map_err(|e| AgentError::Shape(e.to_string()))?;
+            + target_pi.mean().insert_axis(Axis(0)))
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((s_count * n_all, a))
+        .map_err(|e| AgentError::Shape(e.to_string()))?;
         let q = self
             .target
             .critic
@@ -507,7 +507,7 @@ impl<F: Float> FlatLearner<F> {
         let n_all = n + batch.batch;
         let a_dim = eps.dim().2;
         let head = rows(&pol.dist, n)?;
-        let actions = (eps * &head.std().insert_axis(Axis(0)) + &head.mean().insert_axis(Axis(0)))
+        let actions = (eps * &head.std().insert_axis(Axis(0)) + head.mean().insert_axis(Axis(0)))
             .as_standard_layout()
             .into_owned()
             .into_shape_with_order((s_count * n, a_dim))
@@ -522,13 +522,9 @@ impl<F: Float> FlatLearner<F> {
             .to_owned();
         let s_f = cst::<F>(s_count as f64);
         let q_term = -(&qf.q * &w_rep).sum() / s_f;
-        let mut scratch = self.target.critic.zeros_like();
         let d_q = w_rep.mapv(|x| -x / s_f);
-        let d_action = self
-            .target
-            .critic
-            .backward(&qf, d_q.view(), &mut scratch)
-            .d_action; // [S n, A]
+        // Input gradient only: the target critic is held fixed.
+        let d_action = self.target.critic.backward_input(&qf, d_q.view()).d_action; // [S n, A]
         let d_action = d_action
             .as_standard_layout()
             .into_owned()
@@ -546,7 +542,7 @@ impl<F: Float> FlatLearner<F> {
         let entropy = head.entropy();
         let h_mean = (&entropy * w).sum();
         let w_col = w.view().insert_axis(Axis(1));
-        let d_h = head.entropy_grad_std() * &w_col * (-beta);
+        let d_h = head.entropy_grad_std() * w_col * (-beta);
         d_std
             .slice_mut(s![..n, ..])
             .zip_mut_with(&d_h, |a, b| *a += *b);

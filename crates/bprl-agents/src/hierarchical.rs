@@ -214,7 +214,7 @@ impl<F: Float> HierLearner<F> {
             o.step(p, g)?;
         }
         self.steps += 1;
-        if self.steps % self.config.target_period == 0 {
+        if self.steps.is_multiple_of(self.config.target_period) {
             self.target.copy_from_networks(&self.online);
         }
         Ok(metrics)
@@ -399,18 +399,17 @@ impl<F: Float> HierLearner<F> {
             chain.action.view(),
             Some(chain.latent.view()),
         )?;
-        let mut scratch = self.target.critic.zeros_like();
         let d_in = self
             .target
             .critic
-            .backward(&qf, w_rep.mapv(|x| -x).view(), &mut scratch);
+            .backward_input(&qf, w_rep.mapv(|x| -x).view());
         let mut cg = ChainGrad::zeros(sc * n, zd, ad);
         cg.d_action = d_in.d_action;
         let wc = w_rep.view().insert_axis(Axis(1));
         let h_high = chain.high.dist.entropy();
         let h_low = chain.low.dist.entropy();
-        cg.d_high_std = chain.high.dist.entropy_grad_std() * &wc * (-beta);
-        cg.d_low_std = chain.low.dist.entropy_grad_std() * &wc * (-beta);
+        cg.d_high_std = chain.high.dist.entropy_grad_std() * wc * (-beta);
+        cg.d_low_std = chain.low.dist.entropy_grad_std() * wc * (-beta);
         let (kl_p, kl_grad) =
             self.kl_to_target_prior(obs_rep.view(), &chain, &w_rep.mapv(|x| x * alpha))?;
         if let Some(g) = kl_grad {

@@ -58,7 +58,7 @@ pub use config::{
 };
 pub use error::{AgentError, ConfigError, Result};
 pub use learner::Learner;
-pub use trainer::{Counters, EpisodeRecord, EvalRecord, Tasks, Trainer};
+pub use trainer::{Counters, EpisodeRecord, EvalRecord, PriorRollouts, Tasks, Trainer};
 
 /// An `f64` constant in the learner's scalar type.
 pub(crate) fn cst<F: bprl_policy::Float>(x: f64) -> F {

@@ -1,6 +1,7 @@
 //! The actor/learner loop: synchronous (seeded, bit-reproducible) or threaded, with
 //! evaluation, metrics and checkpoints.
 
+use crate::actor::Action;
 use crate::batch::LearnerBatch;
 use crate::checkpoint;
 use crate::config::AgentConfig;
@@ -178,14 +179,12 @@ impl Trainer {
         &self.spec
     }
 
+    /// The replay step for observation `obs`: with the action taken there and the reward and
+    /// discount that followed, or `None` for an episode's final observation.
     fn replay_step(
         &self,
         obs: &[Vec<f32>],
-        action: Vec<f32>,
-        reward: f32,
-        discount: f32,
-        log_prob: f32,
-        latent: Option<Vec<f32>>,
+        taken: Option<(Action, f32, f32)>,
         kind: StepKind,
     ) -> Step {
         let observation: BTreeMap<String, Vec<f32>> = self
@@ -195,9 +194,19 @@ impl Trainer {
             .map(|(n, _)| n.clone())
             .zip(obs.iter().cloned())
             .collect();
-        let extras = match latent {
+        let Some((a, reward, discount)) = taken else {
+            return Step {
+                observation,
+                action: Vec::new(),
+                reward: 0.0,
+                discount: 0.0,
+                log_prob: 0.0,
+                extras: BTreeMap::new(),
+                kind,
+            };
+        };
+        let extras = match a.latent {
             Some(z) => BTreeMap::from([("latent".to_string(), z)]),
-            None if kind == StepKind::Last => BTreeMap::new(),
             None => self
                 .step_spec
                 .extras()
@@ -207,10 +216,10 @@ impl Trainer {
         };
         Step {
             observation,
-            action,
+            action: a.action,
             reward,
             discount,
-            log_prob,
+            log_prob: a.log_prob,
             extras,
             kind,
         }
@@ -253,30 +262,15 @@ impl Trainer {
             } else {
                 StepKind::Mid
             };
-            let step = self.replay_step(
-                &ts.observation,
-                a.action,
-                next.reward,
-                next.discount,
-                a.log_prob,
-                a.latent,
-                kind,
-            );
+            let step =
+                self.replay_step(&ts.observation, Some((a, next.reward, next.discount)), kind);
             let mut items = adder.add(&step)?;
             ret += f64::from(next.reward);
             length += 1;
             self.counters.env_steps += 1;
             if next.is_last() {
                 success = next.end == Some(EpisodeEnd::Terminated);
-                let last = self.replay_step(
-                    &next.observation,
-                    Vec::new(),
-                    0.0,
-                    0.0,
-                    0.0,
-                    None,
-                    StepKind::Last,
-                );
+                let last = self.replay_step(&next.observation, None, StepKind::Last);
                 items.extend(adder.add(&last)?);
             }
             for item in items {
@@ -594,7 +588,7 @@ impl Trainer {
         seed: u64,
         rollouts: usize,
         steps: usize,
-    ) -> Result<(Vec<[f32; 2]>, Vec<Vec<[f32; 2]>>)> {
+    ) -> Result<PriorRollouts> {
         let mut rng = StdRng::seed_from_u64(mix(seed, 99));
         let mut paths = Vec::new();
         let mut env = self.eval_env.clone();
@@ -603,7 +597,10 @@ impl Trainer {
             let mut path = vec![env.effector()];
             for _ in 0..steps {
                 let Some(a) = self.learner.act_prior(&ts.flat_observation(), &mut rng)? else {
-                    return Ok((env.targets().to_vec(), Vec::new()));
+                    return Ok(PriorRollouts {
+                        targets: env.targets().to_vec(),
+                        paths: Vec::new(),
+                    });
                 };
                 ts = env.step(&a)?;
                 path.push(env.effector());
@@ -613,8 +610,20 @@ impl Trainer {
             }
             paths.push(path);
         }
-        Ok((env.targets().to_vec(), paths))
+        Ok(PriorRollouts {
+            targets: env.targets().to_vec(),
+            paths,
+        })
     }
+}
+
+/// Effector paths of prior rollouts and the target layout they ran in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorRollouts {
+    /// Target positions.
+    pub targets: Vec<[f32; 2]>,
+    /// One effector path per rollout (empty without a learned prior).
+    pub paths: Vec<Vec<[f32; 2]>>,
 }
 
 #[derive(Serialize)]

@@ -76,6 +76,12 @@ impl<F: Scalar> Linear<F> {
         dy.dot(&self.weight.t())
     }
 
+    /// The input gradient `dx = dy W^T` only (for a network held fixed, such as a target critic
+    /// differentiated with respect to its input).
+    pub fn backward_input(&self, dy: ArrayView2<'_, F>) -> Array2<F> {
+        dy.dot(&self.weight.t())
+    }
+
     /// As [`Linear::backward`] without the input gradient (for a first layer).
     pub fn backward_params(&self, x: ArrayView2<'_, F>, dy: ArrayView2<'_, F>, grad: &mut Self) {
         general_mat_mul(F::one(), &x.t(), &dy, F::one(), &mut grad.weight);
@@ -170,6 +176,11 @@ impl<F: Scalar> LayerNorm<F> {
     ) -> Array2<F> {
         grad.scale += &(&dy * &cache.normalized).sum_axis(Axis(0));
         grad.offset += &dy.sum_axis(Axis(0));
+        self.backward_input(cache, dy)
+    }
+
+    /// The input gradient only (no parameter gradients), as in [`LayerNorm::backward`].
+    pub fn backward_input(&self, cache: &LayerNormCache<F>, dy: ArrayView2<'_, F>) -> Array2<F> {
         let d = F::c(dy.ncols() as f64);
         let mut g = &dy * &self.scale;
         Zip::from(g.rows_mut())

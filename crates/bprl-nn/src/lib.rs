@@ -27,8 +27,8 @@
 //!   an `Mlp`'s an `Mlp` ([`Mlp::zeros_like`]). Backward passes *accumulate* (`+=`) into it, so
 //!   a network used on several inputs sums its gradients naturally.
 //! - Generic over [`Scalar`] (`f32` to train, `f64` to check gradients).
-//! - Matrix products use `ndarray`'s `dot` (the `matrixmultiply` kernels); no per-row loops on
-//!   hot paths.
+//! - Matrix products use `ndarray`'s `dot` (the `matrixmultiply` kernels, threaded); no
+//!   per-row loops on hot paths.
 //! - Errors are typed ([`NnError`]); forward and backward passes trust the shapes they are
 //!   given (validate once with [`Mlp::check_input`]).
 //!

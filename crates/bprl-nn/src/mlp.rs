@@ -208,6 +208,30 @@ impl<F: Scalar> Mlp<F> {
     }
 }
 
+impl<F: Scalar> Mlp<F> {
+    /// The input gradient only, skipping every parameter gradient: for a network that is held
+    /// fixed but differentiated with respect to its input (SVG(0) through a target critic).
+    pub fn backward_input(&self, cache: &MlpCache<F>, d_out: ArrayView2<'_, F>) -> Array2<F> {
+        let mut d = d_out.to_owned();
+        let outputs = cache
+            .inputs
+            .iter()
+            .skip(1)
+            .chain(std::iter::once(&cache.output));
+        let steps: Vec<_> = self.layers.iter().zip(outputs).enumerate().collect();
+        for (i, (layer, out)) in steps.into_iter().rev() {
+            d = layer
+                .activation
+                .backward(cache.pre_activations[i].view(), out.view(), d.view());
+            if let (Some(ln), Some(ln_cache)) = (&layer.norm, &cache.norms[i]) {
+                d = ln.backward_input(ln_cache, d.view());
+            }
+            d = layer.linear.backward_input(d.view());
+        }
+        d
+    }
+}
+
 impl<F: Scalar> Parameters<F> for Mlp<F> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'_, F>)) {
         for (i, l) in self.layers.iter().enumerate() {

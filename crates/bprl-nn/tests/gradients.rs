@@ -107,6 +107,8 @@ proptest! {
         let dx = net.backward(&cache, w.view(), &mut g);
         assert_close("mlp params", &g.flatten(), &finite_difference(&net, STEP, |m| loss(m, &x)));
         assert_close("mlp input", &dx.iter().copied().collect::<Vec<_>>(), &fd_input(&x, |x| loss(&net, x)));
+        // The input-only backward pass gives the same input gradient.
+        prop_assert_eq!(net.backward_input(&cache, w.view()), dx);
     }
 
     #[test]

@@ -152,6 +152,22 @@ impl<F: Float> Critic<F> {
             .output
             .backward(fwd.torso.output().view(), d_out, &mut grad.output);
         let d_in = self.torso.backward(&fwd.torso, dh.view(), &mut grad.torso);
+        self.split_input_grad(fwd, d_in)
+    }
+
+    /// The input gradients only (no parameter gradients): SVG(0) through a target critic.
+    pub fn backward_input(
+        &self,
+        fwd: &CriticForward<F>,
+        d_q: ArrayView1<'_, F>,
+    ) -> CriticInputGrad<F> {
+        let d_out = d_q.insert_axis(Axis(1));
+        let dh = self.output.backward_input(d_out);
+        let d_in = self.torso.backward_input(&fwd.torso, dh.view());
+        self.split_input_grad(fwd, d_in)
+    }
+
+    fn split_input_grad(&self, fwd: &CriticForward<F>, d_in: Array2<F>) -> CriticInputGrad<F> {
         let s0 = self.selection.width();
         let mut d_action = d_in.slice(s![.., s0..s0 + self.action_dim]).to_owned();
         ndarray::Zip::from(&mut d_action)
