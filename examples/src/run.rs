@@ -4,11 +4,9 @@ use bprl_agents::{AgentConfig, EpisodeRecord, EvalRecord, Trainer};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Writes `text` to `path` atomically (temporary file, then rename).
+/// Writes `text` to `path` atomically (temporary file, fsync, rename).
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+    bprl_agents::checkpoint::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())
 }
 
 /// The files of one run.

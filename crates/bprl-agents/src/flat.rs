@@ -140,7 +140,7 @@ pub struct FlatLearner<F> {
 }
 
 /// A `[rows, k]` copy repeated `times` times along rows.
-fn repeat_rows<F: Float>(a: ArrayView2<'_, F>, times: usize) -> Array2<F> {
+pub(crate) fn repeat_rows<F: Float>(a: ArrayView2<'_, F>, times: usize) -> Array2<F> {
     let views: Vec<_> = (0..times).map(|_| a).collect();
     ndarray::concatenate(Axis(0), &views).unwrap_or_else(|_| unreachable!("same widths"))
 }

@@ -13,7 +13,7 @@ use crate::batch::LearnerBatch;
 use crate::config::{HierarchyConfig, LearnerConfig, LowLevel, PriorConfig, RatioPolicy};
 use crate::cst;
 use crate::error::{AgentError, Result};
-use crate::flat::{Metrics, step_rng};
+use crate::flat::{Metrics, repeat_rows, step_rng};
 use bprl_distributions::DiagGaussian;
 use bprl_envs::PriorView;
 use bprl_nn::{Adam, AdamConfig, Parameters};
@@ -124,11 +124,6 @@ pub struct HierLearner<F> {
     pub seed: u64,
     /// Transfer: keep the prior fixed.
     pub prior_frozen: bool,
-}
-
-fn repeat_rows<F: Float>(a: ArrayView2<'_, F>, times: usize) -> Array2<F> {
-    let views: Vec<_> = (0..times).map(|_| a).collect();
-    ndarray::concatenate(Axis(0), &views).unwrap_or_else(|_| unreachable!("same widths"))
 }
 
 fn noise<F: Float>(rng: &mut StdRng, rows: usize, cols: usize) -> Array2<F> {

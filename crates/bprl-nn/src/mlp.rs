@@ -104,13 +104,6 @@ impl<F: Scalar> Mlp<F> {
         Self { layers }
     }
 
-    /// The same architecture with every parameter 0: a gradient accumulator.
-    pub fn zeros_like(&self) -> Self {
-        let mut z = self.clone();
-        z.fill_zero();
-        z
-    }
-
     /// Input width.
     pub fn input_dim(&self) -> usize {
         self.layers.first().map_or(0, |l| l.linear.input_dim())

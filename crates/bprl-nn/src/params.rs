@@ -58,6 +58,16 @@ pub trait Parameters<F: Scalar> {
         self.visit_mut("", &mut |_, mut a| a.fill(F::zero()));
     }
 
+    /// The same architecture with every parameter 0: a gradient accumulator.
+    fn zeros_like(&self) -> Self
+    where
+        Self: Clone + Sized,
+    {
+        let mut z = self.clone();
+        z.fill_zero();
+        z
+    }
+
     /// Hard target copy: `self <- other` (same architecture).
     fn copy_from(&mut self, other: &Self)
     where

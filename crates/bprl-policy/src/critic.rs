@@ -87,13 +87,6 @@ impl<F: Float> Critic<F> {
         })
     }
 
-    /// A zero-valued copy (gradient accumulator).
-    pub fn zeros_like(&self) -> Self {
-        let mut z = self.clone();
-        z.fill_zero();
-        z
-    }
-
     /// `Q(x, a[, z])` per row.
     ///
     /// # Errors

@@ -83,13 +83,6 @@ impl<F: Float> GaussianPolicy<F> {
         self.head.action_dim()
     }
 
-    /// A zero-valued copy (gradient accumulator).
-    pub fn zeros_like(&self) -> Self {
-        let mut z = self.clone();
-        z.fill_zero();
-        z
-    }
-
     /// The network input `[x_selected, extra]`, `[B, selection + extra]`.
     ///
     /// # Errors

@@ -159,13 +159,6 @@ impl<F: Float> HierarchicalPolicy<F> {
         self.low.output_dim()
     }
 
-    /// A zero-valued copy (gradient accumulator).
-    pub fn zeros_like(&self) -> Self {
-        let mut z = self.clone();
-        z.fill_zero();
-        z
-    }
-
     /// The chain `a = f^L(x, f^H(x, eta), eps)` for given noise.
     ///
     /// # Errors
@@ -266,13 +259,6 @@ impl<F: Float> HierarchicalPrior<F> {
                 )?)),
             },
         })
-    }
-
-    /// A zero-valued copy (gradient accumulator).
-    pub fn zeros_like(&self) -> Self {
-        let mut z = self.clone();
-        z.fill_zero();
-        z
     }
 
     /// The prior at a given latent: `pi0^H(.|x^D)` and, if separate, `pi0^L(.|z, x^D_L)`.
