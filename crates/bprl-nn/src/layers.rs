@@ -229,13 +229,11 @@ impl Activation {
     pub fn apply<F: Scalar>(self, x: F) -> F {
         match self {
             Activation::Identity => x,
-            Activation::Tanh => x.tanh(),
+            Activation::Tanh => x.act_tanh(),
             Activation::Elu => {
-                if x > F::zero() {
-                    x
-                } else {
-                    x.exp_m1()
-                }
+                // Branch-free select so the loop vectorizes.
+                let neg = x.min(F::zero()).act_exp_m1();
+                if x > F::zero() { x } else { neg }
             }
             Activation::Relu => x.max(F::zero()),
             Activation::Softplus => x.max(F::zero()) + (-x.abs()).exp().ln_1p(),

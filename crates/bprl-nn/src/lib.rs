@@ -59,6 +59,7 @@
 
 mod adam;
 mod error;
+pub mod fastmath;
 pub mod gradcheck;
 pub mod io;
 mod layers;

@@ -1,5 +1,6 @@
 //! Integration tests of `bprl-nn`: gradient checks, optimizer, parameters, safetensors.
 
+mod fastmath;
 mod gradients;
 mod optim;
 mod storage;
