@@ -12,6 +12,9 @@ use bprl_envs::BodyKind;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "\
 bprl: KL-regularized RL with learned behavior priors (Tirumala et al. 2020)
 

@@ -141,22 +141,53 @@ impl<F: Scalar> LayerNorm<F> {
         }
     }
 
-    /// Normalizes each row of `[N, D]`.
+    /// Normalizes each row of `[N, D]`, writing `x_hat` and `y = gamma x_hat + beta` in one
+    /// pass after the row's moments.
     pub fn forward(&self, x: ArrayView2<'_, F>) -> (Array2<F>, LayerNormCache<F>) {
-        let d = F::c(x.ncols() as f64);
-        let mut normalized = x.to_owned();
-        let mut inv_std = Array1::zeros(x.nrows());
-        Zip::from(normalized.rows_mut())
+        let (n, d) = x.dim();
+        let df = F::c(d as f64);
+        let mut normalized = Array2::zeros((n, d));
+        let mut y = Array2::zeros((n, d));
+        let mut inv_std = Array1::zeros(n);
+        let scale = self.scale.as_slice();
+        let offset = self.offset.as_slice();
+        Zip::from(x.rows())
+            .and(normalized.rows_mut())
+            .and(y.rows_mut())
             .and(&mut inv_std)
-            .for_each(|mut row, inv| {
-                let mean = row.sum() / d;
-                row.mapv_inplace(|v| v - mean);
-                let var = row.fold(F::zero(), |a, &v| a + v * v) / d;
+            .for_each(|row, mut xh, mut out, inv| {
+                let (sum, sum_sq) =
+                    row.fold((F::zero(), F::zero()), |(s, q), &v| (s + v, q + v * v));
+                let mean = sum / df;
+                let var = (sum_sq / df - mean * mean).max(F::zero());
                 *inv = F::one() / (var + self.eps).sqrt();
-                let s = *inv;
-                row.mapv_inplace(|v| v * s);
+                let k = *inv;
+                match (
+                    row.as_slice(),
+                    xh.as_slice_mut(),
+                    out.as_slice_mut(),
+                    scale,
+                    offset,
+                ) {
+                    (Some(r), Some(h), Some(o), Some(g), Some(b)) => {
+                        for j in 0..r.len() {
+                            let v = (r[j] - mean) * k;
+                            h[j] = v;
+                            o[j] = v * g[j] + b[j];
+                        }
+                    }
+                    _ => {
+                        Zip::from(&mut xh)
+                            .and(&row)
+                            .for_each(|h, &v| *h = (v - mean) * k);
+                        Zip::from(&mut out)
+                            .and(&xh)
+                            .and(&self.scale)
+                            .and(&self.offset)
+                            .for_each(|o, &h, &g, &b| *o = h * g + b);
+                    }
+                }
             });
-        let y = &normalized * &self.scale + &self.offset;
         (
             y,
             LayerNormCache {
@@ -264,12 +295,23 @@ impl Activation {
         }
     }
 
-    /// `y = f(x)` for a batch.
+    /// `y = f(x)` for a batch. The activation is matched once, outside the loop, so each loop
+    /// body is branch-free and vectorizes.
     pub fn forward<F: Scalar>(self, x: ArrayView2<'_, F>) -> Array2<F> {
-        x.mapv(|v| self.apply(v))
+        match self {
+            Activation::Identity => x.to_owned(),
+            Activation::Tanh => x.mapv(F::act_tanh),
+            Activation::Elu => x.mapv(|v| {
+                let neg = v.min(F::zero()).act_exp_m1();
+                if v > F::zero() { v } else { neg }
+            }),
+            Activation::Relu => x.mapv(|v| v.max(F::zero())),
+            Activation::Softplus => x.mapv(|v| self.apply(v)),
+        }
     }
 
-    /// `dx = dy * f'(x)` for a batch, given input `x` and output `y`.
+    /// `dx = dy * f'(x)` for a batch, given input `x` and output `y` (matched once, as
+    /// [`Activation::forward`]).
     pub fn backward<F: Scalar>(
         self,
         x: ArrayView2<'_, F>,
@@ -277,10 +319,28 @@ impl Activation {
         dy: ArrayView2<'_, F>,
     ) -> Array2<F> {
         let mut dx = dy.to_owned();
-        Zip::from(&mut dx)
-            .and(&x)
-            .and(&y)
-            .for_each(|d, &x, &y| *d *= self.derivative(x, y));
+        match self {
+            Activation::Identity => {}
+            Activation::Tanh => Zip::from(&mut dx)
+                .and(&y)
+                .for_each(|d, &y| *d *= F::one() - y * y),
+            Activation::Elu => Zip::from(&mut dx).and(&x).and(&y).for_each(|d, &x, &y| {
+                let slope = if x > F::zero() {
+                    F::one()
+                } else {
+                    y + F::one()
+                };
+                *d *= slope;
+            }),
+            Activation::Relu => Zip::from(&mut dx).and(&x).for_each(|d, &x| {
+                if x <= F::zero() {
+                    *d = F::zero();
+                }
+            }),
+            Activation::Softplus => Zip::from(&mut dx)
+                .and(&x)
+                .for_each(|d, &x| *d *= F::one() / (F::one() + (-x).exp())),
+        }
         dx
     }
 }
