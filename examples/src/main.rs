@@ -88,13 +88,13 @@ OPTIONS:
 
 const DEMO_HELP: &str = "\
 bprl demo: multi-task training of four variants (no prior, flat asymmetric prior, flat
-full-information prior, hierarchical prior with a shared low level) over 2 seeds, then transfer
+full-information prior, hierarchical prior with a shared low level) over 3 seeds, then transfer
 to held-out tasks with and without the learned prior; writes curves, prior rollouts and
 summary.md
 
 OPTIONS:
     --out DIR         output folder (default runs/demo)
-    --preset NAME     demo (default, about 5-8 minutes on 2 cores) or paper (hours)
+    --preset NAME     demo (default, about 7 minutes on 2 cores) or paper (hours)
     --body NAME       point_mass (default) or reacher (paper preset)";
 
 fn main() -> ExitCode {
