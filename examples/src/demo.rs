@@ -27,9 +27,9 @@ impl Preset {
     /// `make demo`: about 7 minutes on 2 cores.
     pub fn demo() -> Self {
         Self {
-            seeds: 2,
-            train_steps: 10_000,
-            transfer_steps: 6_000,
+            seeds: 3,
+            train_steps: 16_000,
+            transfer_steps: 10_000,
             body: BodyKind::PointMass,
         }
     }
