@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which body a suite uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BodyKind {
     /// [`PointMass`].
     PointMass,

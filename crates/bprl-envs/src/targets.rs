@@ -28,6 +28,7 @@ impl Task {
 
 /// Which observation groups a prior is given (the policy and critic always see all three).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PriorView {
     /// `proprio` only.
     Proprio,
