@@ -162,30 +162,35 @@ impl Learner {
                 "transfer: source and target learners differ in architecture or prior".into(),
             )
         };
+        /// Copies a prior into another of the same size (online and target).
+        fn copy_prior<P: Parameters<f32> + Clone>(
+            online: &mut Option<P>,
+            target: &mut Option<P>,
+            source: &Option<P>,
+        ) -> bool {
+            match (online.as_mut(), source) {
+                (Some(dst), Some(src)) if dst.num_params() == src.num_params() => {
+                    dst.copy_from(src);
+                    target.clone_from(online);
+                    true
+                }
+                _ => false,
+            }
+        }
         match (self, other) {
             (Learner::Flat(a), Learner::Flat(b)) => {
-                let (Some(pa), Some(pb)) = (&mut a.online.prior, &b.online.prior) else {
-                    return Err(mismatch());
-                };
-                if pa.num_params() != pb.num_params() {
+                if !copy_prior(&mut a.online.prior, &mut a.target.prior, &b.online.prior) {
                     return Err(mismatch());
                 }
-                pa.copy_from(pb);
-                a.target.prior.clone_from(&a.online.prior);
             }
             (Learner::Hierarchical(a), Learner::Hierarchical(b)) => {
-                let (Some(pa), Some(pb)) = (&mut a.online.prior, &b.online.prior) else {
-                    return Err(mismatch());
-                };
-                if pa.num_params() != pb.num_params() {
+                if !copy_prior(&mut a.online.prior, &mut a.target.prior, &b.online.prior) {
                     return Err(mismatch());
                 }
-                pa.copy_from(pb);
                 if with_low_level {
                     a.online.policy.low.copy_from(&b.online.policy.low);
                     a.target.policy.low.copy_from(&b.online.policy.low);
                 }
-                a.target.prior.clone_from(&a.online.prior);
             }
             _ => return Err(mismatch()),
         }

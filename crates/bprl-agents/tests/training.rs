@@ -188,3 +188,42 @@ fn threaded_mode_runs_and_learns_steps() {
     assert!(t.counters.env_steps >= 400);
     assert!(t.learner.steps() > 0);
 }
+
+#[test]
+fn transfer_loads_a_frozen_prior_and_rejects_mismatches() {
+    let mut source_cfg = easy(21, 200);
+    // Two targets, so that there are held-out "visit i then j" tasks.
+    source_cfg.env.targets.num_targets = 2;
+    source_cfg.prior = PriorConfig::Learned {
+        view: PriorView::ProprioTargets,
+    };
+    let mut source = Trainer::new(source_cfg.clone(), Tasks::Train).unwrap();
+    source.train(None, &mut |_, _| {}).unwrap();
+    let prior_of = |l: &Learner| match l {
+        Learner::Flat(f) => f.online.prior.as_ref().unwrap().flatten(),
+        Learner::Hierarchical(_) => panic!("flat expected"),
+    };
+    let mut target_cfg = source_cfg.clone();
+    target_cfg.run.seed = 99;
+    let mut t = Trainer::new(target_cfg, Tasks::HeldOut).unwrap();
+    assert_ne!(prior_of(&t.learner), prior_of(&source.learner));
+    t.learner.load_prior_from(&source.learner, false).unwrap();
+    t.learner.set_prior_frozen(true);
+    assert_eq!(prior_of(&t.learner), prior_of(&source.learner));
+    t.train(None, &mut |_, _| {}).unwrap();
+    assert!(t.learner.steps() > 0);
+    assert_eq!(
+        prior_of(&t.learner),
+        prior_of(&source.learner),
+        "a frozen prior stays as loaded"
+    );
+    // A learner without a prior cannot take one.
+    let mut none_cfg = source_cfg.clone();
+    none_cfg.prior = PriorConfig::None;
+    let mut none = Trainer::new(none_cfg, Tasks::HeldOut).unwrap();
+    assert!(
+        none.learner
+            .load_prior_from(&source.learner, false)
+            .is_err()
+    );
+}
