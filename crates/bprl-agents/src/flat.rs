@@ -13,8 +13,9 @@ use crate::batch::LearnerBatch;
 use crate::config::{LearnerConfig, PriorConfig, RatioPolicy};
 use crate::cst;
 use crate::error::{AgentError, Result};
+use crate::optim::{Optimizers, check_losses};
 use bprl_distributions::DiagGaussian;
-use bprl_nn::{Adam, AdamConfig, Parameters};
+use bprl_nn::Parameters;
 use bprl_policy::{
     Critic, CriticConfig, Float, GaussianPolicy, GaussianPolicyConfig, ObservationSpec,
     PolicyForward,
@@ -128,9 +129,7 @@ pub struct FlatLearner<F> {
     pub online: FlatNetworks<F>,
     /// Target networks.
     pub target: FlatNetworks<F>,
-    opt_policy: Adam<F>,
-    opt_critic: Adam<F>,
-    opt_prior: Option<Adam<F>>,
+    optimizers: Optimizers<F>,
     /// Learner steps taken.
     pub steps: u64,
     /// Seed of the per-step noise.
@@ -171,24 +170,14 @@ impl<F: Float> FlatLearner<F> {
     ) -> Result<Self> {
         let mut rng = StdRng::seed_from_u64(seed);
         let online = FlatNetworks::new(spec, action_dim, &config, prior_kind, &mut rng)?;
-        let adam = |lr: f64, n: usize| {
-            Adam::new(
-                AdamConfig {
-                    learning_rate: lr,
-                    max_grad_norm: config.max_grad_norm,
-                    ..AdamConfig::default()
-                },
-                n,
-            )
-        };
+        let optimizers = Optimizers::new(
+            &config,
+            online.policy.num_params(),
+            online.critic.num_params(),
+            online.prior.as_ref().map(|p| p.num_params()),
+        )?;
         Ok(Self {
-            opt_policy: adam(config.policy_lr, online.policy.num_params())?,
-            opt_critic: adam(config.critic_lr, online.critic.num_params())?,
-            opt_prior: online
-                .prior
-                .as_ref()
-                .map(|p| adam(config.prior_lr, p.num_params()))
-                .transpose()?,
+            optimizers,
             target: online.clone(),
             online,
             config,
@@ -220,30 +209,16 @@ impl<F: Float> FlatLearner<F> {
         batch.check_finite(self.steps)?;
         let noise = self.next_noise(batch);
         let (metrics, grads) = self.losses(batch, &noise)?;
-        for (what, v) in [
-            ("critic loss", metrics.critic_loss),
-            ("policy loss", metrics.policy_loss),
-            ("prior loss", metrics.prior_loss),
-        ] {
-            if !v.is_finite() {
-                return Err(AgentError::NonFinite {
-                    what: what.into(),
-                    step: self.steps,
-                });
-            }
-        }
-        self.opt_policy
-            .step(&mut self.online.policy, &grads.policy)?;
-        self.opt_critic
-            .step(&mut self.online.critic, &grads.critic)?;
-        if let (Some(p), Some(g), Some(o), false) = (
-            &mut self.online.prior,
-            &grads.prior,
-            &mut self.opt_prior,
-            self.prior_frozen,
-        ) {
-            o.step(p, g)?;
-        }
+        check_losses(&metrics, self.steps)?;
+        let prior = match (&mut self.online.prior, &grads.prior, self.prior_frozen) {
+            (Some(p), Some(g), false) => Some((p, g)),
+            _ => None,
+        };
+        self.optimizers.step(
+            (&mut self.online.policy, &grads.policy),
+            (&mut self.online.critic, &grads.critic),
+            prior,
+        )?;
         self.steps += 1;
         if self.steps.is_multiple_of(self.config.target_period) {
             self.target.copy_from_networks(&self.online);

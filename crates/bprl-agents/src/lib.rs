@@ -51,6 +51,7 @@ mod error;
 pub mod flat;
 pub mod hierarchical;
 pub mod learner;
+pub mod optim;
 pub mod trainer;
 
 pub use config::{
