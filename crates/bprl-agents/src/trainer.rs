@@ -423,7 +423,9 @@ impl Trainer {
 
     /// Threaded mode: `run.actor_threads` actors and one learner around the rate-limited
     /// replay until `run.env_steps`. Faster on several cores but not bit-reproducible (thread
-    /// interleaving decides which data each update sees).
+    /// interleaving decides which data each update sees). The learner, the step and episode
+    /// counters carry over to checkpoints; the threaded replay (with its samples-per-insert
+    /// limiter) does not: a checkpoint written after this mode holds the synchronous replay.
     ///
     /// # Errors
     /// The first error of any thread.
@@ -450,11 +452,17 @@ impl Trainer {
             Learner::new(&self.config, &self.spec, 1)?,
         )));
         let steps = Arc::new(AtomicU64::new(self.counters.env_steps));
+        let episodes = Arc::new(AtomicU64::new(self.counters.episodes));
         let stop = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
         for i in 0..threads {
-            let (replay, shared, steps, stop) =
-                (replay.clone(), shared.clone(), steps.clone(), stop.clone());
+            let (replay, shared, steps, stop, episodes) = (
+                replay.clone(),
+                shared.clone(),
+                steps.clone(),
+                stop.clone(),
+                episodes.clone(),
+            );
             let (mut env, spec, step_spec, seq_len, seed) = (
                 self.env.clone(),
                 self.spec.clone(),
@@ -524,6 +532,7 @@ impl Trainer {
                         steps.fetch_add(1, Ordering::Relaxed);
                         first = false;
                         if next.is_last() {
+                            episodes.fetch_add(1, Ordering::Relaxed);
                             break;
                         }
                         ts = next;
@@ -571,6 +580,7 @@ impl Trainer {
             }
         }
         self.counters.env_steps = steps.load(Ordering::Relaxed);
+        self.counters.episodes = episodes.load(Ordering::Relaxed);
         self.learner = Arc::try_unwrap(shared)
             .map_err(|_| AgentError::Shape("learner still shared".into()))?
             .into_inner()

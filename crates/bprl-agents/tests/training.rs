@@ -187,6 +187,12 @@ fn threaded_mode_runs_and_learns_steps() {
     t.train_threaded().unwrap();
     assert!(t.counters.env_steps >= 400);
     assert!(t.learner.steps() > 0);
+    // 40-step episodes: at least 400 steps means at least some finished episodes were counted.
+    assert!(
+        t.counters.episodes >= 400 / 40 - 2,
+        "episodes {}",
+        t.counters.episodes
+    );
 }
 
 #[test]
