@@ -201,12 +201,12 @@ impl<F: Float> HierLearner<F> {
     }
 
     /// Eq. 11 per row for a sample against the *target* prior: `(KL_H + KL_L, chain gradient of
-    /// sum_b w_b KL_b)`.
+    /// sum_b w_b KL_b)`; the gradient only when weights `w` are given.
     fn kl_to_target_prior(
         &self,
         obs: ArrayView2<'_, F>,
         sample: &HierarchicalSample<F>,
-        w: &Array1<F>,
+        w: Option<&Array1<F>>,
     ) -> Result<(Array1<F>, Option<ChainGrad<F>>)> {
         match (&self.prior_kind, &self.target.prior) {
             (PriorConfig::None, _) => Ok((Array1::zeros(obs.nrows()), None)),
@@ -214,6 +214,7 @@ impl<F: Float> HierLearner<F> {
                 let std_normal =
                     DiagGaussian::standard_normal(obs.nrows(), self.hierarchy.latent_dim);
                 let kl = sample.high.dist.kl(&std_normal)?;
+                let Some(w) = w else { return Ok((kl, None)) };
                 let g = sample.high.dist.kl_grad(&std_normal)?;
                 let mut cg = ChainGrad::zeros(
                     obs.nrows(),
@@ -228,8 +229,10 @@ impl<F: Float> HierLearner<F> {
             (PriorConfig::Learned { .. }, Some(prior)) => {
                 let pf = prior.forward(obs, sample.latent.view())?;
                 let kl = latent_kl(sample, &pf)?.total();
-                let cg = latent_kl_policy_grad(prior, sample, &pf, w.view())?;
-                Ok((kl, Some(cg)))
+                let cg = w
+                    .map(|w| latent_kl_policy_grad(prior, sample, &pf, w.view()))
+                    .transpose()?;
+                Ok((kl, cg))
             }
             (PriorConfig::Learned { .. }, None) => {
                 Err(AgentError::Shape("learned prior missing".into()))
@@ -282,7 +285,7 @@ impl<F: Float> HierLearner<F> {
             noise::<F>(&mut rng, n_all, zd).view(),
             noise::<F>(&mut rng, n_all, ad).view(),
         )?;
-        let (kl_all, _) = self.kl_to_target_prior(obs, &k_chain, &Array1::zeros(n_all))?;
+        let (kl_all, _) = self.kl_to_target_prior(obs, &k_chain, None)?;
         let v = bprl_retrace::kl_regularized_value(
             q_v.view(),
             kl_all.view().insert_axis(Axis(1)),
@@ -383,7 +386,7 @@ impl<F: Float> HierLearner<F> {
         cg.d_high_std = chain.high.dist.entropy_grad_std() * wc * (-beta);
         cg.d_low_std = chain.low.dist.entropy_grad_std() * wc * (-beta);
         let (kl_p, kl_grad) =
-            self.kl_to_target_prior(obs_rep.view(), &chain, &w_rep.mapv(|x| x * alpha))?;
+            self.kl_to_target_prior(obs_rep.view(), &chain, Some(&w_rep.mapv(|x| x * alpha)))?;
         if let Some(g) = kl_grad {
             cg.add(&g);
         }

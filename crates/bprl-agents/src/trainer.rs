@@ -278,7 +278,7 @@ impl Trainer {
             }
             self.counters.update_credit += self.config.run.updates_per_env_step;
             while self.counters.update_credit >= 1.0
-                && self.replay.stats().size >= self.config.run.min_replay
+                && self.replay.len() >= self.config.run.min_replay
             {
                 let m = self.learn_once()?;
                 accumulate(&mut sum, &m);

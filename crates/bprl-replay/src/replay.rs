@@ -230,6 +230,16 @@ impl Replay {
         self.shared.sample_ready.notify_all();
     }
 
+    /// Items in the table now (cheap, unlike [`Replay::stats`], which sums every item's size).
+    pub fn len(&self) -> usize {
+        self.lock().table.len()
+    }
+
+    /// Whether the table holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Current counters and memory use.
     pub fn stats(&self) -> Stats {
         let s = self.lock();

@@ -12,6 +12,7 @@ fn fifo_evicts_the_oldest_first() {
     assert_eq!(r.keys(), vec![7, 8, 9, 10, 11]);
     let s = r.stats();
     assert_eq!((s.size, s.inserts), (5, 12));
+    assert_eq!(r.len(), s.size);
     assert!(s.memory_bytes <= s.max_memory_bytes);
     assert_eq!(s.max_memory_bytes, 5 * 4 * 3 * (3 + 1 + 1 + 5));
 }
