@@ -3,7 +3,6 @@
 
 use crate::params::{Parameters, join};
 use crate::scalar::Scalar;
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, Zip};
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
@@ -61,7 +60,9 @@ impl<F: Scalar> Linear<F> {
 
     /// `y = x W + b`, `[N, out]`.
     pub fn forward(&self, x: ArrayView2<'_, F>) -> Array2<F> {
-        x.dot(&self.weight) + &self.bias
+        let mut y = crate::parallel::dot(x, self.weight.view());
+        y += &self.bias;
+        y
     }
 
     /// Accumulates `dW += x^T dy`, `db += sum_n dy` into `grad` and returns `dx = dy W^T`.
@@ -71,20 +72,20 @@ impl<F: Scalar> Linear<F> {
         dy: ArrayView2<'_, F>,
         grad: &mut Self,
     ) -> Array2<F> {
-        general_mat_mul(F::one(), &x.t(), &dy, F::one(), &mut grad.weight);
+        crate::parallel::add_at_b(x, dy, &mut grad.weight.view_mut());
         grad.bias += &dy.sum_axis(Axis(0));
-        dy.dot(&self.weight.t())
+        crate::parallel::dot(dy, self.weight.t())
     }
 
     /// The input gradient `dx = dy W^T` only (for a network held fixed, such as a target critic
     /// differentiated with respect to its input).
     pub fn backward_input(&self, dy: ArrayView2<'_, F>) -> Array2<F> {
-        dy.dot(&self.weight.t())
+        crate::parallel::dot(dy, self.weight.t())
     }
 
     /// As [`Linear::backward`] without the input gradient (for a first layer).
     pub fn backward_params(&self, x: ArrayView2<'_, F>, dy: ArrayView2<'_, F>, grad: &mut Self) {
-        general_mat_mul(F::one(), &x.t(), &dy, F::one(), &mut grad.weight);
+        crate::parallel::add_at_b(x, dy, &mut grad.weight.view_mut());
         grad.bias += &dy.sum_axis(Axis(0));
     }
 }

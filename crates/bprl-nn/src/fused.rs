@@ -1,0 +1,650 @@
+//! Fused passes of an [`Mlp`] over *tiles* of rows, in preallocated buffers.
+//!
+//! [`Mlp::forward`] and [`Mlp::backward`] allocate a fresh array per layer and make one pass
+//! over memory per elementwise step. That is clear, and right for small batches; for the
+//! learner's big batches (the critic sees 28,160 rows per update) it is slow twice over: the
+//! arrays do not fit in cache, and fresh pages cost the kernel a zeroing each.
+//!
+//! An [`MlpTile`] holds every buffer one tile of at most `capacity` rows needs. A tile's pass is
+//! the same mathematics as [`Mlp::forward`] / [`Mlp::backward`], arranged for speed:
+//! - each layer is one matrix product into the tile's buffer, then **one** pass over each row
+//!   that adds the bias, normalizes (LayerNorm) and applies the activation;
+//! - the backward pass needs only each layer's *output* (every activation's derivative is a
+//!   function of its output: `1 - y^2` for tanh, `1` or `y + 1` for ELU, ...), the normalized
+//!   values and the inverse standard deviations;
+//! - rows whose inputs share a prefix ([`TileInput::Shared`]: a critic's observation, repeated
+//!   for each of `S` action samples) compute the first layer's product for that prefix once per
+//!   distinct row, not once per sample;
+//! - the row passes are compiled for AVX2 and chosen at run time where the processor has it.
+//!
+//! Tiles are independent: callers run one tile per thread ([`crate::parallel`]), each thread
+//! with its own [`MlpTile`] and, for parameter gradients, its own accumulator.
+
+use crate::error::{NnError, Result};
+use crate::layers::Activation;
+use crate::mlp::Mlp;
+use crate::scalar::Scalar;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, s};
+
+/// The input of one tile.
+#[derive(Debug, Clone, Copy)]
+pub enum TileInput<'a, F> {
+    /// Plain rows, `[r, in]`.
+    Rows(ArrayView2<'a, F>),
+    /// Rows that share a prefix: row `i` is `[shared[i % n], extra[i]]`, with
+    /// `shared: [n, p]` and `extra: [r, in - p]`, `r` a multiple of `n` (for `S` samples per
+    /// shared row, sample-major: row `i = s n + j`).
+    Shared {
+        /// `[n, p]`, the common prefix of each group of rows.
+        shared: ArrayView2<'a, F>,
+        /// `[r, in - p]`, the rest of each row.
+        extra: ArrayView2<'a, F>,
+    },
+}
+
+impl<F> TileInput<'_, F> {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        match self {
+            TileInput::Rows(x) => x.nrows(),
+            TileInput::Shared { extra, .. } => extra.nrows(),
+        }
+    }
+
+    /// Width of the full rows.
+    fn width(&self) -> usize {
+        match self {
+            TileInput::Rows(x) => x.ncols(),
+            TileInput::Shared { shared, extra } => shared.ncols() + extra.ncols(),
+        }
+    }
+}
+
+/// Buffers for passes of one [`Mlp`] over tiles of at most `capacity` rows.
+#[derive(Debug, Clone)]
+pub struct MlpTile<F> {
+    capacity: usize,
+    rows: usize,
+    /// Per layer, `[capacity, width]`: the product `x W` in the forward pass; `dL/dy`, then
+    /// `dL/d(pre-activation)` in the backward pass.
+    work: Vec<Array2<F>>,
+    /// Per layer, `[capacity, width]`: the layer's output.
+    out: Vec<Array2<F>>,
+    /// Per normalized layer: `x_hat`, `[capacity, width]`, and `1/sqrt(var + eps)`, `[capacity]`.
+    norm: Vec<Option<(Array2<F>, Array1<F>)>>,
+    /// `[capacity, width_0]`: shared rows' first-layer products (forward) and their gradient
+    /// sums (backward).
+    shared: Array2<F>,
+}
+
+impl<F: Scalar> MlpTile<F> {
+    /// Buffers for `net` and tiles of up to `capacity` rows.
+    pub fn new(net: &Mlp<F>, capacity: usize) -> Self {
+        let widths: Vec<usize> = net.layers.iter().map(|l| l.linear.output_dim()).collect();
+        let w0 = widths.first().copied().unwrap_or(0);
+        Self {
+            capacity,
+            rows: 0,
+            work: widths
+                .iter()
+                .map(|&w| Array2::zeros((capacity, w)))
+                .collect(),
+            out: widths
+                .iter()
+                .map(|&w| Array2::zeros((capacity, w)))
+                .collect(),
+            norm: net
+                .layers
+                .iter()
+                .zip(&widths)
+                .map(|(l, &w)| {
+                    l.norm
+                        .as_ref()
+                        .map(|_| (Array2::zeros((capacity, w)), Array1::zeros(capacity)))
+                })
+                .collect(),
+            shared: Array2::zeros((capacity, w0)),
+        }
+    }
+
+    /// Maximum rows per tile.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The network's output for the last forward tile, `[r, out]`.
+    pub fn output(&self) -> ArrayView2<'_, F> {
+        match self.out.last() {
+            Some(o) => o.slice(s![..self.rows, ..]),
+            None => ArrayView2::from_shape((0, 0), &[]).unwrap_or_else(|_| unreachable!()),
+        }
+    }
+
+    /// Where the caller writes `dL/d(output)` for the last forward tile, `[r, out]`, before
+    /// [`Mlp::backward_tile`].
+    pub fn output_grad_mut(&mut self) -> ArrayViewMut2<'_, F> {
+        let r = self.rows;
+        match self.work.last_mut() {
+            Some(w) => w.slice_mut(s![..r, ..]),
+            None => ArrayViewMut2::from_shape((0, 0), &mut []).unwrap_or_else(|_| unreachable!()),
+        }
+    }
+}
+
+impl<F: Scalar> Mlp<F> {
+    fn check_tile(&self, tile: &MlpTile<F>, input: &TileInput<'_, F>) -> Result<()> {
+        let r = input.rows();
+        if tile.work.len() != self.layers.len()
+            || self
+                .layers
+                .iter()
+                .zip(&tile.work)
+                .any(|(l, w)| w.ncols() != l.linear.output_dim())
+        {
+            return Err(NnError::Shape {
+                what: "tile buffers (made for another network)",
+                expected: self.layers.iter().map(|l| l.linear.output_dim()).collect(),
+                actual: tile.work.iter().map(|w| w.ncols()).collect(),
+            });
+        }
+        if r > tile.capacity || input.width() != self.input_dim() {
+            return Err(NnError::Shape {
+                what: "tile input",
+                expected: vec![tile.capacity, self.input_dim()],
+                actual: vec![r, input.width()],
+            });
+        }
+        if let TileInput::Shared { shared, extra } = input {
+            let n = shared.nrows();
+            if n == 0 || extra.nrows() % n != 0 || shared.ncols() > self.input_dim() {
+                return Err(NnError::Shape {
+                    what: "shared tile input (rows must be a multiple of the shared rows)",
+                    expected: vec![n, shared.ncols()],
+                    actual: vec![extra.nrows(), extra.ncols()],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Forward pass of one tile; the output is [`MlpTile::output`]. Same values as
+    /// [`Mlp::forward`] on the full rows.
+    ///
+    /// # Errors
+    /// [`NnError::Shape`] if the tile was made for another network, the input is wider or
+    /// longer than the tile allows, or shared rows do not divide the rows.
+    pub fn forward_tile(&self, tile: &mut MlpTile<F>, input: &TileInput<'_, F>) -> Result<()> {
+        self.check_tile(tile, input)?;
+        let r = input.rows();
+        tile.rows = r;
+        let Some(first) = self.layers.first() else {
+            return Ok(());
+        };
+        // Layer 0's product, the shared part once per shared row.
+        let w0 = first.linear.weight.view();
+        let mut shared_rows = 0;
+        match input {
+            TileInput::Rows(x) => {
+                general_mat_mul(
+                    F::one(),
+                    x,
+                    &w0,
+                    F::zero(),
+                    &mut tile.work[0].slice_mut(s![..r, ..]),
+                );
+            }
+            TileInput::Shared { shared, extra } => {
+                let p = shared.ncols();
+                shared_rows = shared.nrows();
+                general_mat_mul(
+                    F::one(),
+                    shared,
+                    &w0.slice(s![..p, ..]),
+                    F::zero(),
+                    &mut tile.shared.slice_mut(s![..shared_rows, ..]),
+                );
+                general_mat_mul(
+                    F::one(),
+                    extra,
+                    &w0.slice(s![p.., ..]),
+                    F::zero(),
+                    &mut tile.work[0].slice_mut(s![..r, ..]),
+                );
+            }
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            if i > 0 {
+                general_mat_mul(
+                    F::one(),
+                    &tile.out[i - 1].slice(s![..r, ..]),
+                    &layer.linear.weight,
+                    F::zero(),
+                    &mut tile.work[i].slice_mut(s![..r, ..]),
+                );
+            }
+            let width = layer.linear.output_dim();
+            let shared = (i == 0 && shared_rows > 0).then(|| {
+                (
+                    &tile.shared.as_slice().unwrap_or(&[])[..shared_rows * width],
+                    shared_rows,
+                )
+            });
+            let norm = match (&layer.norm, &mut tile.norm[i]) {
+                (Some(ln), Some((xhat, inv))) => Some(NormRows {
+                    gamma: ln.scale.as_slice().unwrap_or(&[]),
+                    beta: ln.offset.as_slice().unwrap_or(&[]),
+                    eps: ln.eps,
+                    xhat: &mut xhat.as_slice_mut().unwrap_or(&mut [])[..r * width],
+                    inv_std: &mut inv.as_slice_mut().unwrap_or(&mut [])[..r],
+                }),
+                _ => None,
+            };
+            rows_forward(RowsForward {
+                activation: layer.activation,
+                width,
+                pre: &mut tile.work[i].as_slice_mut().unwrap_or(&mut [])[..r * width],
+                bias: layer.linear.bias.as_slice().unwrap_or(&[]),
+                shared,
+                norm,
+                out: &mut tile.out[i].as_slice_mut().unwrap_or(&mut [])[..r * width],
+            });
+        }
+        Ok(())
+    }
+
+    /// Backward pass of the last forward tile, from the `dL/d(output)` the caller wrote into
+    /// [`MlpTile::output_grad_mut`]: accumulates parameter gradients into `grad` (if given) and
+    /// writes the input gradient into `d_input` (if given): `[r, in]` for
+    /// [`TileInput::Rows`], `[r, in - p]` (the `extra` part only) for [`TileInput::Shared`].
+    /// Same values as [`Mlp::backward`].
+    ///
+    /// # Errors
+    /// [`NnError::Shape`] as [`Mlp::forward_tile`], or a `d_input` of the wrong shape.
+    pub fn backward_tile(
+        &self,
+        tile: &mut MlpTile<F>,
+        input: &TileInput<'_, F>,
+        mut grad: Option<&mut Self>,
+        d_input: Option<ArrayViewMut2<'_, F>>,
+    ) -> Result<()> {
+        self.check_tile(tile, input)?;
+        let r = input.rows();
+        if r != tile.rows {
+            return Err(NnError::Shape {
+                what: "backward tile rows (differ from the forward tile)",
+                expected: vec![tile.rows],
+                actual: vec![r],
+            });
+        }
+        for (i, layer) in self.layers.iter().enumerate().rev() {
+            let width = layer.linear.output_dim();
+            let mut g_layer = grad.as_deref_mut().map(|g| &mut g.layers[i]);
+            let norm = match (&layer.norm, &tile.norm[i]) {
+                (Some(ln), Some((xhat, inv))) => Some(NormBack {
+                    gamma: ln.scale.as_slice().unwrap_or(&[]),
+                    xhat: &xhat.as_slice().unwrap_or(&[])[..r * width],
+                    inv_std: &inv.as_slice().unwrap_or(&[])[..r],
+                }),
+                _ => None,
+            };
+            let (d_gamma, d_beta, d_bias) = match g_layer.as_deref_mut() {
+                Some(g) => {
+                    let (dg, db) = match g.norm.as_mut() {
+                        Some(n) => (n.scale.as_slice_mut(), n.offset.as_slice_mut()),
+                        None => (None, None),
+                    };
+                    (dg, db, g.linear.bias.as_slice_mut())
+                }
+                None => (None, None, None),
+            };
+            rows_backward(RowsBackward {
+                activation: layer.activation,
+                width,
+                d: &mut tile.work[i].as_slice_mut().unwrap_or(&mut [])[..r * width],
+                out: &tile.out[i].as_slice().unwrap_or(&[])[..r * width],
+                norm,
+                d_gamma,
+                d_beta,
+                d_bias,
+            });
+            if i > 0 {
+                let (lower, upper) = tile.work.split_at_mut(i);
+                let d = upper[0].slice(s![..r, ..]);
+                let x = tile.out[i - 1].slice(s![..r, ..]);
+                if let Some(g) = g_layer {
+                    general_mat_mul(F::one(), &x.t(), &d, F::one(), &mut g.linear.weight);
+                }
+                general_mat_mul(
+                    F::one(),
+                    &d,
+                    &layer.linear.weight.t(),
+                    F::zero(),
+                    &mut lower[i - 1].slice_mut(s![..r, ..]),
+                );
+            }
+        }
+        // Layer 0: parameter and input gradients from dL/d(pre-activation 0).
+        let Some(first) = self.layers.first() else {
+            return Ok(());
+        };
+        let d0 = tile.work[0].slice(s![..r, ..]);
+        let g0 = grad.map(|g| &mut g.layers[0].linear.weight);
+        match input {
+            TileInput::Rows(x) => {
+                if let Some(g) = g0 {
+                    general_mat_mul(F::one(), &x.t(), &d0, F::one(), g);
+                }
+                if let Some(mut dx) = d_input {
+                    check_d_input(&dx, r, x.ncols())?;
+                    general_mat_mul(F::one(), &d0, &first.linear.weight.t(), F::zero(), &mut dx);
+                }
+            }
+            TileInput::Shared { shared, extra } => {
+                let (n, p) = shared.dim();
+                if let Some(g) = g0 {
+                    // Gradient of the shared rows: sum the rows that repeat each one.
+                    let mut sums = tile.shared.slice_mut(s![..n, ..]);
+                    sums.fill(F::zero());
+                    for (k, row) in d0.rows().into_iter().enumerate() {
+                        let mut acc = sums.row_mut(k % n);
+                        acc += &row;
+                    }
+                    general_mat_mul(
+                        F::one(),
+                        &shared.t(),
+                        &sums,
+                        F::one(),
+                        &mut g.slice_mut(s![..p, ..]),
+                    );
+                    general_mat_mul(
+                        F::one(),
+                        &extra.t(),
+                        &d0,
+                        F::one(),
+                        &mut g.slice_mut(s![p.., ..]),
+                    );
+                }
+                if let Some(mut dx) = d_input {
+                    check_d_input(&dx, r, extra.ncols())?;
+                    general_mat_mul(
+                        F::one(),
+                        &d0,
+                        &first.linear.weight.slice(s![p.., ..]).t(),
+                        F::zero(),
+                        &mut dx,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_d_input<F>(dx: &ArrayViewMut2<'_, F>, rows: usize, cols: usize) -> Result<()> {
+    if dx.dim() != (rows, cols) {
+        return Err(NnError::Shape {
+            what: "d_input",
+            expected: vec![rows, cols],
+            actual: dx.shape().to_vec(),
+        });
+    }
+    Ok(())
+}
+
+struct NormRows<'a, F> {
+    gamma: &'a [F],
+    beta: &'a [F],
+    eps: F,
+    xhat: &'a mut [F],
+    inv_std: &'a mut [F],
+}
+
+struct RowsForward<'a, F> {
+    activation: Activation,
+    width: usize,
+    pre: &'a mut [F],
+    bias: &'a [F],
+    shared: Option<(&'a [F], usize)>,
+    norm: Option<NormRows<'a, F>>,
+    out: &'a mut [F],
+}
+
+struct NormBack<'a, F> {
+    gamma: &'a [F],
+    xhat: &'a [F],
+    inv_std: &'a [F],
+}
+
+struct RowsBackward<'a, F> {
+    activation: Activation,
+    width: usize,
+    d: &'a mut [F],
+    out: &'a [F],
+    norm: Option<NormBack<'a, F>>,
+    d_gamma: Option<&'a mut [F]>,
+    d_beta: Option<&'a mut [F]>,
+    d_bias: Option<&'a mut [F]>,
+}
+
+/// Sum with eight independent accumulators, so the loop vectorizes (a single running sum
+/// imposes an order on the additions that the compiler must keep).
+#[inline(always)]
+fn sum8<F: Scalar>(x: &[F]) -> F {
+    let mut acc = [F::zero(); 8];
+    let chunks = x.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += c[k];
+        }
+    }
+    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for &v in tail {
+        s += v;
+    }
+    s
+}
+
+/// Dot product with eight accumulators (see [`sum8`]).
+#[inline(always)]
+fn dot8<F: Scalar>(x: &[F], y: &[F]) -> F {
+    let mut acc = [F::zero(); 8];
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let cx = x.chunks_exact(8);
+    let cy = y.chunks_exact(8);
+    let (tx, ty) = (cx.remainder(), cy.remainder());
+    for (a, b) in cx.zip(cy) {
+        for k in 0..8 {
+            acc[k] += a[k] * b[k];
+        }
+    }
+    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (&a, &b) in tx.iter().zip(ty) {
+        s += a * b;
+    }
+    s
+}
+
+/// Runs `$body` through a copy compiled for AVX2 and FMA when the processor has them.
+macro_rules! dispatch_avx2 {
+    ($generic:ident, $avx2:ident, $args:ty) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        fn $avx2<F: Scalar>(a: $args) {
+            $generic(a)
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    })
+}
+
+dispatch_avx2!(rows_forward_generic, rows_forward_avx2, RowsForward<'_, F>);
+dispatch_avx2!(
+    rows_backward_generic,
+    rows_backward_avx2,
+    RowsBackward<'_, F>
+);
+
+fn rows_forward<F: Scalar>(a: RowsForward<'_, F>) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the processor has AVX2 and FMA (checked at run time just above).
+        unsafe { rows_forward_avx2(a) };
+        return;
+    }
+    rows_forward_generic(a)
+}
+
+fn rows_backward<F: Scalar>(a: RowsBackward<'_, F>) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: as in `rows_forward`.
+        unsafe { rows_backward_avx2(a) };
+        return;
+    }
+    rows_backward_generic(a)
+}
+
+#[inline(always)]
+fn rows_forward_generic<F: Scalar>(a: RowsForward<'_, F>) {
+    let zero = F::zero();
+    match a.activation {
+        Activation::Identity => rows_forward_with(a, |v| v),
+        Activation::Tanh => rows_forward_with(a, |v: F| v.act_tanh()),
+        Activation::Elu => rows_forward_with(a, move |v: F| {
+            let neg = v.min(zero).act_exp_m1();
+            if v > zero { v } else { neg }
+        }),
+        Activation::Relu => rows_forward_with(a, move |v: F| v.max(zero)),
+        Activation::Softplus => rows_forward_with(a, |v: F| Activation::Softplus.apply(v)),
+    }
+}
+
+#[inline(always)]
+fn rows_forward_with<F: Scalar, A: Fn(F) -> F>(a: RowsForward<'_, F>, act: A) {
+    let w = a.width;
+    if w == 0 {
+        return;
+    }
+    let df = F::c(w as f64);
+    let mut norm = a.norm;
+    for (i, (pre, out)) in a
+        .pre
+        .chunks_exact_mut(w)
+        .zip(a.out.chunks_exact_mut(w))
+        .enumerate()
+    {
+        match a.shared {
+            Some((feat, n)) => {
+                let f = &feat[(i % n) * w..(i % n + 1) * w];
+                for ((p, &b), &f) in pre.iter_mut().zip(a.bias).zip(f) {
+                    *p = *p + b + f;
+                }
+            }
+            None => {
+                for (p, &b) in pre.iter_mut().zip(a.bias) {
+                    *p += b;
+                }
+            }
+        }
+        match norm.as_mut() {
+            Some(nr) => {
+                let mean = sum8(pre) / df;
+                let xhat = &mut nr.xhat[i * w..(i + 1) * w];
+                for (h, &p) in xhat.iter_mut().zip(pre.iter()) {
+                    *h = p - mean;
+                }
+                let var = dot8(xhat, xhat) / df;
+                let inv = F::one() / (var + nr.eps).sqrt();
+                nr.inv_std[i] = inv;
+                for (((h, o), &g), &b) in xhat
+                    .iter_mut()
+                    .zip(out.iter_mut())
+                    .zip(nr.gamma)
+                    .zip(nr.beta)
+                {
+                    let v = *h * inv;
+                    *h = v;
+                    *o = act(v * g + b);
+                }
+            }
+            None => {
+                for (o, &p) in out.iter_mut().zip(pre.iter()) {
+                    *o = act(p);
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn rows_backward_generic<F: Scalar>(a: RowsBackward<'_, F>) {
+    let (zero, one) = (F::zero(), F::one());
+    match a.activation {
+        Activation::Identity => rows_backward_with(a, move |_| one),
+        Activation::Tanh => rows_backward_with(a, move |y: F| one - y * y),
+        Activation::Elu => rows_backward_with(a, move |y: F| if y > zero { one } else { y + one }),
+        Activation::Relu => rows_backward_with(a, move |y: F| if y > zero { one } else { zero }),
+        // y = ln(1 + e^x), so sigmoid(x) = 1 - e^{-y}.
+        Activation::Softplus => rows_backward_with(a, move |y: F| one - (-y).exp()),
+    }
+}
+
+#[inline(always)]
+fn rows_backward_with<F: Scalar, D: Fn(F) -> F>(a: RowsBackward<'_, F>, deriv: D) {
+    let w = a.width;
+    if w == 0 {
+        return;
+    }
+    let df = F::c(w as f64);
+    let RowsBackward {
+        d,
+        out,
+        norm,
+        mut d_gamma,
+        mut d_beta,
+        mut d_bias,
+        ..
+    } = a;
+    for (i, (d, y)) in d.chunks_exact_mut(w).zip(out.chunks_exact(w)).enumerate() {
+        for (d, &y) in d.iter_mut().zip(y) {
+            *d *= deriv(y);
+        }
+        if let Some(nb) = &norm {
+            let xhat = &nb.xhat[i * w..(i + 1) * w];
+            if let Some(dg) = d_gamma.as_deref_mut() {
+                for ((g, &d), &x) in dg.iter_mut().zip(d.iter()).zip(xhat) {
+                    *g += d * x;
+                }
+            }
+            if let Some(db) = d_beta.as_deref_mut() {
+                for (b, &d) in db.iter_mut().zip(d.iter()) {
+                    *b += d;
+                }
+            }
+            // g = dy gamma; dx = inv (g - mean(g) - x_hat mean(g x_hat)).
+            for (d, &g) in d.iter_mut().zip(nb.gamma) {
+                *d *= g;
+            }
+            let mean_g = sum8(d) / df;
+            let mean_gx = dot8(d, xhat) / df;
+            let inv = nb.inv_std[i];
+            for (d, &x) in d.iter_mut().zip(xhat) {
+                *d = inv * (*d - mean_g - x * mean_gx);
+            }
+        }
+        if let Some(db) = d_bias.as_deref_mut() {
+            for (b, &d) in db.iter_mut().zip(d.iter()) {
+                *b += d;
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The fused tile passes against the plain passes: same outputs, same parameter gradients,
+//! same input gradients, for both kinds of tile input and every activation (f64); and the
+//! parallel helpers against single-threaded products.
+
+use bprl_nn::{Activation, Mlp, MlpTile, Parameters, TileInput, parallel};
+use ndarray::{Array2, Axis, concatenate, s};
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, StandardNormal};
+
+fn randn(rows: usize, cols: usize, rng: &mut StdRng) -> Array2<f64> {
+    Array2::from_shape_simple_fn((rows, cols), || StandardNormal.sample(rng))
+}
+
+fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+fn net(kind: u8, input: usize, sizes: &[usize], rng: &mut StdRng) -> Mlp<f64> {
+    let act = [
+        Activation::Tanh,
+        Activation::Elu,
+        Activation::Relu,
+        Activation::Softplus,
+        Activation::Identity,
+    ][usize::from(kind % 5)];
+    if kind < 5 {
+        Mlp::new(input, sizes, act, kind % 2 == 0, rng)
+    } else {
+        let mut m = Mlp::layer_norm_mlp(input, sizes, true, rng);
+        // Non-trivial LayerNorm parameters.
+        if let Some(ln) = m.layers[0].norm.as_mut() {
+            ln.scale.mapv_inplace(|v| v + 0.3);
+            ln.offset.fill(0.1);
+        }
+        m
+    }
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 32,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0xf05e),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Plain rows: forward, parameter gradients and input gradients agree with `Mlp`.
+    #[test]
+    fn tile_rows_match_plain_passes(
+        seed in 0u64..1000, kind in 0u8..7, n in 1usize..20, i in 1usize..9,
+        h1 in 1usize..12, h2 in 1usize..12,
+    ) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let m = net(kind, i, &[h1, h2], &mut rng);
+        let x = randn(n, i, &mut rng);
+        let dy = randn(n, h2, &mut rng);
+        let cache = m.forward(x.view());
+        let mut g_plain = m.zeros_like();
+        let dx_plain = m.backward(&cache, dy.view(), &mut g_plain);
+
+        let mut tile = MlpTile::new(&m, n + 3);
+        let input = TileInput::Rows(x.view());
+        m.forward_tile(&mut tile, &input).unwrap();
+        let out = tile.output().to_owned();
+        prop_assert!(max_abs_diff(out.as_slice().unwrap(), cache.output().as_slice().unwrap()) < 1e-12);
+        tile.output_grad_mut().assign(&dy);
+        let mut g = m.zeros_like();
+        let mut dx = Array2::zeros((n, i));
+        m.backward_tile(&mut tile, &input, Some(&mut g), Some(dx.view_mut())).unwrap();
+        prop_assert!(max_abs_diff(&g.flatten(), &g_plain.flatten()) < 1e-10);
+        prop_assert!(max_abs_diff(dx.as_slice().unwrap(), dx_plain.as_slice().unwrap()) < 1e-10);
+    }
+
+    /// Shared prefixes: `S` samples of `n` shared rows equal the plain passes on the
+    /// concatenated rows; the input gradient is the `extra` columns of the plain one.
+    #[test]
+    fn tile_shared_matches_plain_passes(
+        seed in 0u64..1000, kind in 0u8..7, n in 1usize..6, samples in 1usize..5,
+        p in 1usize..6, e in 1usize..4, h1 in 1usize..12,
+    ) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let m = net(kind, p + e, &[h1, 5], &mut rng);
+        let shared = randn(n, p, &mut rng);
+        let extra = randn(n * samples, e, &mut rng);
+        let repeated = concatenate(Axis(0), &vec![shared.view(); samples]).unwrap();
+        let full = concatenate(Axis(1), &[repeated.view(), extra.view()]).unwrap();
+        let dy = randn(n * samples, 5, &mut rng);
+        let cache = m.forward(full.view());
+        let mut g_plain = m.zeros_like();
+        let dx_plain = m.backward(&cache, dy.view(), &mut g_plain);
+
+        let mut tile = MlpTile::new(&m, n * samples);
+        let input = TileInput::Shared { shared: shared.view(), extra: extra.view() };
+        m.forward_tile(&mut tile, &input).unwrap();
+        prop_assert!(max_abs_diff(tile.output().to_owned().as_slice().unwrap(), cache.output().as_slice().unwrap()) < 1e-12);
+        tile.output_grad_mut().assign(&dy);
+        let mut g = m.zeros_like();
+        let mut dx = Array2::zeros((n * samples, e));
+        m.backward_tile(&mut tile, &input, Some(&mut g), Some(dx.view_mut())).unwrap();
+        prop_assert!(max_abs_diff(&g.flatten(), &g_plain.flatten()) < 1e-10);
+        let dx_extra = dx_plain.slice(s![.., p..]).to_owned();
+        prop_assert!(max_abs_diff(dx.as_slice().unwrap(), dx_extra.as_slice().unwrap()) < 1e-10);
+    }
+
+    /// The row-split products equal one product.
+    #[test]
+    fn parallel_products_match(seed in 0u64..1000, n in 1usize..3000, k in 1usize..40, m in 1usize..40) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let x = randn(n, k, &mut rng);
+        let w = randn(k, m, &mut rng);
+        let dy = randn(n, m, &mut rng);
+        let y = parallel::dot(x.view(), w.view());
+        prop_assert!(max_abs_diff(y.as_slice().unwrap(), x.dot(&w).as_slice().unwrap()) < 1e-9);
+        let mut acc = Array2::ones((k, m));
+        parallel::add_at_b(x.view(), dy.view(), &mut acc.view_mut());
+        let expect = x.t().dot(&dy) + 1.0;
+        prop_assert!(max_abs_diff(acc.as_slice().unwrap(), expect.as_slice().unwrap()) < 1e-9);
+    }
+}
+
+/// Misuse is a typed error, not a panic: too many rows, a tile made for another network,
+/// shared rows that do not divide the rows, a wrong `d_input`.
+#[test]
+fn tile_shape_errors() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let m = Mlp::<f64>::layer_norm_mlp(4, &[6, 3], true, &mut rng);
+    let other = Mlp::<f64>::layer_norm_mlp(4, &[7, 3], true, &mut rng);
+    let mut tile = MlpTile::new(&m, 4);
+    let x = randn(5, 4, &mut rng);
+    assert!(
+        m.forward_tile(&mut tile, &TileInput::Rows(x.view()))
+            .is_err()
+    );
+    let mut wrong = MlpTile::new(&other, 8);
+    assert!(
+        m.forward_tile(&mut wrong, &TileInput::Rows(x.view()))
+            .is_err()
+    );
+    let shared = randn(2, 2, &mut rng);
+    let extra = randn(3, 2, &mut rng);
+    let bad = TileInput::Shared {
+        shared: shared.view(),
+        extra: extra.view(),
+    };
+    assert!(m.forward_tile(&mut tile, &bad).is_err());
+    let x = randn(3, 4, &mut rng);
+    let input = TileInput::Rows(x.view());
+    m.forward_tile(&mut tile, &input).unwrap();
+    let mut dx = Array2::zeros((3, 5));
+    assert!(
+        m.backward_tile(&mut tile, &input, None, Some(dx.view_mut()))
+            .is_err()
+    );
+}
+
+/// The thread split covers every index once, in order.
+#[test]
+fn map_ranges_covers_in_order() {
+    for n in [0usize, 1, 2, 7, 100, 1001] {
+        for min in [1usize, 3, 50] {
+            let parts = parallel::map_ranges(n, min, |r| r);
+            let flat: Vec<usize> = parts.into_iter().flatten().collect();
+            assert_eq!(flat, (0..n).collect::<Vec<_>>(), "n={n} min={min}");
+        }
+    }
+}
