@@ -361,22 +361,9 @@ impl<F: Float> FlatLearner<F> {
         kl: &Array1<F>,
         alpha: F,
     ) -> Result<Array1<F>> {
-        let (s_count, n_all, a) = eps.dim();
-        let actions = (eps * &target_pi.std().insert_axis(Axis(0))
-            + target_pi.mean().insert_axis(Axis(0)))
-        .as_standard_layout()
-        .into_owned()
-        .into_shape_with_order((s_count * n_all, a))
-        .map_err(|e| AgentError::Shape(e.to_string()))?;
-        let q = self
-            .target
-            .critic
-            .q(repeat_rows(obs, s_count).view(), actions.view(), None)?;
-        let q = q
-            .as_standard_layout()
-            .into_owned()
-            .into_shape_with_order((s_count, n_all))
-            .map_err(|e| AgentError::Shape(e.to_string()))?;
+        let actions = eps * &target_pi.std().insert_axis(Axis(0))
+            + target_pi.mean().insert_axis(Axis(0)); // [S, N, A]
+        let q = self.target.critic.q_samples(obs, actions.view(), None)?; // [S, N]
         let q_samples = q.insert_axis(Axis(2)); // [S, N, 1]
         let kl2 = kl.view().insert_axis(Axis(1));
         Ok(
@@ -412,13 +399,14 @@ impl<F: Float> FlatLearner<F> {
         let log_mu = batch.log_mu.slice(s![..t, ..]).to_owned();
         let lam = Lambda::Constant(cst::<F>(f64::from(self.config.lambda)));
         let c = trace_coefficients(Trace::Retrace, lam, log_pi.view(), log_mu.view())? * valid;
-        let q_taken =
-            self.target
-                .critic
-                .q(batch.head(&batch.obs), batch.head(&batch.actions), None)?;
-        let q_taken = q_taken
-            .as_standard_layout()
-            .into_owned()
+        let q_taken = self
+            .target
+            .critic
+            .q_samples(
+                batch.head(&batch.obs),
+                batch.head(&batch.actions).insert_axis(Axis(0)),
+                None,
+            )?
             .into_shape_with_order((t, b))
             .map_err(|e| AgentError::Shape(e.to_string()))?;
         let v_tp1 = v
@@ -448,19 +436,22 @@ impl<F: Float> FlatLearner<F> {
         valid: &Array2<F>,
         n_valid: F,
     ) -> Result<(F, F, Critic<F>)> {
-        let cf =
-            self.online
-                .critic
-                .forward(batch.head(&batch.obs), batch.head(&batch.actions), None)?;
         let target = q_ret.iter().copied().collect::<Array1<F>>();
         let w = valid.iter().copied().collect::<Array1<F>>();
-        let diff = (&cf.q - &target) * &w;
-        let loss = diff.mapv(|d| d * d).sum() * cst::<F>(0.5) / n_valid;
-        let q_mean = (&cf.q * &w).sum() / n_valid;
         let mut g = self.online.critic.zeros_like();
-        self.online
-            .critic
-            .backward(&cf, diff.mapv(|d| d / n_valid).view(), &mut g);
+        // dL/dQ_n = w_n (Q_n - Q^ret_n) / n_valid.
+        let cf = self.online.critic.backward_samples(
+            batch.head(&batch.obs),
+            batch.head(&batch.actions).insert_axis(Axis(0)),
+            None,
+            &|_, n, q| w[n] * (q - target[n]) / n_valid,
+            Some(&mut g),
+            false,
+        )?;
+        let q = cf.q.row(0);
+        let diff = (&q - &target) * &w;
+        let loss = diff.mapv(|d| d * d).sum() * cst::<F>(0.5) / n_valid;
+        let q_mean = (&q * &w).sum() / n_valid;
         Ok((loss, q_mean, g))
     }
 
@@ -482,29 +473,22 @@ impl<F: Float> FlatLearner<F> {
         let n_all = n + batch.batch;
         let a_dim = eps.dim().2;
         let head = rows(&pol.dist, n)?;
-        let actions = (eps * &head.std().insert_axis(Axis(0)) + head.mean().insert_axis(Axis(0)))
-            .as_standard_layout()
-            .into_owned()
-            .into_shape_with_order((s_count * n, a_dim))
-            .map_err(|e| AgentError::Shape(e.to_string()))?;
-        let obs_rep = repeat_rows(batch.head(&batch.obs), s_count);
-        let qf = self
-            .target
-            .critic
-            .forward(obs_rep.view(), actions.view(), None)?;
-        let w_rep = repeat_rows(w.view().insert_axis(Axis(1)), s_count)
-            .column(0)
-            .to_owned();
+        let actions =
+            eps * &head.std().insert_axis(Axis(0)) + head.mean().insert_axis(Axis(0)); // [S, n, A]
         let s_f = cst::<F>(s_count as f64);
-        let q_term = -(&qf.q * &w_rep).sum() / s_f;
-        let d_q = w_rep.mapv(|x| -x / s_f);
-        // Input gradient only: the target critic is held fixed.
-        let d_action = self.target.critic.backward_input(&qf, d_q.view()).d_action; // [S n, A]
-        let d_action = d_action
-            .as_standard_layout()
-            .into_owned()
-            .into_shape_with_order((s_count, n, a_dim))
-            .map_err(|e| AgentError::Shape(e.to_string()))?;
+        // Input gradient only: the target critic is held fixed. dL/dQ_{s,n} = -w_n / S.
+        let qf = self.target.critic.backward_samples(
+            batch.head(&batch.obs),
+            actions.view(),
+            None,
+            &|_, n, _| -w[n] / s_f,
+            None,
+            true,
+        )?;
+        let q_term = -(&qf.q * &w.view().insert_axis(Axis(0))).sum() / s_f;
+        let d_action = qf
+            .d_action
+            .ok_or_else(|| AgentError::Shape("critic returned no action gradient".into()))?; // [S, n, A]
         let mut d_mean = Array2::zeros((n_all, a_dim));
         let mut d_std = Array2::zeros((n_all, a_dim));
         d_mean

@@ -76,6 +76,24 @@ pub trait Parameters<F: Scalar> {
         self.assign_flat(&other.flatten());
     }
 
+    /// `self += other`, parameter by parameter (summing per-thread gradient accumulators;
+    /// same architecture).
+    fn add_assign_params(&mut self, other: &Self)
+    where
+        Self: Sized,
+    {
+        let src = other.flatten();
+        let mut cursor = 0;
+        self.visit_mut("", &mut |_, mut a| {
+            for v in a.iter_mut() {
+                if let Some(x) = src.get(cursor) {
+                    *v += *x;
+                }
+                cursor += 1;
+            }
+        });
+    }
+
     /// Polyak averaging: `self <- (1 - tau) self + tau other`.
     fn polyak_from(&mut self, other: &Self, tau: F)
     where

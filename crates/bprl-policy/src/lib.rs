@@ -38,6 +38,7 @@
 #![deny(missing_docs)]
 
 mod critic;
+mod critic_samples;
 mod error;
 mod gaussian_policy;
 mod head;
@@ -46,6 +47,7 @@ mod hold;
 mod obs;
 
 pub use critic::{Critic, CriticConfig, CriticForward, CriticInputGrad};
+pub use critic_samples::{CriticSamples, DqFn};
 pub use error::{PolicyError, Result};
 pub use gaussian_policy::{GaussianPolicy, GaussianPolicyConfig, PolicyForward};
 pub use head::{GaussianHead, HeadCache};

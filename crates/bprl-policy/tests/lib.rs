@@ -5,3 +5,4 @@ mod asymmetry;
 mod common;
 mod gradients;
 mod hierarchy;
+mod samples;

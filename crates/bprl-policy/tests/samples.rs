@@ -1,0 +1,134 @@
+//! The batched sample passes of the critic against the plain passes on stacked rows, and
+//! against finite differences.
+
+use crate::common::rand_distr_like::randn;
+use crate::common::{STEP, assert_close, obs, spec};
+use bprl_nn::Parameters;
+use bprl_nn::gradcheck::finite_difference;
+use bprl_policy::{Critic, CriticConfig};
+use ndarray::{Array1, Array2, Array3, Axis, concatenate};
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+fn critic(latent_dim: usize, rng: &mut StdRng) -> Critic<f64> {
+    let cfg = CriticConfig {
+        hidden: vec![9, 7],
+        action_dim: 2,
+        latent_dim,
+        output_init_std: 0.5,
+    };
+    Critic::new(spec().select_all(), &cfg, rng).unwrap()
+}
+
+/// `[S, N, k]` to the stacked `[S N, k]` rows.
+fn stack(a: &Array3<f64>) -> Array2<f64> {
+    let (s, n, k) = a.dim();
+    a.to_owned().into_shape_with_order((s * n, k)).unwrap()
+}
+
+fn random3(s: usize, n: usize, k: usize, scale: f64, rng: &mut StdRng) -> Array3<f64> {
+    randn(s * n, k, rng)
+        .mapv(|v| v * scale)
+        .into_shape_with_order((s, n, k))
+        .unwrap()
+}
+
+fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 16,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5a5a),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Values, parameter gradients and input gradients (some actions outside [-1, 1], so
+    /// clipping is exercised) equal the plain passes over `S` stacked copies; several tiles
+    /// and threads are involved for the larger sizes.
+    #[test]
+    fn samples_match_stacked_rows(seed in 0u64..1000, n in 1usize..70, s in 1usize..13, latent in 0usize..2) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let z_dim = latent * 3;
+        let c = critic(z_dim, &mut rng);
+        let x = obs(n, &mut rng);
+        let a = random3(s, n, 2, 0.8, &mut rng);
+        let z = (z_dim > 0).then(|| random3(s, n, z_dim, 1.0, &mut rng));
+        let w = randn(s, n, &mut rng);
+
+        let x_rep = concatenate(Axis(0), &vec![x.view(); s]).unwrap();
+        let a_rows = stack(&a);
+        let z_rows = z.as_ref().map(stack);
+        let fwd = c.forward(x_rep.view(), a_rows.view(), z_rows.as_ref().map(|z| z.view())).unwrap();
+        let w_rows = Array1::from(w.iter().copied().collect::<Vec<_>>());
+        let mut g_plain = c.zeros_like();
+        let d_plain = c.backward(&fwd, w_rows.view(), &mut g_plain);
+
+        let q = c.q_samples(x.view(), a.view(), z.as_ref().map(|z| z.view())).unwrap();
+        prop_assert!(max_diff(&q.iter().copied().collect::<Vec<_>>(), &fwd.q.to_vec()) < 1e-12);
+
+        let mut g = c.zeros_like();
+        let out = c
+            .backward_samples(x.view(), a.view(), z.as_ref().map(|z| z.view()), &|si, ni, _| w[(si, ni)], Some(&mut g), true)
+            .unwrap();
+        prop_assert!(max_diff(&out.q.iter().copied().collect::<Vec<_>>(), &fwd.q.to_vec()) < 1e-12);
+        prop_assert!(max_diff(&g.flatten(), &g_plain.flatten()) < 1e-9);
+        let da = stack(out.d_action.as_ref().unwrap());
+        prop_assert!(max_diff(&da.iter().copied().collect::<Vec<_>>(), &d_plain.d_action.iter().copied().collect::<Vec<_>>()) < 1e-9);
+        match (out.d_latent, d_plain.d_latent) {
+            (Some(dz), Some(dz_plain)) => {
+                prop_assert!(max_diff(&stack(&dz).iter().copied().collect::<Vec<_>>(), &dz_plain.iter().copied().collect::<Vec<_>>()) < 1e-9);
+            }
+            (None, None) => {}
+            _ => prop_assert!(false, "latent gradient present on one side only"),
+        }
+
+        // Input gradients only (a target critic): same action gradient, no parameter change.
+        let only = c.backward_samples(x.view(), a.view(), z.as_ref().map(|z| z.view()), &|si, ni, _| w[(si, ni)], None, true).unwrap();
+        prop_assert_eq!(only.d_action, Some(stack_back(&da, s, n)));
+    }
+}
+
+fn stack_back(a: &Array2<f64>, s: usize, n: usize) -> Array3<f64> {
+    a.to_owned().into_shape_with_order((s, n, a.ncols())).unwrap()
+}
+
+/// A loss that depends on `Q` itself (`1/2 (Q - y)^2`, the critic loss): the parameter
+/// gradient matches central finite differences.
+#[test]
+fn samples_gradient_of_squared_error_matches_finite_differences() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let c = critic(0, &mut rng);
+    let x = obs(5, &mut rng);
+    let a = random3(3, 5, 2, 0.5, &mut rng);
+    let y = randn(3, 5, &mut rng);
+    let loss = |c: &Critic<f64>| {
+        let q = c.q_samples(x.view(), a.view(), None).unwrap();
+        0.5 * (&q - &y).mapv(|d| d * d).sum()
+    };
+    let mut g = c.zeros_like();
+    c.backward_samples(x.view(), a.view(), None, &|si, ni, q| q - y[(si, ni)], Some(&mut g), false)
+        .unwrap();
+    assert_close("critic params", &g.flatten(), &finite_difference(&c, STEP, loss));
+}
+
+/// Bad shapes and non-finite inputs are typed errors.
+#[test]
+fn samples_reject_bad_input() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let c = critic(0, &mut rng);
+    let x = obs(4, &mut rng);
+    let a = random3(2, 4, 2, 0.5, &mut rng);
+    assert!(c.q_samples(x.view(), random3(2, 3, 2, 0.5, &mut rng).view(), None).is_err());
+    assert!(c.q_samples(x.view(), random3(2, 4, 3, 0.5, &mut rng).view(), None).is_err());
+    assert!(c.q_samples(x.view(), a.view(), Some(a.view())).is_err());
+    let mut bad = a.clone();
+    bad[(1, 2, 0)] = f64::NAN;
+    assert!(c.q_samples(x.view(), bad.view(), None).is_err());
+    let lc = critic(3, &mut rng);
+    assert!(lc.q_samples(x.view(), a.view(), None).is_err());
+}
