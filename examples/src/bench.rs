@@ -165,7 +165,7 @@ pub fn algorithm1_flops(s: &BenchSizes, policy: &[usize], critic: &[usize]) -> f
         + mm(n, cri) + mm(n, cri) + mm(n, cri_rest) // critic loss: forward, weight grads, input grads above layer 0
         + samples_fwd(n) + mm(sn * n, cri_rest + cri_act) // SVG(0): forward, input grads to the action
         + 2.0 * mm(n_all, pol)                   // policy backward (weights and inputs)
-        + mm(n, pri) + 2.0 * mm(n, pri)          // prior loss
+        + mm(n, pri) + 2.0 * mm(n, pri) // prior loss
 }
 
 /// Single-precision matrix-multiply throughput of the matrix library bprl uses, as bprl uses

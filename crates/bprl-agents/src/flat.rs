@@ -18,7 +18,6 @@ use bprl_distributions::DiagGaussian;
 use bprl_nn::Parameters;
 use bprl_policy::{
     Critic, CriticConfig, Float, GaussianPolicy, GaussianPolicyConfig, ObservationSpec,
-    PolicyForward,
 };
 use bprl_retrace::{Lambda, Sequence, Trace, general_off_policy_returns, trace_coefficients};
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, s};
@@ -237,7 +236,7 @@ impl<F: Float> FlatLearner<F> {
             (PriorConfig::StandardNormal, _) => {
                 Some(DiagGaussian::standard_normal(obs.nrows(), action_dim))
             }
-            (PriorConfig::Learned { .. }, Some(p)) => Some(p.forward(obs, None)?.dist),
+            (PriorConfig::Learned { .. }, Some(p)) => Some(p.dist_batched(obs, None)?),
             (PriorConfig::Learned { .. }, None) => {
                 return Err(AgentError::Shape("learned prior missing".into()));
             }
@@ -327,7 +326,7 @@ impl<F: Float> FlatLearner<F> {
         &self,
         batch: &LearnerBatch<F>,
         noise: &UpdateNoise<F>,
-    ) -> Result<(PolicyForward<F>, Option<DiagGaussian<F>>, Array2<F>)> {
+    ) -> Result<(DiagGaussian<F>, Option<DiagGaussian<F>>, Array2<F>)> {
         let obs = batch.obs.view();
         let n_all = obs.nrows();
         let a_dim = self.online.policy.output_dim();
@@ -338,15 +337,15 @@ impl<F: Float> FlatLearner<F> {
             cst::<F>(f64::from(self.config.alpha))
         };
         // 1. Forward passes.
-        let pol: PolicyForward<F> = self.online.policy.forward(obs, None)?;
-        let pol_target = self.target.policy.forward(obs, None)?;
+        let pol = self.online.policy.dist_batched(obs, None)?;
+        let pol_target = self.target.policy.dist_batched(obs, None)?;
         let prior_target = self.target_prior(obs, a_dim)?;
         let kl_all = match &prior_target {
-            Some(p) => pol.dist.kl(p)?,
+            Some(p) => pol.kl(p)?,
             None => Array1::zeros(n_all),
         };
         // 2. Soft value V(x) = mean_s Q'(x, a_s) - alpha KL, a_s ~ pi' (stop-gradient).
-        let v = self.soft_value(obs, &pol_target.dist, &noise.value, &kl_all, alpha)?;
+        let v = self.soft_value(obs, &pol_target, &noise.value, &kl_all, alpha)?;
         // 3. Retrace targets.
         let q_ret = self.retrace_targets(batch, &pol, &pol_target, &v, &valid)?;
         Ok((pol, prior_target, q_ret))
@@ -361,8 +360,8 @@ impl<F: Float> FlatLearner<F> {
         kl: &Array1<F>,
         alpha: F,
     ) -> Result<Array1<F>> {
-        let actions = eps * &target_pi.std().insert_axis(Axis(0))
-            + target_pi.mean().insert_axis(Axis(0)); // [S, N, A]
+        let actions =
+            eps * &target_pi.std().insert_axis(Axis(0)) + target_pi.mean().insert_axis(Axis(0)); // [S, N, A]
         let q = self.target.critic.q_samples(obs, actions.view(), None)?; // [S, N]
         let q_samples = q.insert_axis(Axis(2)); // [S, N, 1]
         let kl2 = kl.view().insert_axis(Axis(1));
@@ -377,16 +376,16 @@ impl<F: Float> FlatLearner<F> {
     fn retrace_targets(
         &self,
         batch: &LearnerBatch<F>,
-        pol: &PolicyForward<F>,
-        pol_target: &PolicyForward<F>,
+        pol: &DiagGaussian<F>,
+        pol_target: &DiagGaussian<F>,
         v: &Array1<F>,
         valid: &Array2<F>,
     ) -> Result<Array2<F>> {
         let (t, b) = (batch.steps, batch.batch);
         let n = t * b;
         let ratio_pi = match self.config.ratio_policy {
-            RatioPolicy::Target => &pol_target.dist,
-            RatioPolicy::Online => &pol.dist,
+            RatioPolicy::Target => pol_target,
+            RatioPolicy::Online => pol,
         };
         let log_pi = ratio_pi.log_prob(batch.actions.view())?;
         let log_pi = log_pi
@@ -461,7 +460,7 @@ impl<F: Float> FlatLearner<F> {
     fn policy_loss(
         &self,
         batch: &LearnerBatch<F>,
-        pol: &PolicyForward<F>,
+        pol: &DiagGaussian<F>,
         prior_target: Option<&DiagGaussian<F>>,
         eps: &Array3<F>,
         w: &Array1<F>,
@@ -470,11 +469,8 @@ impl<F: Float> FlatLearner<F> {
         s_count: usize,
     ) -> Result<(F, F, F, GaussianPolicy<F>)> {
         let n = batch.steps * batch.batch;
-        let n_all = n + batch.batch;
-        let a_dim = eps.dim().2;
-        let head = rows(&pol.dist, n)?;
-        let actions =
-            eps * &head.std().insert_axis(Axis(0)) + head.mean().insert_axis(Axis(0)); // [S, n, A]
+        let head = rows(pol, n)?;
+        let actions = eps * &head.std().insert_axis(Axis(0)) + head.mean().insert_axis(Axis(0)); // [S, n, A]
         let s_f = cst::<F>(s_count as f64);
         // Input gradient only: the target critic is held fixed. dL/dQ_{s,n} = -w_n / S.
         let qf = self.target.critic.backward_samples(
@@ -489,22 +485,15 @@ impl<F: Float> FlatLearner<F> {
         let d_action = qf
             .d_action
             .ok_or_else(|| AgentError::Shape("critic returned no action gradient".into()))?; // [S, n, A]
-        let mut d_mean = Array2::zeros((n_all, a_dim));
-        let mut d_std = Array2::zeros((n_all, a_dim));
-        d_mean
-            .slice_mut(s![..n, ..])
-            .assign(&d_action.sum_axis(Axis(0)));
-        d_std
-            .slice_mut(s![..n, ..])
-            .assign(&(&d_action * eps).sum_axis(Axis(0)));
+        // The bootstrap step's rows carry no policy loss: the backward pass covers the first n.
+        let mut d_mean = d_action.sum_axis(Axis(0));
+        let mut d_std = (&d_action * eps).sum_axis(Axis(0));
         // Entropy bonus -beta H: dH/dsigma = 1/sigma.
         let entropy = head.entropy();
         let h_mean = (&entropy * w).sum();
         let w_col = w.view().insert_axis(Axis(1));
         let d_h = head.entropy_grad_std() * w_col * (-beta);
-        d_std
-            .slice_mut(s![..n, ..])
-            .zip_mut_with(&d_h, |a, b| *a += *b);
+        d_std.zip_mut_with(&d_h, |a, b| *a += *b);
         // KL to the target prior.
         let mut kl_mean = F::zero();
         if let Some(p) = prior_target {
@@ -512,18 +501,19 @@ impl<F: Float> FlatLearner<F> {
             let kl = head.kl(&prior_head)?;
             kl_mean = (&kl * w).sum();
             let g = head.kl_grad(&prior_head)?;
-            d_mean
-                .slice_mut(s![..n, ..])
-                .zip_mut_with(&(&g.d_mean_p * &w_col * alpha), |a, b| *a += *b);
-            d_std
-                .slice_mut(s![..n, ..])
-                .zip_mut_with(&(&g.d_std_p * &w_col * alpha), |a, b| *a += *b);
+            d_mean.zip_mut_with(&(&g.d_mean_p * &w_col * alpha), |a, b| *a += *b);
+            d_std.zip_mut_with(&(&g.d_std_p * &w_col * alpha), |a, b| *a += *b);
         }
         let loss = q_term - beta * h_mean + alpha * kl_mean;
         let mut grad = self.online.policy.zeros_like();
-        self.online
-            .policy
-            .backward(pol, d_mean.view(), d_std.view(), &mut grad);
+        self.online.policy.backward_batched(
+            batch.head(&batch.obs),
+            None,
+            d_mean.view(),
+            d_std.view(),
+            &mut grad,
+            false,
+        )?;
         Ok((loss, h_mean, kl_mean, grad))
     }
 
@@ -531,25 +521,28 @@ impl<F: Float> FlatLearner<F> {
     fn prior_loss(
         &self,
         batch: &LearnerBatch<F>,
-        pol: &PolicyForward<F>,
+        pol: &DiagGaussian<F>,
         w: &Array1<F>,
     ) -> Result<(F, Option<GaussianPolicy<F>>)> {
         let Some(prior) = &self.online.prior else {
             return Ok((F::zero(), None));
         };
         let n = batch.steps * batch.batch;
-        let pf = prior.forward(batch.head(&batch.obs), None)?;
-        let head = rows(&pol.dist, n)?;
-        let kl = head.kl(&pf.dist)?;
-        let g = head.kl_grad(&pf.dist)?;
+        let obs = batch.head(&batch.obs);
+        let pf = prior.dist_batched(obs, None)?;
+        let head = rows(pol, n)?;
+        let kl = head.kl(&pf)?;
+        let g = head.kl_grad(&pf)?;
         let w_col = w.view().insert_axis(Axis(1));
         let mut grad = prior.zeros_like();
-        prior.backward(
-            &pf,
+        prior.backward_batched(
+            obs,
+            None,
             (&g.d_mean_q * &w_col).view(),
             (&g.d_std_q * &w_col).view(),
             &mut grad,
-        );
+            false,
+        )?;
         Ok(((&kl * w).sum(), Some(grad)))
     }
 

@@ -158,11 +158,12 @@ impl<F: Float> Critic<F> {
                 // Sample-major rows: row s nt + j is (x_{n0+j}, clip(a_{s, n0+j}), z_{s, n0+j}).
                 for s in 0..s_count {
                     let rows = s * nt..(s + 1) * nt;
-                    extra
-                        .slice_mut(s![rows.clone(), ..a_dim])
-                        .zip_mut_with(&actions.slice(s![s, n0..n0 + nt, ..]), |e, &a| {
+                    extra.slice_mut(s![rows.clone(), ..a_dim]).zip_mut_with(
+                        &actions.slice(s![s, n0..n0 + nt, ..]),
+                        |e, &a| {
                             *e = a.max(-one).min(one);
-                        });
+                        },
+                    );
                     if let Some(z) = latent {
                         extra
                             .slice_mut(s![rows, a_dim..])

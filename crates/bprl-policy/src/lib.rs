@@ -45,6 +45,7 @@ mod head;
 mod hierarchical;
 mod hold;
 mod obs;
+mod policy_batched;
 
 pub use critic::{Critic, CriticConfig, CriticForward, CriticInputGrad};
 pub use critic_samples::{CriticSamples, DqFn};

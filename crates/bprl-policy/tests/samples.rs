@@ -36,7 +36,10 @@ fn random3(s: usize, n: usize, k: usize, scale: f64, rng: &mut StdRng) -> Array3
 
 fn max_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 proptest! {
@@ -94,7 +97,9 @@ proptest! {
 }
 
 fn stack_back(a: &Array2<f64>, s: usize, n: usize) -> Array3<f64> {
-    a.to_owned().into_shape_with_order((s, n, a.ncols())).unwrap()
+    a.to_owned()
+        .into_shape_with_order((s, n, a.ncols()))
+        .unwrap()
 }
 
 /// A loss that depends on `Q` itself (`1/2 (Q - y)^2`, the critic loss): the parameter
@@ -111,9 +116,20 @@ fn samples_gradient_of_squared_error_matches_finite_differences() {
         0.5 * (&q - &y).mapv(|d| d * d).sum()
     };
     let mut g = c.zeros_like();
-    c.backward_samples(x.view(), a.view(), None, &|si, ni, q| q - y[(si, ni)], Some(&mut g), false)
-        .unwrap();
-    assert_close("critic params", &g.flatten(), &finite_difference(&c, STEP, loss));
+    c.backward_samples(
+        x.view(),
+        a.view(),
+        None,
+        &|si, ni, q| q - y[(si, ni)],
+        Some(&mut g),
+        false,
+    )
+    .unwrap();
+    assert_close(
+        "critic params",
+        &g.flatten(),
+        &finite_difference(&c, STEP, loss),
+    );
 }
 
 /// Bad shapes and non-finite inputs are typed errors.
@@ -123,12 +139,88 @@ fn samples_reject_bad_input() {
     let c = critic(0, &mut rng);
     let x = obs(4, &mut rng);
     let a = random3(2, 4, 2, 0.5, &mut rng);
-    assert!(c.q_samples(x.view(), random3(2, 3, 2, 0.5, &mut rng).view(), None).is_err());
-    assert!(c.q_samples(x.view(), random3(2, 4, 3, 0.5, &mut rng).view(), None).is_err());
+    assert!(
+        c.q_samples(x.view(), random3(2, 3, 2, 0.5, &mut rng).view(), None)
+            .is_err()
+    );
+    assert!(
+        c.q_samples(x.view(), random3(2, 4, 3, 0.5, &mut rng).view(), None)
+            .is_err()
+    );
     assert!(c.q_samples(x.view(), a.view(), Some(a.view())).is_err());
     let mut bad = a.clone();
     bad[(1, 2, 0)] = f64::NAN;
     assert!(c.q_samples(x.view(), bad.view(), None).is_err());
     let lc = critic(3, &mut rng);
     assert!(lc.q_samples(x.view(), a.view(), None).is_err());
+}
+
+mod policy {
+    use super::*;
+    use bprl_policy::{GaussianPolicy, GaussianPolicyConfig};
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 8,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x9011),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// The tiled, threaded policy passes equal the plain ones (several tiles for the
+        /// larger sizes), with and without an extra input.
+        #[test]
+        fn batched_policy_matches_plain_passes(seed in 0u64..1000, n in 1usize..700, extra in 0usize..3) {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let cfg = GaussianPolicyConfig { hidden: vec![6, 5], output_dim: 2, extra_input_dim: extra, min_scale: 0.1 };
+            let mut pol = GaussianPolicy::<f64>::new(spec().select(&["proprio", "goal"]).unwrap(), &cfg, &mut rng).unwrap();
+            // Heads far from zero, so tanh and softplus are exercised away from their origin.
+            pol.head.mean.weight.mapv_inplace(|w| w * 50.0);
+            pol.head.std.weight.mapv_inplace(|w| w * 50.0);
+            let x = obs(n, &mut rng);
+            let e = (extra > 0).then(|| randn(n, extra, &mut rng));
+            let dm = randn(n, 2, &mut rng);
+            let ds = randn(n, 2, &mut rng);
+            let fwd = pol.forward(x.view(), e.as_ref().map(|e| e.view())).unwrap();
+            let mut g_plain = pol.zeros_like();
+            let dx_plain = pol.backward(&fwd, dm.view(), ds.view(), &mut g_plain);
+
+            let dist = pol.dist_batched(x.view(), e.as_ref().map(|e| e.view())).unwrap();
+            let flat = |a: ndarray::ArrayView2<'_, f64>| a.iter().copied().collect::<Vec<_>>();
+            prop_assert!(max_diff(&flat(dist.mean()), &flat(fwd.dist.mean())) < 1e-12);
+            prop_assert!(max_diff(&flat(dist.std()), &flat(fwd.dist.std())) < 1e-12);
+            let mut g = pol.zeros_like();
+            let dx = pol
+                .backward_batched(x.view(), e.as_ref().map(|e| e.view()), dm.view(), ds.view(), &mut g, true)
+                .unwrap()
+                .unwrap();
+            prop_assert!(max_diff(&g.flatten(), &g_plain.flatten()) < 1e-9);
+            prop_assert!(max_diff(&flat(dx.view()), &flat(dx_plain.view())) < 1e-9);
+        }
+    }
+
+    /// Gradients of the wrong shape are typed errors.
+    #[test]
+    fn batched_policy_rejects_bad_gradients() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let cfg = GaussianPolicyConfig {
+            hidden: vec![4],
+            output_dim: 2,
+            extra_input_dim: 0,
+            min_scale: 0.1,
+        };
+        let pol = GaussianPolicy::<f64>::new(spec().select_all(), &cfg, &mut rng).unwrap();
+        let x = obs(3, &mut rng);
+        let mut g = pol.zeros_like();
+        let bad = Array2::zeros((3, 3));
+        let good = Array2::zeros((3, 2));
+        assert!(
+            pol.backward_batched(x.view(), None, bad.view(), good.view(), &mut g, false)
+                .is_err()
+        );
+        assert!(
+            pol.backward_batched(x.view(), None, good.view(), bad.view(), &mut g, false)
+                .is_err()
+        );
+    }
 }
