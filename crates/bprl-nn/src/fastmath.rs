@@ -21,13 +21,18 @@ const ROUND: f32 = 12_582_912.0;
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let k = (x * LOG2_E + ROUND) - ROUND;
+    let rounded = x * LOG2_E + ROUND;
+    let k = rounded - ROUND;
     let r = (x - k * LN_2_HI) - k * LN_2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    let scale = f32::from_bits(((k as i32 + 127) as u32) << 23);
+    // `2^k` from the bits of `rounded`, whose low mantissa bits hold `k` (two's complement):
+    // integer operations only, because a float-to-integer `as` cast saturates and so does not
+    // vectorize.
+    let k_bits = rounded.to_bits().wrapping_sub(ROUND.to_bits());
+    let scale = f32::from_bits(k_bits.wrapping_add(127) << 23);
     p * scale
 }
 

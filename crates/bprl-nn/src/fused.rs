@@ -108,6 +108,53 @@ impl<F: Scalar> MlpTile<F> {
         }
     }
 
+    /// A tile for `net` with room for `capacity` rows, from this thread's cache of recycled
+    /// tiles when one fits (see [`MlpTile::recycle`]), else new. Reusing buffers spares the
+    /// allocator and the kernel the fresh pages a large batch would otherwise touch per call.
+    pub fn take(net: &Mlp<F>, capacity: usize) -> Self
+    where
+        F: 'static,
+    {
+        let fits = |t: &MlpTile<F>| {
+            t.capacity == capacity
+                && t.work.len() == net.layers.len()
+                && net
+                    .layers
+                    .iter()
+                    .zip(&t.work)
+                    .zip(&t.norm)
+                    .all(|((l, w), n)| {
+                        w.ncols() == l.linear.output_dim() && n.is_some() == l.norm.is_some()
+                    })
+        };
+        let cached = TILES.with(|c| {
+            let mut c = c.borrow_mut();
+            let pos = c
+                .iter()
+                .position(|t| t.downcast_ref::<MlpTile<F>>().is_some_and(fits))?;
+            c.remove(pos).downcast::<MlpTile<F>>().ok()
+        });
+        match cached {
+            Some(t) => *t,
+            None => Self::new(net, capacity),
+        }
+    }
+
+    /// Puts the tile in this thread's cache for a later [`MlpTile::take`] (the cache keeps the
+    /// most recent few).
+    pub fn recycle(self)
+    where
+        F: 'static,
+    {
+        TILES.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= TILE_CACHE {
+                c.remove(0);
+            }
+            c.push(Box::new(self));
+        });
+    }
+
     /// Maximum rows per tile.
     pub fn capacity(&self) -> usize {
         self.capacity
@@ -130,6 +177,14 @@ impl<F: Scalar> MlpTile<F> {
             None => ArrayViewMut2::from_shape((0, 0), &mut []).unwrap_or_else(|_| unreachable!()),
         }
     }
+}
+
+/// Tiles each thread keeps for reuse.
+const TILE_CACHE: usize = 8;
+
+thread_local! {
+    static TILES: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl<F: Scalar> Mlp<F> {

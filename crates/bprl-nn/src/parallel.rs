@@ -5,13 +5,18 @@
 //! range order. Splitting is static (thread `k` always gets the `k`-th range), so a result that
 //! sums per-thread partial values (a gradient) is the same from run to run on one machine.
 //!
+//! The ranges after the first run on persistent worker threads (started once, on first use),
+//! so a pass pays neither a thread start nor a cold heap per call.
+//!
 //! The thread count is [`num_threads`]: the `BPRL_NUM_THREADS` environment variable if set to a
 //! positive integer, else the machine's available parallelism.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::cell::Cell;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Mutex, OnceLock, mpsc};
 
 use crate::scalar::Scalar;
 
@@ -28,42 +33,129 @@ pub fn num_threads() -> usize {
     })
 }
 
+/// A job for a worker thread.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The persistent worker threads: [`num_threads`]` - 1` of them, started on first use. Worker
+/// `k` always runs the `(k + 1)`-th range of a split, so per-thread results (and per-thread
+/// caches, such as [`crate::MlpTile`]'s) stay with the same thread from call to call.
+struct Pool {
+    workers: Vec<Mutex<mpsc::Sender<Job>>>,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let workers = (1..num_threads())
+            .map_while(|k| {
+                let (tx, rx) = mpsc::channel::<Job>();
+                std::thread::Builder::new()
+                    .name(format!("bprl-worker-{k}"))
+                    .stack_size(WORKER_STACK)
+                    .spawn(move || {
+                        IN_PARALLEL.with(|p| p.set(true));
+                        while let Ok(job) = rx.recv() {
+                            job();
+                        }
+                    })
+                    .ok()
+                    .map(|_| Mutex::new(tx))
+            })
+            .collect();
+        Pool { workers }
+    })
+}
+
+thread_local! {
+    /// Set on worker threads, and on a caller while it runs its own range: a split inside a
+    /// split runs on the current thread (the workers are already busy with the outer one).
+    static IN_PARALLEL: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Splits `0..n` into at most [`num_threads`] contiguous ranges of at least `min_per_thread`
 /// items (one range if `n` is small), runs `f` on each range (the first on the calling
-/// thread), and returns the results in range order.
+/// thread, the others on the persistent workers), and returns the results in range order.
+/// A panic in any range is resumed on the caller after every range has finished.
 pub fn map_ranges<R, G>(n: usize, min_per_thread: usize, f: G) -> Vec<R>
 where
     R: Send,
     G: Fn(Range<usize>) -> R + Sync,
 {
-    let parts = num_threads()
-        .min(n / min_per_thread.max(1))
-        .max(1)
-        .min(n.max(1));
+    let nested = IN_PARALLEL.with(Cell::get);
+    let parts = if nested {
+        1
+    } else {
+        (pool().workers.len() + 1)
+            .min(n / min_per_thread.max(1))
+            .max(1)
+            .min(n.max(1))
+    };
     if parts == 1 {
         return vec![f(0..n)];
     }
     let bounds: Vec<Range<usize>> = (0..parts)
         .map(|k| (k * n / parts)..((k + 1) * n / parts))
         .collect();
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = bounds[1..]
-            .iter()
-            .cloned()
-            .map(|r| scope.spawn(move || f(r)))
-            .collect();
-        let mut out = Vec::with_capacity(parts);
-        out.push(f(bounds[0].clone()));
-        for h in handles {
-            match h.join() {
-                Ok(r) => out.push(r),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+    let (tx, rx) = mpsc::channel::<(usize, std::thread::Result<R>)>();
+    let f = &f;
+    for (k, range) in bounds.iter().enumerate().skip(1) {
+        let tx = tx.clone();
+        let range = range.clone();
+        let job: Box<dyn FnOnce() + Send + '_> = Box::new(move || {
+            let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(range)));
+            // The receiver lives until every job has reported (below).
+            let _ = tx.send((k, out));
+        });
+        // SAFETY: the job borrows `f` (and what `f` borrows) for less than 'static. This
+        // function does not return or unwind before every job has finished with those
+        // borrows: each job sends exactly one message as its last act (a panic in `f` is
+        // caught), the loop below receives one message per job, and a job that never runs is
+        // dropped, which drops its sender, so `recv` then fails instead of blocking and this
+        // function panics only after every sender (every job) is gone.
+        let job: Job = unsafe {
+            std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Box<dyn FnOnce() + Send + 'static>>(
+                job,
+            )
+        };
+        let sent = match pool().workers[k - 1].lock() {
+            Ok(w) => w.send(job),
+            Err(poisoned) => poisoned.into_inner().send(job),
+        };
+        if let Err(mpsc::SendError(job)) = sent {
+            // The worker is gone: run its range here.
+            job();
         }
-        out
-    })
+    }
+    drop(tx);
+    IN_PARALLEL.with(|p| p.set(true));
+    let first = std::panic::catch_unwind(AssertUnwindSafe(|| f(bounds[0].clone())));
+    IN_PARALLEL.with(|p| p.set(false));
+    let mut slots: Vec<Option<R>> = (0..parts).map(|_| None).collect();
+    let mut panic = None;
+    for _ in 1..parts {
+        match rx.recv() {
+            Ok((k, Ok(r))) => slots[k] = Some(r),
+            Ok((_, Err(p))) => panic = Some(p),
+            Err(_) => break,
+        }
+    }
+    let first = match first {
+        Ok(r) => r,
+        Err(p) => std::panic::resume_unwind(p),
+    };
+    if let Some(p) = panic {
+        std::panic::resume_unwind(p);
+    }
+    slots[0] = Some(first);
+    slots
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| panic!("a worker thread lost its job")))
+        .collect()
 }
+
+/// Stack of a worker thread. The passes keep their data on the heap; a stack below 2 MiB is
+/// also never backed by a transparent huge page, which the kernel would zero on every spawn.
+const WORKER_STACK: usize = 512 * 1024;
 
 /// Rows times columns times depth below which a product runs on one thread.
 const PARALLEL_FLOPS: usize = 1 << 21;

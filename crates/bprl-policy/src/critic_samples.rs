@@ -146,7 +146,7 @@ impl<F: Float> Critic<F> {
 
         let parts = parallel::map_ranges(n_tiles, 1, |tiles| -> Result<_> {
             let cap = per_tile * s_count;
-            let mut tile = MlpTile::new(&self.torso, cap);
+            let mut tile = MlpTile::take(&self.torso, cap);
             let mut extra = Array2::<F>::zeros((cap, e_dim));
             let mut g_local = want_grad.then(|| self.zeros_like());
             let mut out: Vec<TilePart<F>> = Vec::new();
@@ -207,6 +207,7 @@ impl<F: Float> Critic<F> {
                 )?;
                 out.push((n0, nt, q, d_extra));
             }
+            tile.recycle();
             Ok((out, g_local))
         });
 

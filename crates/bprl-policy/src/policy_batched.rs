@@ -36,7 +36,7 @@ impl<F: Float> GaussianPolicy<F> {
     fn tile(&self, cap: usize) -> PolicyTile<F> {
         let a = self.output_dim();
         PolicyTile {
-            torso: MlpTile::new(&self.torso, cap),
+            torso: MlpTile::take(&self.torso, cap),
             mean: Array2::zeros((cap, a)),
             pre_std: Array2::zeros((cap, a)),
         }
@@ -89,6 +89,7 @@ impl<F: Float> GaussianPolicy<F> {
                     .mapv(|x| bprl_distributions::softplus(x) * k + min_scale);
                 out.push((rows.start, mean, std));
             }
+            t.torso.recycle();
             Ok(out)
         });
         let mut mean = Array2::zeros((n, a));
@@ -166,6 +167,7 @@ impl<F: Float> GaussianPolicy<F> {
                     d_inputs.push((rows.start, d));
                 }
             }
+            t.torso.recycle();
             Ok((g, d_inputs))
         });
         let mut d_input = input_grad.then(|| Array2::zeros((n, width)));
