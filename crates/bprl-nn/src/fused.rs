@@ -21,10 +21,10 @@
 //! with its own [`MlpTile`] and, for parameter gradients, its own accumulator.
 
 use crate::error::{NnError, Result};
+use crate::gemm::gemm;
 use crate::layers::Activation;
 use crate::mlp::Mlp;
 use crate::scalar::Scalar;
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, s};
 
 /// The input of one tile.
@@ -241,41 +241,32 @@ impl<F: Scalar> Mlp<F> {
         let mut shared_rows = 0;
         match input {
             TileInput::Rows(x) => {
-                general_mat_mul(
-                    F::one(),
-                    x,
-                    &w0,
-                    F::zero(),
-                    &mut tile.work[0].slice_mut(s![..r, ..]),
-                );
+                gemm(x, &w0, &mut tile.work[0].slice_mut(s![..r, ..]), false);
             }
             TileInput::Shared { shared, extra } => {
                 let p = shared.ncols();
                 shared_rows = shared.nrows();
-                general_mat_mul(
-                    F::one(),
-                    shared,
+                gemm(
+                    &shared,
                     &w0.slice(s![..p, ..]),
-                    F::zero(),
                     &mut tile.shared.slice_mut(s![..shared_rows, ..]),
+                    false,
                 );
-                general_mat_mul(
-                    F::one(),
-                    extra,
+                gemm(
+                    &extra,
                     &w0.slice(s![p.., ..]),
-                    F::zero(),
                     &mut tile.work[0].slice_mut(s![..r, ..]),
+                    false,
                 );
             }
         }
         for (i, layer) in self.layers.iter().enumerate() {
             if i > 0 {
-                general_mat_mul(
-                    F::one(),
+                gemm(
                     &tile.out[i - 1].slice(s![..r, ..]),
-                    &layer.linear.weight,
-                    F::zero(),
+                    &layer.linear.weight.view(),
                     &mut tile.work[i].slice_mut(s![..r, ..]),
+                    false,
                 );
             }
             let width = layer.linear.output_dim();
@@ -368,14 +359,13 @@ impl<F: Scalar> Mlp<F> {
                 let d = upper[0].slice(s![..r, ..]);
                 let x = tile.out[i - 1].slice(s![..r, ..]);
                 if let Some(g) = g_layer {
-                    general_mat_mul(F::one(), &x.t(), &d, F::one(), &mut g.linear.weight);
+                    gemm(&x.t(), &d, &mut g.linear.weight.view_mut(), true);
                 }
-                general_mat_mul(
-                    F::one(),
+                gemm(
                     &d,
                     &layer.linear.weight.t(),
-                    F::zero(),
                     &mut lower[i - 1].slice_mut(s![..r, ..]),
+                    false,
                 );
             }
         }
@@ -388,11 +378,11 @@ impl<F: Scalar> Mlp<F> {
         match input {
             TileInput::Rows(x) => {
                 if let Some(g) = g0 {
-                    general_mat_mul(F::one(), &x.t(), &d0, F::one(), g);
+                    gemm(&x.t(), &d0, &mut g.view_mut(), true);
                 }
                 if let Some(mut dx) = d_input {
                     check_d_input(&dx, r, x.ncols())?;
-                    general_mat_mul(F::one(), &d0, &first.linear.weight.t(), F::zero(), &mut dx);
+                    gemm(&d0, &first.linear.weight.t(), &mut dx, false);
                 }
             }
             TileInput::Shared { shared, extra } => {
@@ -405,29 +395,16 @@ impl<F: Scalar> Mlp<F> {
                         let mut acc = sums.row_mut(k % n);
                         acc += &row;
                     }
-                    general_mat_mul(
-                        F::one(),
-                        &shared.t(),
-                        &sums,
-                        F::one(),
-                        &mut g.slice_mut(s![..p, ..]),
-                    );
-                    general_mat_mul(
-                        F::one(),
-                        &extra.t(),
-                        &d0,
-                        F::one(),
-                        &mut g.slice_mut(s![p.., ..]),
-                    );
+                    gemm(&shared.t(), &sums.view(), &mut g.slice_mut(s![..p, ..]), true);
+                    gemm(&extra.t(), &d0, &mut g.slice_mut(s![p.., ..]), true);
                 }
                 if let Some(mut dx) = d_input {
                     check_d_input(&dx, r, extra.ncols())?;
-                    general_mat_mul(
-                        F::one(),
+                    gemm(
                         &d0,
                         &first.linear.weight.slice(s![p.., ..]).t(),
-                        F::zero(),
                         &mut dx,
+                        false,
                     );
                 }
             }
@@ -534,7 +511,7 @@ macro_rules! dispatch_avx2 {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn has_avx2() -> bool {
+pub(crate) fn has_avx2() -> bool {
     static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *HAS.get_or_init(|| {
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")

@@ -61,6 +61,7 @@ mod adam;
 mod error;
 pub mod fastmath;
 mod fused;
+pub mod gemm;
 pub mod gradcheck;
 pub mod io;
 mod layers;

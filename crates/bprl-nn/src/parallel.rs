@@ -13,8 +13,8 @@
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
-use std::ops::Range;
 use std::cell::Cell;
+use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Mutex, OnceLock, mpsc};
 

@@ -174,3 +174,64 @@ fn map_ranges_covers_in_order() {
         }
     }
 }
+
+mod f32_kernel {
+    use super::*;
+    use bprl_nn::gemm::gemm;
+
+    fn randn32(rows: usize, cols: usize, rng: &mut StdRng) -> Array2<f32> {
+        randn(rows, cols, rng).mapv(|v| v as f32)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..config() })]
+
+        /// The micro-kernel (f32) against an f64 product, for plain, transposed and sliced
+        /// operands, partial register blocks and panels, with and without accumulation.
+        #[test]
+        fn gemm_matches_f64_product(
+            seed in 0u64..1000, m in 1usize..40, k in 1usize..50, n in 1usize..70,
+            ta in any::<bool>(), tb in any::<bool>(), acc in any::<bool>(),
+        ) {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let a_store = if ta { randn32(k, m, &mut rng) } else { randn32(m, k + 3, &mut rng) };
+            let b_store = if tb { randn32(n, k, &mut rng) } else { randn32(k, n + 2, &mut rng) };
+            let a = if ta { a_store.t() } else { a_store.slice(s![.., 1..k + 1]) };
+            let b = if tb { b_store.t() } else { b_store.slice(s![.., 2..n + 2]) };
+            let mut c_store = randn32(m, n + 5, &mut rng);
+            let c0 = c_store.slice(s![.., ..n]).mapv(f64::from);
+            let mut c = c_store.slice_mut(s![.., ..n]);
+            gemm(&a, &b, &mut c, acc);
+            let expect = a.mapv(f64::from).dot(&b.mapv(f64::from)) + if acc { c0 } else { c0 * 0.0 };
+            let got = c.mapv(f64::from);
+            let err = max_abs_diff(got.as_slice().unwrap_or(&got.iter().copied().collect::<Vec<_>>()), &expect.iter().copied().collect::<Vec<_>>());
+            prop_assert!(err < 1e-4 * (k as f64).sqrt() * 4.0, "error {}", err);
+        }
+
+        /// An f32 network's tile passes (which take the micro-kernel) agree with its plain
+        /// passes to f32 accuracy.
+        #[test]
+        fn f32_tiles_match_plain_passes(seed in 0u64..1000, n in 1usize..40, samples in 1usize..4) {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let m = Mlp::<f32>::layer_norm_mlp(9, &[37, 21], true, &mut rng);
+            let shared = randn32(n, 6, &mut rng);
+            let extra = randn32(n * samples, 3, &mut rng);
+            let full = concatenate(Axis(1), &[concatenate(Axis(0), &vec![shared.view(); samples]).unwrap().view(), extra.view()]).unwrap();
+            let dy = randn32(n * samples, 21, &mut rng);
+            let cache = m.forward(full.view());
+            let mut g_plain = m.zeros_like();
+            let dx_plain = m.backward(&cache, dy.view(), &mut g_plain);
+            let mut tile = MlpTile::new(&m, n * samples);
+            let input = TileInput::Shared { shared: shared.view(), extra: extra.view() };
+            m.forward_tile(&mut tile, &input).unwrap();
+            let close = |a: &[f32], b: &[f32], tol: f32| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol * (1.0 + y.abs()));
+            prop_assert!(close(&tile.output().iter().copied().collect::<Vec<_>>(), &cache.output().iter().copied().collect::<Vec<_>>(), 1e-4));
+            tile.output_grad_mut().assign(&dy);
+            let mut g = m.zeros_like();
+            let mut dx = Array2::zeros((n * samples, 3));
+            m.backward_tile(&mut tile, &input, Some(&mut g), Some(dx.view_mut())).unwrap();
+            prop_assert!(close(&g.flatten(), &g_plain.flatten(), 1e-3));
+            prop_assert!(close(&dx.iter().copied().collect::<Vec<_>>(), &dx_plain.slice(s![.., 6..]).iter().copied().collect::<Vec<_>>(), 1e-3));
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The matrix product of the tile passes: `C (+)= A B` for one tile, in `f32` with an AVX2/FMA
+//! micro-kernel where the processor has one, otherwise through `ndarray` (`matrixmultiply`).
+//!
+//! A tile's products are small and repeated (a 256-row tile times a 400 x 300 weight, hundreds of
+//! times per update), so the general library's strategy, packing both operands into contiguous
+//! panels for every call, costs as much as a fifth of the work. This kernel packs nothing in the
+//! common case: it reads `B` (a weight matrix, or a tile's gradient rows) in place, 16 columns at
+//! a time, and broadcasts entries of `A` through arbitrary strides, so `A` may be a tile's rows
+//! or the transpose of one (`X^T D` for weight gradients). Only a last partial panel of `B` is
+//! copied into a zero-padded 16-column buffer.
+//!
+//! Blocking: a 6 x 16 block of `C` lives in twelve 8-float registers during the whole sum over
+//! `k`; for each 16-column panel of `B` (kept in L1 across row blocks), every 6-row block of `A`
+//! is visited.
+
+use crate::scalar::Scalar;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// Rows of a register block.
+const MR: usize = 6;
+/// Columns of a register block (two 8-float registers).
+const NR: usize = 16;
+
+/// `C = A B` (or `C += A B` if `accumulate`), `A: [m, k]`, `B: [k, n]`, `C: [m, n]`, any
+/// strides. `f32` with AVX2 and FMA and a `C` with unit column stride take the micro-kernel;
+/// everything else takes `ndarray`'s general product.
+///
+/// # Panics
+/// If the shapes do not agree (as `ndarray`'s `general_mat_mul`); the tile passes check
+/// their shapes before calling.
+pub fn gemm<F: Scalar>(
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+    accumulate: bool,
+) {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    assert!(
+        b.nrows() == k && c.dim() == (m, n),
+        "gemm shapes: A {:?}, B {:?}, C {:?}",
+        a.shape(),
+        b.shape(),
+        c.shape()
+    );
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
+        && crate::fused::has_avx2()
+        && c.strides()[1] == 1
+        && c.nrows() > 0
+        && c.ncols() > 0
+        && a.ncols() > 0
+    {
+        let (m, n) = (c.nrows(), c.ncols());
+        let operands = Operands {
+            a: a.as_ptr().cast::<f32>(),
+            rsa: a.strides()[0],
+            csa: a.strides()[1],
+            b: b.as_ptr().cast::<f32>(),
+            rsb: b.strides()[0],
+            csb: b.strides()[1],
+            k: a.ncols(),
+        };
+        let rsc = c.strides()[0];
+        let c_ptr = c.as_mut_ptr().cast::<f32>();
+        // SAFETY: F is f32 (same type id), so the casts are identities; the operands describe
+        // the views `a: [m, k]` and `b: [k, n]` (strides in elements, as ndarray gives them);
+        // `c_ptr` addresses the `[m, n]` view `c` with row stride `rsc` and unit column stride
+        // (checked); the processor has AVX2 and FMA (checked).
+        unsafe { gemm_f32(&operands, c_ptr, rsc, m, n, accumulate) };
+        return;
+    }
+    let beta = if accumulate { F::one() } else { F::zero() };
+    general_mat_mul(F::one(), a, b, beta, c);
+}
+
+/// Pointers and strides (in elements) of `A: [m, k]` and `B: [k, n]`.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Operands {
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    k: usize,
+}
+
+/// # Safety
+/// AVX2 and FMA available; `c` valid for writes of `[m, n]` with row stride `rsc` and unit
+/// column stride; `o` describes valid `a: [m, k]`, `b: [k, n]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gemm_f32(o: &Operands, c: *mut f32, rsc: isize, m: usize, n: usize, accumulate: bool) {
+    let Operands {
+        a: a_ptr,
+        rsa,
+        csa,
+        b: b_ptr,
+        rsb,
+        csb,
+        k,
+    } = *o;
+    let mut panel = vec![0f32; k * NR];
+    let mut block = [0f32; MR * NR];
+    let mut j = 0;
+    while j < n {
+        let width = NR.min(n - j);
+        // The panel B[:, j..j+16]: in place if whole and contiguous in j, else copied.
+        let (bp, rsp) = if width == NR && csb == 1 {
+            // SAFETY: column j of b exists (j < n).
+            (unsafe { b_ptr.offset(j as isize) }, rsb)
+        } else {
+            for p in 0..k {
+                for q in 0..NR {
+                    panel[p * NR + q] = if q < width {
+                        // SAFETY: p < k, j + q < n.
+                        unsafe { *b_ptr.offset(p as isize * rsb + (j + q) as isize * csb) }
+                    } else {
+                        0.0
+                    };
+                }
+            }
+            (panel.as_ptr(), NR as isize)
+        };
+        let mut i = 0;
+        while i < m {
+            let rows = MR.min(m - i);
+            // SAFETY: row i of a exists.
+            let ap = unsafe { a_ptr.offset(i as isize * rsa) };
+            // SAFETY: element (i, j) of c exists.
+            let cp = unsafe { c.offset(i as isize * rsc + j as isize) };
+            if width == NR {
+                // SAFETY: rows x 16 block of c at (i, j) is inside c; a and the panel cover
+                // rows x k and k x 16.
+                unsafe { kernel_dispatch(rows, k, ap, rsa, csa, bp, rsp, cp, rsc, accumulate) };
+            } else {
+                // SAFETY: `block` is MR x NR with row stride NR.
+                unsafe {
+                    kernel_dispatch(
+                        rows,
+                        k,
+                        ap,
+                        rsa,
+                        csa,
+                        bp,
+                        rsp,
+                        block.as_mut_ptr(),
+                        NR as isize,
+                        false,
+                    )
+                };
+                for r in 0..rows {
+                    for q in 0..width {
+                        // SAFETY: (i + r, j + q) is inside c.
+                        let dst = unsafe { &mut *cp.offset(r as isize * rsc + q as isize) };
+                        let v = block[r * NR + q];
+                        *dst = if accumulate { *dst + v } else { v };
+                    }
+                }
+            }
+            i += MR;
+        }
+        j += NR;
+    }
+}
+
+/// # Safety
+/// As [`kernel`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kernel_dispatch(
+    rows: usize,
+    k: usize,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    c: *mut f32,
+    rsc: isize,
+    accumulate: bool,
+) {
+    // SAFETY: forwarded.
+    unsafe {
+        match rows {
+            6 => kernel::<6>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
+            5 => kernel::<5>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
+            4 => kernel::<4>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
+            3 => kernel::<3>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
+            2 => kernel::<2>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
+            _ => kernel::<1>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
+        }
+    }
+}
+
+/// `C[0..R, 0..16] (+)= sum_p A[r, p] B[p, 0..16]`.
+///
+/// # Safety
+/// AVX2 and FMA; `a` valid for `R x k` reads with strides `(rsa, csa)`, `b` for `k x 16`
+/// reads with row stride `rsb` and unit column stride, `c` for `R x 16` reads and writes with
+/// row stride `rsc` and unit column stride.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kernel<const R: usize>(
+    k: usize,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    c: *mut f32,
+    rsc: isize,
+    accumulate: bool,
+) {
+    use std::arch::x86_64::*;
+    let mut lo = [_mm256_setzero_ps(); R];
+    let mut hi = [_mm256_setzero_ps(); R];
+    for p in 0..k as isize {
+        // SAFETY: p < k; see the function's contract.
+        unsafe {
+            let bp = b.offset(p * rsb);
+            let b0 = _mm256_loadu_ps(bp);
+            let b1 = _mm256_loadu_ps(bp.add(8));
+            let ap = a.offset(p * csa);
+            for r in 0..R {
+                let av = _mm256_set1_ps(*ap.offset(r as isize * rsa));
+                lo[r] = _mm256_fmadd_ps(av, b0, lo[r]);
+                hi[r] = _mm256_fmadd_ps(av, b1, hi[r]);
+            }
+        }
+    }
+    for r in 0..R {
+        // SAFETY: row r of the c block.
+        unsafe {
+            let cp = c.offset(r as isize * rsc);
+            if accumulate {
+                lo[r] = _mm256_add_ps(lo[r], _mm256_loadu_ps(cp));
+                hi[r] = _mm256_add_ps(hi[r], _mm256_loadu_ps(cp.add(8)));
+            }
+            _mm256_storeu_ps(cp, lo[r]);
+            _mm256_storeu_ps(cp.add(8), hi[r]);
+        }
+    }
+}
