@@ -395,7 +395,12 @@ impl<F: Scalar> Mlp<F> {
                         let mut acc = sums.row_mut(k % n);
                         acc += &row;
                     }
-                    gemm(&shared.t(), &sums.view(), &mut g.slice_mut(s![..p, ..]), true);
+                    gemm(
+                        &shared.t(),
+                        &sums.view(),
+                        &mut g.slice_mut(s![..p, ..]),
+                        true,
+                    );
                     gemm(&extra.t(), &d0, &mut g.slice_mut(s![p.., ..]), true);
                 }
                 if let Some(mut dx) = d_input {

@@ -21,6 +21,8 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 const MR: usize = 6;
 /// Columns of a register block (two 8-float registers).
 const NR: usize = 16;
+/// Rows of A per cache block (a multiple of MR).
+const MC: usize = 192;
 
 /// `C = A B` (or `C += A B` if `accumulate`), `A: [m, k]`, `B: [k, n]`, `C: [m, n]`, any
 /// strides. `f32` with AVX2 and FMA and a `C` with unit column stride take the micro-kernel;
@@ -105,65 +107,69 @@ unsafe fn gemm_f32(o: &Operands, c: *mut f32, rsc: isize, m: usize, n: usize, ac
     } = *o;
     let mut panel = vec![0f32; k * NR];
     let mut block = [0f32; MR * NR];
-    let mut j = 0;
-    while j < n {
-        let width = NR.min(n - j);
-        // The panel B[:, j..j+16]: in place if whole and contiguous in j, else copied.
-        let (bp, rsp) = if width == NR && csb == 1 {
-            // SAFETY: column j of b exists (j < n).
-            (unsafe { b_ptr.offset(j as isize) }, rsb)
-        } else {
-            for p in 0..k {
-                for q in 0..NR {
-                    panel[p * NR + q] = if q < width {
-                        // SAFETY: p < k, j + q < n.
-                        unsafe { *b_ptr.offset(p as isize * rsb + (j + q) as isize * csb) }
-                    } else {
-                        0.0
-                    };
-                }
-            }
-            (panel.as_ptr(), NR as isize)
-        };
-        let mut i = 0;
-        while i < m {
-            let rows = MR.min(m - i);
-            // SAFETY: row i of a exists.
-            let ap = unsafe { a_ptr.offset(i as isize * rsa) };
-            // SAFETY: element (i, j) of c exists.
-            let cp = unsafe { c.offset(i as isize * rsc + j as isize) };
-            if width == NR {
-                // SAFETY: rows x 16 block of c at (i, j) is inside c; a and the panel cover
-                // rows x k and k x 16.
-                unsafe { kernel_dispatch(rows, k, ap, rsa, csa, bp, rsp, cp, rsc, accumulate) };
+    // Rows in blocks of MC, so a block of A stays in L2 while every panel of B passes by.
+    for i0 in (0..m).step_by(MC) {
+        let i1 = (i0 + MC).min(m);
+        let mut j = 0;
+        while j < n {
+            let width = NR.min(n - j);
+            // The panel B[:, j..j+16]: in place if whole and contiguous in j, else copied.
+            let (bp, rsp) = if width == NR && csb == 1 {
+                // SAFETY: column j of b exists (j < n).
+                (unsafe { b_ptr.offset(j as isize) }, rsb)
             } else {
-                // SAFETY: `block` is MR x NR with row stride NR.
-                unsafe {
-                    kernel_dispatch(
-                        rows,
-                        k,
-                        ap,
-                        rsa,
-                        csa,
-                        bp,
-                        rsp,
-                        block.as_mut_ptr(),
-                        NR as isize,
-                        false,
-                    )
-                };
-                for r in 0..rows {
-                    for q in 0..width {
-                        // SAFETY: (i + r, j + q) is inside c.
-                        let dst = unsafe { &mut *cp.offset(r as isize * rsc + q as isize) };
-                        let v = block[r * NR + q];
-                        *dst = if accumulate { *dst + v } else { v };
+                for p in 0..k {
+                    for q in 0..NR {
+                        panel[p * NR + q] = if q < width {
+                            // SAFETY: p < k, j + q < n.
+                            unsafe { *b_ptr.offset(p as isize * rsb + (j + q) as isize * csb) }
+                        } else {
+                            0.0
+                        };
                     }
                 }
+                (panel.as_ptr(), NR as isize)
+            };
+            let mut i = i0;
+            while i < i1 {
+                let rows = MR.min(i1 - i);
+                // SAFETY: row i of a exists.
+                let ap = unsafe { a_ptr.offset(i as isize * rsa) };
+                // SAFETY: element (i, j) of c exists.
+                let cp = unsafe { c.offset(i as isize * rsc + j as isize) };
+                if width == NR {
+                    // SAFETY: rows x 16 block of c at (i, j) is inside c; a and the panel cover
+                    // rows x k and k x 16.
+                    unsafe { kernel_dispatch(rows, k, ap, rsa, csa, bp, rsp, cp, rsc, accumulate) };
+                } else {
+                    // SAFETY: `block` is MR x NR with row stride NR.
+                    unsafe {
+                        kernel_dispatch(
+                            rows,
+                            k,
+                            ap,
+                            rsa,
+                            csa,
+                            bp,
+                            rsp,
+                            block.as_mut_ptr(),
+                            NR as isize,
+                            false,
+                        )
+                    };
+                    for r in 0..rows {
+                        for q in 0..width {
+                            // SAFETY: (i + r, j + q) is inside c.
+                            let dst = unsafe { &mut *cp.offset(r as isize * rsc + q as isize) };
+                            let v = block[r * NR + q];
+                            *dst = if accumulate { *dst + v } else { v };
+                        }
+                    }
+                }
+                i += MR;
             }
-            i += MR;
+            j += NR;
         }
-        j += NR;
     }
 }
 

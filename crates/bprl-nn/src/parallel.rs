@@ -11,7 +11,7 @@
 //! The thread count is [`num_threads`]: the `BPRL_NUM_THREADS` environment variable if set to a
 //! positive integer, else the machine's available parallelism.
 
-use ndarray::linalg::general_mat_mul;
+use crate::gemm::gemm;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use std::cell::Cell;
 use std::ops::Range;
@@ -167,13 +167,13 @@ pub fn dot<F: Scalar>(x: ArrayView2<'_, F>, w: ArrayView2<'_, F>) -> Array2<F> {
     let m = w.ncols();
     let mut out = Array2::zeros((n, m));
     if n * k * m < PARALLEL_FLOPS || num_threads() == 1 {
-        general_mat_mul(F::one(), &x, &w, F::zero(), &mut out);
+        gemm(&x, &w, &mut out.view_mut(), false);
         return out;
     }
     let min_rows = (PARALLEL_FLOPS / (k * m).max(1)).max(1);
     let parts = map_ranges(n, min_rows, |r| {
         let mut part = Array2::zeros((r.len(), m));
-        general_mat_mul(F::one(), &x.slice(s![r, ..]), &w, F::zero(), &mut part);
+        gemm(&x.slice(s![r, ..]), &w, &mut part.view_mut(), false);
         part
     });
     let mut row = 0;
@@ -194,18 +194,17 @@ pub fn add_at_b<F: Scalar>(
     let (n, k) = x.dim();
     let m = dy.ncols();
     if n * k * m < PARALLEL_FLOPS || num_threads() == 1 {
-        general_mat_mul(F::one(), &x.t(), &dy, F::one(), acc);
+        gemm(&x.t(), &dy, acc, true);
         return;
     }
     let min_rows = (PARALLEL_FLOPS / (k * m).max(1)).max(1);
     let parts = map_ranges(n, min_rows, |r| {
         let mut part = Array2::zeros((k, m));
-        general_mat_mul(
-            F::one(),
+        gemm(
             &x.slice(s![r.clone(), ..]).t(),
             &dy.slice(s![r, ..]),
-            F::zero(),
-            &mut part,
+            &mut part.view_mut(),
+            false,
         );
         part
     });

@@ -190,7 +190,7 @@ mod f32_kernel {
         /// operands, partial register blocks and panels, with and without accumulation.
         #[test]
         fn gemm_matches_f64_product(
-            seed in 0u64..1000, m in 1usize..40, k in 1usize..50, n in 1usize..70,
+            seed in 0u64..1000, m in 1usize..400, k in 1usize..50, n in 1usize..70,
             ta in any::<bool>(), tb in any::<bool>(), acc in any::<bool>(),
         ) {
             let mut rng = StdRng::seed_from_u64(seed);
