@@ -247,13 +247,13 @@ impl<F: Scalar> Mlp<F> {
                 let p = shared.ncols();
                 shared_rows = shared.nrows();
                 gemm(
-                    &shared,
+                    shared,
                     &w0.slice(s![..p, ..]),
                     &mut tile.shared.slice_mut(s![..shared_rows, ..]),
                     false,
                 );
                 gemm(
-                    &extra,
+                    extra,
                     &w0.slice(s![p.., ..]),
                     &mut tile.work[0].slice_mut(s![..r, ..]),
                     false,

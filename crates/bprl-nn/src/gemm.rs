@@ -116,7 +116,7 @@ unsafe fn gemm_f32(o: &Operands, c: *mut f32, rsc: isize, m: usize, n: usize, ac
             // The panel B[:, j..j+16]: in place if whole and contiguous in j, else copied.
             let (bp, rsp) = if width == NR && csb == 1 {
                 // SAFETY: column j of b exists (j < n).
-                (unsafe { b_ptr.offset(j as isize) }, rsb)
+                (unsafe { b_ptr.add(j) }, rsb)
             } else {
                 for p in 0..k {
                     for q in 0..NR {

@@ -30,7 +30,7 @@ fn net(kind: u8, input: usize, sizes: &[usize], rng: &mut StdRng) -> Mlp<f64> {
         Activation::Identity,
     ][usize::from(kind % 5)];
     if kind < 5 {
-        Mlp::new(input, sizes, act, kind % 2 == 0, rng)
+        Mlp::new(input, sizes, act, kind.is_multiple_of(2), rng)
     } else {
         let mut m = Mlp::layer_norm_mlp(input, sizes, true, rng);
         // Non-trivial LayerNorm parameters.
