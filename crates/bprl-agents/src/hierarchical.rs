@@ -24,7 +24,7 @@ use bprl_policy::{
     latent_kl_prior_backward,
 };
 use bprl_retrace::{Lambda, Sequence, Trace, general_off_policy_returns, trace_coefficients};
-use ndarray::{Array1, Array2, ArrayView2, Axis, s};
+use ndarray::{Array1, Array2, ArrayView2, ArrayView3, Axis, s};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -270,14 +270,15 @@ impl<F: Float> HierLearner<F> {
             noise::<F>(&mut rng, sc * n_all, zd).view(),
             noise::<F>(&mut rng, sc * n_all, ad).view(),
         )?;
-        let q_v = self.target.critic.q(
-            obs_rep_all.view(),
-            v_chain.action.view(),
-            Some(v_chain.latent.view()),
-        )?;
-        let q_v = q_v
-            .as_standard_layout()
-            .into_owned()
+        // Chains are sample-major ([S copies of the batch]): viewed as [S, N, .] for the critic.
+        let q_v = self
+            .target
+            .critic
+            .q_samples(
+                obs,
+                samples_view(&v_chain.action, sc)?,
+                Some(samples_view(&v_chain.latent, sc)?),
+            )?
             .into_shape_with_order((sc, n_all, 1))
             .map_err(shape_err)?;
         let k_chain = self.online.policy.sample_with_noise(
@@ -319,9 +320,11 @@ impl<F: Float> HierLearner<F> {
         let q_taken = self
             .target
             .critic
-            .q(head_obs, head_act, Some(z_t.view()))?
-            .as_standard_layout()
-            .into_owned()
+            .q_samples(
+                head_obs,
+                head_act.insert_axis(Axis(0)),
+                Some(z_t.view().insert_axis(Axis(0))),
+            )?
             .into_shape_with_order((t, b))
             .map_err(shape_err)?;
         let v_tp1 = v
@@ -347,16 +350,19 @@ impl<F: Float> HierLearner<F> {
             .collect();
 
         // Critic loss on Q(x_t, a_t, z_t).
-        let cf = self
-            .online
-            .critic
-            .forward(head_obs, head_act, Some(z_t.view()))?;
-        let diff = (&cf.q - &q_ret) * &w.mapv(|x| x * n_valid);
-        let critic_loss = diff.mapv(|d| d * d).sum() * cst::<F>(0.5) / n_valid;
         let mut g_critic = self.online.critic.zeros_like();
-        self.online
-            .critic
-            .backward(&cf, diff.mapv(|d| d / n_valid).view(), &mut g_critic);
+        // dL/dQ_n = w_n (Q_n - Q^ret_n), w_n = valid_n / n_valid.
+        let cf = self.online.critic.backward_samples(
+            head_obs,
+            head_act.insert_axis(Axis(0)),
+            Some(z_t.view().insert_axis(Axis(0))),
+            &|_, i, q| w[i] * (q - q_ret[i]),
+            Some(&mut g_critic),
+            false,
+        )?;
+        let q_online = cf.q.row(0).to_owned();
+        let diff = (&q_online - &q_ret) * &w.mapv(|x| x * n_valid);
+        let critic_loss = diff.mapv(|d| d * d).sum() * cst::<F>(0.5) / n_valid;
 
         // Policy loss over S chains per row: SVG(0) through Q' (latent input stopped),
         // entropy of both levels, alpha * Eq. 11 KL to the target prior.
@@ -369,17 +375,22 @@ impl<F: Float> HierLearner<F> {
             noise::<F>(&mut rng, sc * n, zd).view(),
             noise::<F>(&mut rng, sc * n, ad).view(),
         )?;
-        let qf = self.target.critic.forward(
-            obs_rep.view(),
-            chain.action.view(),
-            Some(chain.latent.view()),
+        // Input gradient only (the target critic is fixed): dL/dQ_{s,i} = -w_i / S.
+        let qf = self.target.critic.backward_samples(
+            head_obs,
+            samples_view(&chain.action, sc)?,
+            Some(samples_view(&chain.latent, sc)?),
+            &|_, i, _| -w_rep[i],
+            None,
+            true,
         )?;
-        let d_in = self
-            .target
-            .critic
-            .backward_input(&qf, w_rep.mapv(|x| -x).view());
+        let q_chain: Array1<F> = qf.q.iter().copied().collect();
         let mut cg = ChainGrad::zeros(sc * n, zd, ad);
-        cg.d_action = d_in.d_action;
+        cg.d_action = qf
+            .d_action
+            .ok_or_else(|| AgentError::Shape("critic returned no action gradient".into()))?
+            .into_shape_with_order((sc * n, ad))
+            .map_err(shape_err)?;
         let wc = w_rep.view().insert_axis(Axis(1));
         let h_high = chain.high.dist.entropy();
         let h_low = chain.low.dist.entropy();
@@ -392,7 +403,7 @@ impl<F: Float> HierLearner<F> {
         }
         let entropy = ((&h_high + &h_low) * &w_rep).sum();
         let kl_mean = (&kl_p * &w_rep).sum();
-        let policy_loss = -(&qf.q * &w_rep).sum() - beta * entropy + alpha * kl_mean;
+        let policy_loss = -(&q_chain * &w_rep).sum() - beta * entropy + alpha * kl_mean;
         let mut g_policy = self.online.policy.zeros_like();
         self.online.policy.backward(&chain, &cg, &mut g_policy);
 
@@ -412,10 +423,18 @@ impl<F: Float> HierLearner<F> {
             policy_loss: policy_loss.as_f64(),
             prior_loss: prior_loss.as_f64(),
             kl: kl_mean.as_f64(),
-            q: ((&cf.q * &w).sum()).as_f64(),
+            q: ((&q_online * &w).sum()).as_f64(),
             entropy: entropy.as_f64(),
             target: ((&q_ret * &w).sum()).as_f64(),
         };
         Ok((metrics, g_policy, g_critic, g_prior))
     }
+}
+
+/// Sample-major rows `[S N, k]` (S stacked copies of a batch) as `[S, N, k]`.
+fn samples_view<F: Float>(rows: &Array2<F>, samples: usize) -> Result<ArrayView3<'_, F>> {
+    let (r, k) = rows.dim();
+    rows.view()
+        .into_shape_with_order((samples, r / samples.max(1), k))
+        .map_err(shape_err)
 }
