@@ -4,15 +4,44 @@
 //! 63 -> (400, 300) plus a 300 -> 1 output; batches 2560 (one learner batch of 256 x 10) and
 //! 25600 (with 10 action samples). Reports the median time and GFLOP/s counting
 //! `2 * in * out` flops per row per linear layer forward and twice that backward.
+//!
+//! Two ways: the plain passes ([`Mlp::forward`], [`Mlp::backward`]: whole-batch arrays) and the
+//! fused tile passes ([`Mlp::forward_tile`], [`Mlp::backward_tile`]: 256-row tiles, split across
+//! threads with [`parallel::map_ranges`], per-thread gradients summed), the learner's hot path.
 
-use bprl_nn::{Mlp, Parameters};
+use bprl_nn::{Mlp, MlpTile, Parameters, TileInput, parallel};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::hint::black_box;
 use std::time::Instant;
 
-fn bench(name: &str, input: usize, sizes: &[usize], batch: usize, reps: usize) {
+/// Rows per tile in the tiled passes (as the learner's).
+const TILE: usize = 256;
+
+/// One forward and backward pass over the batch in tiles, on all threads.
+fn tiled_pass(net: &Mlp<f32>, x: &Array2<f32>, grad: &mut Mlp<f32>) {
+    let n = x.nrows();
+    let parts = parallel::map_ranges(n.div_ceil(TILE), 1, |tiles| {
+        let mut tile = MlpTile::take(net, TILE);
+        let mut g = net.zeros_like();
+        for t in tiles {
+            let rows = t * TILE..((t + 1) * TILE).min(n);
+            let input = TileInput::Rows(x.slice(ndarray::s![rows, ..]));
+            net.forward_tile(&mut tile, &input).expect("shapes");
+            tile.output_grad_mut().fill(1e-3);
+            net.backward_tile(&mut tile, &input, Some(&mut g), None)
+                .expect("shapes");
+        }
+        tile.recycle();
+        g
+    });
+    for g in parts {
+        grad.add_assign_params(&g);
+    }
+}
+
+fn bench(name: &str, input: usize, sizes: &[usize], batch: usize, reps: usize, tiled: bool) {
     let mut rng = StdRng::seed_from_u64(0);
     let net = Mlp::<f32>::layer_norm_mlp(input, sizes, false, &mut rng);
     let x = Array2::from_shape_fn((batch, input), |(i, j)| {
@@ -23,9 +52,13 @@ fn bench(name: &str, input: usize, sizes: &[usize], batch: usize, reps: usize) {
     let mut times = Vec::new();
     for r in 0..reps + 2 {
         let start = Instant::now();
-        let cache = net.forward(x.view());
         grad.fill_zero();
-        black_box(net.backward(&cache, d.view(), &mut grad));
+        if tiled {
+            tiled_pass(&net, &x, &mut grad);
+        } else {
+            let cache = net.forward(x.view());
+            black_box(net.backward(&cache, d.view(), &mut grad));
+        }
         if r >= 2 {
             times.push(start.elapsed().as_secs_f64());
         }
@@ -40,7 +73,8 @@ fn bench(name: &str, input: usize, sizes: &[usize], batch: usize, reps: usize) {
         .sum::<f64>()
         * batch as f64;
     println!(
-        "{name:<28} batch {batch:>6}: {:>8.2} ms fwd+bwd, {:>6.1} GFLOP/s ({} params)",
+        "{name:<28} {:<6} batch {batch:>6}: {:>8.2} ms fwd+bwd, {:>6.1} GFLOP/s ({} params)",
+        if tiled { "tiled" } else { "plain" },
         median * 1e3,
         flops / median / 1e9,
         net.num_params()
@@ -50,7 +84,23 @@ fn bench(name: &str, input: usize, sizes: &[usize], batch: usize, reps: usize) {
 fn main() {
     for batch in [2560, 25600] {
         let reps = if batch > 10_000 { 5 } else { 20 };
-        bench("policy 55-(200,100)-16", 55, &[200, 100, 16], batch, reps);
-        bench("critic 63-(400,300)-1", 63, &[400, 300, 1], batch, reps);
+        for tiled in [false, true] {
+            bench(
+                "policy 55-(200,100)-16",
+                55,
+                &[200, 100, 16],
+                batch,
+                reps,
+                tiled,
+            );
+            bench(
+                "critic 63-(400,300)-1",
+                63,
+                &[400, 300, 1],
+                batch,
+                reps,
+                tiled,
+            );
+        }
     }
 }
