@@ -1,7 +1,7 @@
 # bprl: the two commands a fresh machine needs.
 #   make test   installs missing system packages, then fmt + clippy + the whole test suite
 #   make demo   runs the main job and writes its report
-.PHONY: all deps test fmt clippy unit demo paper doc bench bench-gpu test-gpu
+.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu
 
 CARGO ?= cargo
 # NVRTC from the PyPI wheel (installed by scripts/install-deps.sh): lets the tests compile every
@@ -39,6 +39,10 @@ paper: deps
 
 bench: deps
 	$(CARGO) bench --workspace --all-features
+
+# The learner update against the JAX/XLA reference, side by side (installs jax into .tools/jax).
+bench-jax: deps
+	bash scripts/bench-vs-jax 20
 
 # On a machine with an NVIDIA GPU: the GPU tests (they skip elsewhere) and the kernel benchmark.
 test-gpu: deps

@@ -19,6 +19,9 @@
 //! | [`Adam`] | the optimizer, bias-corrected, optional gradient-norm clipping |
 //! | [`io`] | safetensors save/load by name with shapes checked, atomic writes |
 //! | [`gradcheck`] | central finite differences for testing backward passes |
+//! | [`MlpTile`], [`TileInput`] | fused, preallocated passes over tiles of rows |
+//! | [`gemm`] | the tile passes' matrix product (AVX2/FMA micro-kernel for `f32`) |
+//! | [`parallel`] | static row splits over persistent worker threads |
 //!
 //! ## Conventions
 //!
@@ -27,8 +30,14 @@
 //!   an `Mlp`'s an `Mlp` ([`Mlp::zeros_like`]). Backward passes *accumulate* (`+=`) into it, so
 //!   a network used on several inputs sums its gradients naturally.
 //! - Generic over [`Scalar`] (`f32` to train, `f64` to check gradients).
-//! - Matrix products use `ndarray`'s `dot` (the `matrixmultiply` kernels, threaded); no
-//!   per-row loops on hot paths.
+//! - Two ways to run a network. The plain passes ([`Mlp::forward`], [`Mlp::backward`]) keep
+//!   whole-batch arrays and are the reference. The fused tile passes ([`Mlp::forward_tile`],
+//!   [`Mlp::backward_tile`] on an [`MlpTile`]) compute the same values on tiles of rows in
+//!   preallocated buffers, one row pass per layer, with rows that share an input prefix
+//!   ([`TileInput::Shared`]) sharing its product: the learner's hot path.
+//! - Matrix products: [`gemm`] (an AVX2/FMA micro-kernel for `f32`, `ndarray`'s
+//!   `matrixmultiply` otherwise); large plain products split their rows across threads
+//!   ([`parallel`], persistent workers, `BPRL_NUM_THREADS`).
 //! - Errors are typed ([`NnError`]); forward and backward passes trust the shapes they are
 //!   given (validate once with [`Mlp::check_input`]).
 //!

@@ -46,9 +46,20 @@ pub struct GaussianPolicy<F> {
 pub struct PolicyForward<F: Float> {
     /// The output distribution, one row per batch element.
     pub dist: DiagGaussian<F>,
-    torso: MlpCache<F>,
-    head: HeadCache<F>,
+    cache: ForwardCache<F>,
 }
+
+/// What backward needs: every layer's activations (small batches), or just the input, the
+/// forward pass to be recomputed tile by tile (batches of [`BATCHED_ROWS`] rows or more).
+#[derive(Debug, Clone)]
+enum ForwardCache<F: Float> {
+    Plain { torso: MlpCache<F>, head: HeadCache<F> },
+    Recompute { input: Array2<F> },
+}
+
+/// Batches with at least this many rows take the tiled, threaded passes
+/// ([`GaussianPolicy::dist_batched`]); smaller ones (acting) the plain passes.
+pub const BATCHED_ROWS: usize = 1024;
 
 impl<F: Float> GaussianPolicy<F> {
     /// A freshly initialized network.
@@ -129,19 +140,41 @@ impl<F: Float> GaussianPolicy<F> {
     /// # Errors
     /// As [`GaussianPolicy::forward`].
     pub fn forward_input(&self, input: ArrayView2<'_, F>) -> Result<PolicyForward<F>> {
+        if input.nrows() >= BATCHED_ROWS {
+            self.torso.check_input(input)?;
+            return Ok(PolicyForward {
+                dist: self.dist_of_input(input)?,
+                cache: ForwardCache::Recompute {
+                    input: input.to_owned(),
+                },
+            });
+        }
+        self.forward_input_plain(input)
+    }
+
+    /// The reference forward pass, keeping every layer's activations for the whole batch
+    /// whatever its size ([`GaussianPolicy::forward_input`] switches to tiles from
+    /// [`BATCHED_ROWS`] rows; both give the same values).
+    ///
+    /// # Errors
+    /// As [`GaussianPolicy::forward`].
+    pub fn forward_input_plain(&self, input: ArrayView2<'_, F>) -> Result<PolicyForward<F>> {
         self.torso.check_input(input)?;
         let torso = self.torso.forward(input);
         let (mean, std, head) = self.head.forward(torso.output().view());
         Ok(PolicyForward {
             dist: DiagGaussian::new(mean, std)?,
-            torso,
-            head,
+            cache: ForwardCache::Plain { torso, head },
         })
     }
 
     /// Backward pass from gradients on the output distribution's mean and std: accumulates
     /// parameter gradients into `grad` and returns `dL/d input` (`[B, selection + extra]`; the
     /// last `extra_input_dim` columns are the extra input's gradient).
+    ///
+    /// # Panics
+    /// If `d_mean` or `d_std` is not `[B, A]` for the forward pass's batch (a programming
+    /// error, as for any mismatched array arithmetic).
     pub fn backward(
         &self,
         fwd: &PolicyForward<F>,
@@ -149,8 +182,19 @@ impl<F: Float> GaussianPolicy<F> {
         d_std: ArrayView2<'_, F>,
         grad: &mut Self,
     ) -> Array2<F> {
-        let dh = self.head.backward(&fwd.head, d_mean, d_std, &mut grad.head);
-        self.torso.backward(&fwd.torso, dh.view(), &mut grad.torso)
+        match &fwd.cache {
+            ForwardCache::Plain { torso, head } => {
+                let dh = self.head.backward(head, d_mean, d_std, &mut grad.head);
+                self.torso.backward(torso, dh.view(), &mut grad.torso)
+            }
+            ForwardCache::Recompute { input } => {
+                match self.backward_of_input(input.view(), d_mean, d_std, grad, true) {
+                    Ok(Some(d_input)) => d_input,
+                    Ok(None) => unreachable!("input gradient requested"),
+                    Err(e) => panic!("policy backward: {e}"),
+                }
+            }
+        }
     }
 }
 

@@ -23,6 +23,13 @@
 //!   per-step bound of Eq. 11 and its gradients for the policy ([`latent_kl_policy_grad`]) and
 //!   the prior ([`latent_kl_prior_backward`]) separately.
 //! - **Acting**: [`LatentHold`] resamples `z` every `k` steps and at episode starts.
+//! - **Batched passes for learners**: [`Critic::q_samples`] and [`Critic::backward_samples`]
+//!   evaluate `Q(x_n, a_{s,n})` for `S` action samples per observation (the expectation inside
+//!   the soft value, Eq. 4, and SVG(0)'s `mean_s Q(x, a_s(theta))`) in cache-sized tiles on all
+//!   cores, computing the observation part of the first layer once per observation;
+//!   [`GaussianPolicy::dist_batched`] and [`GaussianPolicy::backward_batched`] do the same for
+//!   policies and priors. They return the same values as the plain passes (tested to 1e-9 in
+//!   f64).
 //!
 //! ## Conventions
 //!
@@ -50,7 +57,7 @@ mod policy_batched;
 pub use critic::{Critic, CriticConfig, CriticForward, CriticInputGrad};
 pub use critic_samples::{CriticSamples, DqFn};
 pub use error::{PolicyError, Result};
-pub use gaussian_policy::{GaussianPolicy, GaussianPolicyConfig, PolicyForward};
+pub use gaussian_policy::{BATCHED_ROWS, GaussianPolicy, GaussianPolicyConfig, PolicyForward};
 pub use head::{GaussianHead, HeadCache};
 pub use hierarchical::{
     ChainGrad, HierarchicalConfig, HierarchicalPolicy, HierarchicalPrior, HierarchicalSample,

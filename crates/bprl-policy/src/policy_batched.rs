@@ -71,6 +71,12 @@ impl<F: Float> GaussianPolicy<F> {
         extra: Option<ArrayView2<'_, F>>,
     ) -> Result<DiagGaussian<F>> {
         let input = self.input(obs, extra)?;
+        self.dist_of_input(input.view())
+    }
+
+    /// [`GaussianPolicy::dist_batched`] from an assembled input (see
+    /// [`GaussianPolicy::input`]).
+    pub(crate) fn dist_of_input(&self, input: ArrayView2<'_, F>) -> Result<DiagGaussian<F>> {
         let n = input.nrows();
         let a = self.output_dim();
         let k = <F as bprl_nn::Scalar>::c(STD_SCALE);
@@ -121,6 +127,18 @@ impl<F: Float> GaussianPolicy<F> {
         input_grad: bool,
     ) -> Result<Option<Array2<F>>> {
         let input = self.input(obs, extra)?;
+        self.backward_of_input(input.view(), d_mean, d_std, grad, input_grad)
+    }
+
+    /// [`GaussianPolicy::backward_batched`] from an assembled input.
+    pub(crate) fn backward_of_input(
+        &self,
+        input: ArrayView2<'_, F>,
+        d_mean: ArrayView2<'_, F>,
+        d_std: ArrayView2<'_, F>,
+        grad: &mut Self,
+        input_grad: bool,
+    ) -> Result<Option<Array2<F>>> {
         let (n, width) = input.dim();
         let a = self.output_dim();
         check_shape("d_mean", &[n, a], d_mean.shape())?;

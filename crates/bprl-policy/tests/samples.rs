@@ -199,6 +199,35 @@ mod policy {
         }
     }
 
+    /// From `BATCHED_ROWS` rows the ordinary `forward`/`backward` take the tiled passes
+    /// (keeping only the input, recomputing the forward pass in the backward pass): the same
+    /// distribution, parameter gradients and input gradient as the plain passes.
+    #[test]
+    fn large_batches_switch_to_tiles_with_the_same_results() {
+        let mut rng = StdRng::seed_from_u64(8);
+        let cfg = GaussianPolicyConfig { hidden: vec![6, 5], output_dim: 2, extra_input_dim: 1, min_scale: 0.1 };
+        let mut pol = GaussianPolicy::<f64>::new(spec().select_all(), &cfg, &mut rng).unwrap();
+        pol.head.mean.weight.mapv_inplace(|w| w * 50.0);
+        pol.head.std.weight.mapv_inplace(|w| w * 50.0);
+        let n = bprl_policy::BATCHED_ROWS + 37;
+        let x = obs(n, &mut rng);
+        let e = randn(n, 1, &mut rng);
+        let dm = randn(n, 2, &mut rng);
+        let ds = randn(n, 2, &mut rng);
+        let input = pol.input(x.view(), Some(e.view())).unwrap();
+        let plain = pol.forward_input_plain(input.view()).unwrap();
+        let tiled = pol.forward(x.view(), Some(e.view())).unwrap();
+        let flat = |a: ndarray::ArrayView2<'_, f64>| a.iter().copied().collect::<Vec<_>>();
+        assert!(max_diff(&flat(tiled.dist.mean()), &flat(plain.dist.mean())) < 1e-12);
+        assert!(max_diff(&flat(tiled.dist.std()), &flat(plain.dist.std())) < 1e-12);
+        let mut g_plain = pol.zeros_like();
+        let dx_plain = pol.backward(&plain, dm.view(), ds.view(), &mut g_plain);
+        let mut g = pol.zeros_like();
+        let dx = pol.backward(&tiled, dm.view(), ds.view(), &mut g);
+        assert!(max_diff(&g.flatten(), &g_plain.flatten()) < 1e-9);
+        assert!(max_diff(&flat(dx.view()), &flat(dx_plain.view())) < 1e-9);
+    }
+
     /// Gradients of the wrong shape are typed errors.
     #[test]
     fn batched_policy_rejects_bad_gradients() {
