@@ -53,8 +53,13 @@ pub struct PolicyForward<F: Float> {
 /// forward pass to be recomputed tile by tile (batches of [`BATCHED_ROWS`] rows or more).
 #[derive(Debug, Clone)]
 enum ForwardCache<F: Float> {
-    Plain { torso: MlpCache<F>, head: HeadCache<F> },
-    Recompute { input: Array2<F> },
+    Plain {
+        torso: Box<MlpCache<F>>,
+        head: Box<HeadCache<F>>,
+    },
+    Recompute {
+        input: Array2<F>,
+    },
 }
 
 /// Batches with at least this many rows take the tiled, threaded passes
@@ -164,7 +169,10 @@ impl<F: Float> GaussianPolicy<F> {
         let (mean, std, head) = self.head.forward(torso.output().view());
         Ok(PolicyForward {
             dist: DiagGaussian::new(mean, std)?,
-            cache: ForwardCache::Plain { torso, head },
+            cache: ForwardCache::Plain {
+                torso: Box::new(torso),
+                head: Box::new(head),
+            },
         })
     }
 

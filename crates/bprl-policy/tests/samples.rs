@@ -205,7 +205,12 @@ mod policy {
     #[test]
     fn large_batches_switch_to_tiles_with_the_same_results() {
         let mut rng = StdRng::seed_from_u64(8);
-        let cfg = GaussianPolicyConfig { hidden: vec![6, 5], output_dim: 2, extra_input_dim: 1, min_scale: 0.1 };
+        let cfg = GaussianPolicyConfig {
+            hidden: vec![6, 5],
+            output_dim: 2,
+            extra_input_dim: 1,
+            min_scale: 0.1,
+        };
         let mut pol = GaussianPolicy::<f64>::new(spec().select_all(), &cfg, &mut rng).unwrap();
         pol.head.mean.weight.mapv_inplace(|w| w * 50.0);
         pol.head.std.weight.mapv_inplace(|w| w * 50.0);
