@@ -137,15 +137,29 @@ impl<F: Scalar> Adam<F> {
         let lr_t = F::c(c.learning_rate * (1.0 - c.beta2.powi(t)).sqrt() / (1.0 - c.beta1.powi(t)));
         let eps_t = F::c(c.eps * (1.0 - c.beta2.powi(t)).sqrt());
         let (m, v) = (&mut self.m, &mut self.v);
+        let one = F::one();
         let mut i = 0;
         params.visit_mut("", &mut |_, mut a| {
-            for p in a.iter_mut() {
-                let gi = g[i] * scale;
-                m[i] = b1 * m[i] + (F::one() - b1) * gi;
-                v[i] = b2 * v[i] + (F::one() - b2) * gi * gi;
-                *p -= lr_t * m[i] / (v[i].sqrt() + eps_t);
-                i += 1;
+            let len = a.len();
+            let (gs, ms, vs) = (&g[i..i + len], &mut m[i..i + len], &mut v[i..i + len]);
+            let update = |p: &mut F, (&gi, (mi, vi)): (&F, (&mut F, &mut F))| {
+                let gi = gi * scale;
+                *mi = b1 * *mi + (one - b1) * gi;
+                *vi = b2 * *vi + (one - b2) * gi * gi;
+                *p -= lr_t * *mi / (vi.sqrt() + eps_t);
+            };
+            match a.as_slice_mut() {
+                // Contiguous (every network here): one zipped loop over slices, which vectorizes.
+                Some(ps) => ps
+                    .iter_mut()
+                    .zip(gs.iter().zip(ms.iter_mut().zip(vs.iter_mut())))
+                    .for_each(|(p, rest)| update(p, rest)),
+                None => a
+                    .iter_mut()
+                    .zip(gs.iter().zip(ms.iter_mut().zip(vs.iter_mut())))
+                    .for_each(|(p, rest)| update(p, rest)),
             }
+            i += len;
         });
         Ok(norm)
     }
