@@ -504,12 +504,23 @@ fn dot8<F: Scalar>(x: &[F], y: &[F]) -> F {
     s
 }
 
-/// Runs `$body` through a copy compiled for AVX2 and FMA when the processor has them.
+/// Defines `$name`, which runs `$generic` through a copy compiled for AVX2 and FMA (`$avx2`)
+/// when the processor has them, and the plain copy otherwise.
 macro_rules! dispatch_avx2 {
-    ($generic:ident, $avx2:ident, $args:ty) => {
+    ($name:ident, $generic:ident, $avx2:ident, $args:ty) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
         fn $avx2<F: Scalar>(a: $args) {
+            $generic(a)
+        }
+
+        fn $name<F: Scalar>(a: $args) {
+            #[cfg(target_arch = "x86_64")]
+            if has_avx2() {
+                // SAFETY: the processor has AVX2 and FMA (checked at run time just above).
+                unsafe { $avx2(a) };
+                return;
+            }
             $generic(a)
         }
     };
@@ -523,32 +534,18 @@ pub(crate) fn has_avx2() -> bool {
     })
 }
 
-dispatch_avx2!(rows_forward_generic, rows_forward_avx2, RowsForward<'_, F>);
 dispatch_avx2!(
+    rows_forward,
+    rows_forward_generic,
+    rows_forward_avx2,
+    RowsForward<'_, F>
+);
+dispatch_avx2!(
+    rows_backward,
     rows_backward_generic,
     rows_backward_avx2,
     RowsBackward<'_, F>
 );
-
-fn rows_forward<F: Scalar>(a: RowsForward<'_, F>) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the processor has AVX2 and FMA (checked at run time just above).
-        unsafe { rows_forward_avx2(a) };
-        return;
-    }
-    rows_forward_generic(a)
-}
-
-fn rows_backward<F: Scalar>(a: RowsBackward<'_, F>) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: as in `rows_forward`.
-        unsafe { rows_backward_avx2(a) };
-        return;
-    }
-    rows_backward_generic(a)
-}
 
 #[inline(always)]
 fn rows_forward_generic<F: Scalar>(a: RowsForward<'_, F>) {

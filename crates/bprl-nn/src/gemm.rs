@@ -137,24 +137,32 @@ unsafe fn gemm_f32(o: &Operands, c: *mut f32, rsc: isize, m: usize, n: usize, ac
                 let ap = unsafe { a_ptr.offset(i as isize * rsa) };
                 // SAFETY: element (i, j) of c exists.
                 let cp = unsafe { c.offset(i as isize * rsc + j as isize) };
+                let tile = Tile {
+                    k,
+                    a: ap,
+                    rsa,
+                    csa,
+                    b: bp,
+                    rsb: rsp,
+                    c: cp,
+                    rsc,
+                    accumulate,
+                };
                 if width == NR {
                     // SAFETY: rows x 16 block of c at (i, j) is inside c; a and the panel cover
                     // rows x k and k x 16.
-                    unsafe { kernel_dispatch(rows, k, ap, rsa, csa, bp, rsp, cp, rsc, accumulate) };
+                    unsafe { kernel_dispatch(rows, tile) };
                 } else {
                     // SAFETY: `block` is MR x NR with row stride NR.
                     unsafe {
                         kernel_dispatch(
                             rows,
-                            k,
-                            ap,
-                            rsa,
-                            csa,
-                            bp,
-                            rsp,
-                            block.as_mut_ptr(),
-                            NR as isize,
-                            false,
+                            Tile {
+                                c: block.as_mut_ptr(),
+                                rsc: NR as isize,
+                                accumulate: false,
+                                ..tile
+                            },
                         )
                     };
                     for r in 0..rows {
@@ -173,13 +181,12 @@ unsafe fn gemm_f32(o: &Operands, c: *mut f32, rsc: isize, m: usize, n: usize, ac
     }
 }
 
-/// # Safety
-/// As [`kernel`].
+/// One register block's operands: `A` (`R x k`, strides `rsa`, `csa`), a 16-column panel of
+/// `B` (row stride `rsb`, unit column stride) and the `R x 16` block of `C` (row stride `rsc`,
+/// unit column stride), written or accumulated into.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel_dispatch(
-    rows: usize,
+#[derive(Clone, Copy)]
+struct Tile {
     k: usize,
     a: *const f32,
     rsa: isize,
@@ -189,16 +196,22 @@ unsafe fn kernel_dispatch(
     c: *mut f32,
     rsc: isize,
     accumulate: bool,
-) {
+}
+
+/// # Safety
+/// As [`kernel`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn kernel_dispatch(rows: usize, t: Tile) {
     // SAFETY: forwarded.
     unsafe {
         match rows {
-            6 => kernel::<6>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
-            5 => kernel::<5>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
-            4 => kernel::<4>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
-            3 => kernel::<3>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
-            2 => kernel::<2>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
-            _ => kernel::<1>(k, a, rsa, csa, b, rsb, c, rsc, accumulate),
+            6 => kernel::<6>(t),
+            5 => kernel::<5>(t),
+            4 => kernel::<4>(t),
+            3 => kernel::<3>(t),
+            2 => kernel::<2>(t),
+            _ => kernel::<1>(t),
         }
     }
 }
@@ -206,23 +219,22 @@ unsafe fn kernel_dispatch(
 /// `C[0..R, 0..16] (+)= sum_p A[r, p] B[p, 0..16]`.
 ///
 /// # Safety
-/// AVX2 and FMA; `a` valid for `R x k` reads with strides `(rsa, csa)`, `b` for `k x 16`
-/// reads with row stride `rsb` and unit column stride, `c` for `R x 16` reads and writes with
-/// row stride `rsc` and unit column stride.
+/// AVX2 and FMA; the [`Tile`]'s pointers valid for `R x k` reads of `A`, `k x 16` reads of
+/// `B` and `R x 16` reads and writes of `C` with their strides.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel<const R: usize>(
-    k: usize,
-    a: *const f32,
-    rsa: isize,
-    csa: isize,
-    b: *const f32,
-    rsb: isize,
-    c: *mut f32,
-    rsc: isize,
-    accumulate: bool,
-) {
+unsafe fn kernel<const R: usize>(t: Tile) {
+    let Tile {
+        k,
+        a,
+        rsa,
+        csa,
+        b,
+        rsb,
+        c,
+        rsc,
+        accumulate,
+    } = t;
     use std::arch::x86_64::*;
     let mut lo = [_mm256_setzero_ps(); R];
     let mut hi = [_mm256_setzero_ps(); R];

@@ -76,9 +76,10 @@ pub trait Parameters<F: Scalar> {
         self.assign_flat(&other.flatten());
     }
 
-    /// `self += other`, parameter by parameter (summing per-thread gradient accumulators;
-    /// same architecture).
-    fn add_assign_params(&mut self, other: &Self)
+    /// `self_i <- f(self_i, other_i)` for every parameter, in visiting order (same
+    /// architecture): the one loop behind [`Parameters::add_assign_params`] and
+    /// [`Parameters::polyak_from`].
+    fn combine_from(&mut self, other: &Self, f: &dyn Fn(F, F) -> F)
     where
         Self: Sized,
     {
@@ -86,12 +87,21 @@ pub trait Parameters<F: Scalar> {
         let mut cursor = 0;
         self.visit_mut("", &mut |_, mut a| {
             for v in a.iter_mut() {
-                if let Some(x) = src.get(cursor) {
-                    *v += *x;
+                if let Some(&x) = src.get(cursor) {
+                    *v = f(*v, x);
                 }
                 cursor += 1;
             }
         });
+    }
+
+    /// `self += other`, parameter by parameter (summing per-thread gradient accumulators;
+    /// same architecture).
+    fn add_assign_params(&mut self, other: &Self)
+    where
+        Self: Sized,
+    {
+        self.combine_from(other, &|a, b| a + b);
     }
 
     /// Polyak averaging: `self <- (1 - tau) self + tau other`.
@@ -99,14 +109,7 @@ pub trait Parameters<F: Scalar> {
     where
         Self: Sized,
     {
-        let src = other.flatten();
-        let mut cursor = 0;
-        self.visit_mut("", &mut |_, mut a| {
-            for v in a.iter_mut() {
-                *v = (F::one() - tau) * *v + tau * src[cursor];
-                cursor += 1;
-            }
-        });
+        self.combine_from(other, &|a, b| (F::one() - tau) * a + tau * b);
     }
 
     /// Euclidean norm of all scalars (of a gradient, typically).

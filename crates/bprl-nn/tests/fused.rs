@@ -2,7 +2,7 @@
 //! same input gradients, for both kinds of tile input and every activation (f64); and the
 //! parallel helpers against single-threaded products.
 
-use bprl_nn::{Activation, Mlp, MlpTile, Parameters, TileInput, parallel};
+use bprl_nn::{Activation, Mlp, MlpTile, Parameters, Scalar, TileInput, parallel};
 use ndarray::{Array2, Axis, concatenate, s};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -40,6 +40,46 @@ fn net(kind: u8, input: usize, sizes: &[usize], rng: &mut StdRng) -> Mlp<f64> {
         }
         m
     }
+}
+
+/// Plain passes on the stacked rows and tile passes with the shared prefix, flattened to f64:
+/// `[(plain, tiled)]` for the output, the parameter gradient and the `extra` input gradient.
+fn plain_vs_shared_tile<F: Scalar>(
+    m: &Mlp<F>,
+    shared: &Array2<F>,
+    extra: &Array2<F>,
+    dy: &Array2<F>,
+) -> [(Vec<f64>, Vec<f64>); 3] {
+    let samples = extra.nrows() / shared.nrows();
+    let p = shared.ncols();
+    let repeated = concatenate(Axis(0), &vec![shared.view(); samples]).unwrap();
+    let full = concatenate(Axis(1), &[repeated.view(), extra.view()]).unwrap();
+    let cache = m.forward(full.view());
+    let mut g_plain = m.zeros_like();
+    let dx_plain = m.backward(&cache, dy.view(), &mut g_plain);
+    let mut tile = MlpTile::new(m, extra.nrows());
+    let input = TileInput::Shared {
+        shared: shared.view(),
+        extra: extra.view(),
+    };
+    m.forward_tile(&mut tile, &input).unwrap();
+    let out = tile.output().to_owned();
+    tile.output_grad_mut().assign(dy);
+    let mut g = m.zeros_like();
+    let mut dx = Array2::zeros(extra.dim());
+    m.backward_tile(&mut tile, &input, Some(&mut g), Some(dx.view_mut()))
+        .unwrap();
+    let f = |a: Vec<F>| {
+        a.into_iter()
+            .map(|v| v.to_f64().unwrap())
+            .collect::<Vec<f64>>()
+    };
+    let flat = |a: ndarray::ArrayView2<'_, F>| f(a.iter().copied().collect());
+    [
+        (flat(cache.output().view()), flat(out.view())),
+        (f(g_plain.flatten()), f(g.flatten())),
+        (flat(dx_plain.slice(s![.., p..])), flat(dx.view())),
+    ]
 }
 
 fn config() -> ProptestConfig {
@@ -92,24 +132,11 @@ proptest! {
         let m = net(kind, p + e, &[h1, 5], &mut rng);
         let shared = randn(n, p, &mut rng);
         let extra = randn(n * samples, e, &mut rng);
-        let repeated = concatenate(Axis(0), &vec![shared.view(); samples]).unwrap();
-        let full = concatenate(Axis(1), &[repeated.view(), extra.view()]).unwrap();
         let dy = randn(n * samples, 5, &mut rng);
-        let cache = m.forward(full.view());
-        let mut g_plain = m.zeros_like();
-        let dx_plain = m.backward(&cache, dy.view(), &mut g_plain);
-
-        let mut tile = MlpTile::new(&m, n * samples);
-        let input = TileInput::Shared { shared: shared.view(), extra: extra.view() };
-        m.forward_tile(&mut tile, &input).unwrap();
-        prop_assert!(max_abs_diff(tile.output().to_owned().as_slice().unwrap(), cache.output().as_slice().unwrap()) < 1e-12);
-        tile.output_grad_mut().assign(&dy);
-        let mut g = m.zeros_like();
-        let mut dx = Array2::zeros((n * samples, e));
-        m.backward_tile(&mut tile, &input, Some(&mut g), Some(dx.view_mut())).unwrap();
-        prop_assert!(max_abs_diff(&g.flatten(), &g_plain.flatten()) < 1e-10);
-        let dx_extra = dx_plain.slice(s![.., p..]).to_owned();
-        prop_assert!(max_abs_diff(dx.as_slice().unwrap(), dx_extra.as_slice().unwrap()) < 1e-10);
+        let [out, g, dx] = plain_vs_shared_tile(&m, &shared, &extra, &dy);
+        prop_assert!(max_abs_diff(&out.1, &out.0) < 1e-12);
+        prop_assert!(max_abs_diff(&g.1, &g.0) < 1e-10);
+        prop_assert!(max_abs_diff(&dx.1, &dx.0) < 1e-10);
     }
 
     /// The row-split products equal one product.
@@ -216,22 +243,14 @@ mod f32_kernel {
             let m = Mlp::<f32>::layer_norm_mlp(9, &[37, 21], true, &mut rng);
             let shared = randn32(n, 6, &mut rng);
             let extra = randn32(n * samples, 3, &mut rng);
-            let full = concatenate(Axis(1), &[concatenate(Axis(0), &vec![shared.view(); samples]).unwrap().view(), extra.view()]).unwrap();
             let dy = randn32(n * samples, 21, &mut rng);
-            let cache = m.forward(full.view());
-            let mut g_plain = m.zeros_like();
-            let dx_plain = m.backward(&cache, dy.view(), &mut g_plain);
-            let mut tile = MlpTile::new(&m, n * samples);
-            let input = TileInput::Shared { shared: shared.view(), extra: extra.view() };
-            m.forward_tile(&mut tile, &input).unwrap();
-            let close = |a: &[f32], b: &[f32], tol: f32| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol * (1.0 + y.abs()));
-            prop_assert!(close(&tile.output().iter().copied().collect::<Vec<_>>(), &cache.output().iter().copied().collect::<Vec<_>>(), 1e-4));
-            tile.output_grad_mut().assign(&dy);
-            let mut g = m.zeros_like();
-            let mut dx = Array2::zeros((n * samples, 3));
-            m.backward_tile(&mut tile, &input, Some(&mut g), Some(dx.view_mut())).unwrap();
-            prop_assert!(close(&g.flatten(), &g_plain.flatten(), 1e-3));
-            prop_assert!(close(&dx.iter().copied().collect::<Vec<_>>(), &dx_plain.slice(s![.., 6..]).iter().copied().collect::<Vec<_>>(), 1e-3));
+            let close = |(want, got): &(Vec<f64>, Vec<f64>), tol: f64| {
+                want.iter().zip(got).all(|(y, x)| (x - y).abs() <= tol * (1.0 + y.abs()))
+            };
+            let [out, g, dx] = plain_vs_shared_tile(&m, &shared, &extra, &dy);
+            prop_assert!(close(&out, 1e-4));
+            prop_assert!(close(&g, 1e-3));
+            prop_assert!(close(&dx, 1e-3));
         }
     }
 }
