@@ -15,7 +15,7 @@
 
 use crate::Float;
 use crate::critic::Critic;
-use crate::error::{PolicyError, Result};
+use crate::error::{PolicyError, Result, check_finite};
 use bprl_nn::{MlpTile, Parameters, TileInput, parallel};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, s};
 
@@ -94,14 +94,7 @@ impl<F: Float> Critic<F> {
         }
         match (latent, self.latent_dim) {
             (None, 0) => {}
-            (Some(z), d) if d > 0 && z.dim() == (s_count, n, d) => {
-                if let Some(index) = z.iter().position(|v| !v.is_finite()) {
-                    return Err(PolicyError::NonFinite {
-                        what: "latent",
-                        index,
-                    });
-                }
-            }
+            (Some(z), d) if d > 0 && z.dim() == (s_count, n, d) => check_finite("latent", z)?,
             (z, d) => {
                 return Err(PolicyError::Shape {
                     what: "latent",
@@ -110,16 +103,8 @@ impl<F: Float> Critic<F> {
                 });
             }
         }
-        if let Some(index) = obs.iter().position(|v| !v.is_finite()) {
-            return Err(PolicyError::NonFinite { what: "obs", index });
-        }
-        if let Some(index) = actions.iter().position(|v| !v.is_finite()) {
-            return Err(PolicyError::NonFinite {
-                what: "action",
-                index,
-            });
-        }
-        Ok(())
+        check_finite("obs", obs)?;
+        check_finite("action", actions)
     }
 
     fn run_samples(

@@ -70,9 +70,9 @@ pub(crate) fn check_shape(what: &'static str, expected: &[usize], actual: &[usiz
     }
 }
 
-pub(crate) fn check_finite<F: crate::Float>(
+pub(crate) fn check_finite<F: crate::Float, D: ndarray::Dimension>(
     what: &'static str,
-    a: ndarray::ArrayView2<'_, F>,
+    a: ndarray::ArrayView<'_, F, D>,
 ) -> Result<()> {
     match a.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
