@@ -5,7 +5,6 @@ use bprl_agents::batch::LearnerBatch;
 use bprl_agents::flat::FlatLearner;
 use bprl_agents::hierarchical::HierLearner;
 use bprl_agents::{HierarchyConfig, LearnerConfig, LowLevel, PriorConfig};
-use bprl_envs::PriorView;
 use bprl_policy::ObservationSpec;
 use ndarray::Array2;
 use rand::rngs::StdRng;
@@ -77,9 +76,7 @@ pub fn learner(s: BenchSizes, steps: usize, hierarchical: bool) -> Result<f64, S
         ..LearnerConfig::default()
     };
     // The prior sees the first group (`proprio`), like the reference's first 41 floats.
-    let prior = PriorConfig::Learned {
-        view: PriorView::Proprio,
-    };
+    let prior = PriorConfig::learned(&["proprio"]);
     let b = batch(&s, 1);
     let mut times = Vec::with_capacity(steps);
     let mut run = |f: &mut dyn FnMut() -> Result<(), String>| -> Result<(), String> {
@@ -96,6 +93,7 @@ pub fn learner(s: BenchSizes, steps: usize, hierarchical: bool) -> Result<f64, S
             latent_dim: 8,
             hold_steps: 1,
             low_level: LowLevel::Shared,
+            low_level_groups: None,
         };
         let mut l =
             HierLearner::<f32>::new(&spec, s.act, cfg, h, prior, 0).map_err(|e| e.to_string())?;

@@ -2,10 +2,13 @@
 //! suite over several seeds, then transfer to the held-out sequential tasks with and without a
 //! learned prior; learning curves, prior rollouts and `summary.md`.
 
+use crate::experiment::Experiment;
 use crate::plot::{self, Series};
 use crate::run::{RunDir, write_atomic};
-use bprl_agents::{AgentConfig, HierarchyConfig, LowLevel, PriorConfig, Tasks, Trainer};
-use bprl_envs::{BodyKind, PriorView, Scene, render_png};
+use bprl_agents::{HierarchyConfig, LowLevel, PriorConfig, TaskSplit, Trainer};
+use bprl_envs::{BodyKind, Env, PriorView, Scene, Suite, SuiteEnv, TaskFamily, render_png};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -47,17 +50,13 @@ impl Preset {
 
 /// The variants of multi-task training.
 fn variants() -> Vec<(&'static str, PriorConfig, Option<HierarchyConfig>)> {
-    let asym = PriorConfig::Learned {
-        view: PriorView::ProprioTargets,
-    };
+    let asym = PriorConfig::learned(PriorView::ProprioTargets.groups());
     vec![
         ("no_prior", PriorConfig::None, None),
-        ("flat_prior_asymmetric", asym, None),
+        ("flat_prior_asymmetric", asym.clone(), None),
         (
             "flat_prior_full_info",
-            PriorConfig::Learned {
-                view: PriorView::Full,
-            },
+            PriorConfig::learned(PriorView::Full.groups()),
             None,
         ),
         (
@@ -67,19 +66,21 @@ fn variants() -> Vec<(&'static str, PriorConfig, Option<HierarchyConfig>)> {
                 latent_dim: 4,
                 hold_steps: 1,
                 low_level: LowLevel::Shared,
+                low_level_groups: None,
             }),
         ),
     ]
 }
 
 /// The demo's base configuration: small networks so each run takes about a minute on a core.
-pub fn base_config(p: &Preset) -> AgentConfig {
-    let mut c = AgentConfig::default();
-    c.env.body = p.body;
-    c.env.targets.num_targets = 3;
-    c.env.targets.radius = 0.2;
-    c.env.targets.shaping = 1.0;
-    c.env.targets.max_steps = 80;
+pub fn base_config(p: &Preset) -> Experiment {
+    let mut e = Experiment::default();
+    e.env.body = p.body;
+    e.env.targets.num_targets = 3;
+    e.env.targets.radius = 0.2;
+    e.env.targets.shaping = 1.0;
+    e.env.targets.max_steps = 80;
+    let c = &mut e.agent;
     let l = &mut c.learner;
     l.batch_size = 32;
     l.policy_hidden = vec![64, 64];
@@ -96,7 +97,7 @@ pub fn base_config(p: &Preset) -> AgentConfig {
     c.run.eval_every_episodes = 10;
     c.run.eval_episodes = 10;
     c.run.checkpoint_every_episodes = 50;
-    c
+    e
 }
 
 /// `(env steps, mean return, success rate)` per evaluation.
@@ -107,18 +108,19 @@ struct Job {
     group: &'static str,
     name: String,
     seed: u64,
-    config: AgentConfig,
-    tasks: Tasks,
+    config: Experiment,
+    tasks: TaskSplit,
     prior_from: Option<PathBuf>,
     dir: PathBuf,
 }
 
 fn run_job(job: &Job) -> JobResult {
     let run = RunDir::create(&job.dir, &job.config)?;
-    let mut t = Trainer::new(job.config.clone(), job.tasks).map_err(|e| e.to_string())?;
+    let mut t = Trainer::new(job.config.agent.clone(), job.config.suite(), job.tasks)
+        .map_err(|e| e.to_string())?;
     if let Some(src) = &job.prior_from {
-        let source =
-            Trainer::load(src).map_err(|e| format!("loading prior from {}: {e}", src.display()))?;
+        let source = Trainer::<Suite>::load(src)
+            .map_err(|e| format!("loading prior from {}: {e}", src.display()))?;
         t.learner
             .load_prior_from(&source.learner, false)
             .map_err(|e| e.to_string())?;
@@ -214,17 +216,18 @@ pub fn run(out: &Path, preset: Preset) -> Result<String, String> {
     let mut jobs = Vec::new();
     for (name, prior, hierarchy) in variants() {
         for seed in 0..preset.seeds {
-            let mut c = base.clone();
-            c.prior = prior;
-            c.hierarchy = hierarchy;
+            let mut e = base.clone();
+            let c = &mut e.agent;
+            c.prior = prior.clone();
+            c.hierarchy = hierarchy.clone();
             c.run.env_steps = preset.train_steps;
             c.run.seed = seed;
             jobs.push(Job {
                 group: "train",
                 name: name.into(),
                 seed,
-                config: c,
-                tasks: Tasks::Train,
+                config: e,
+                tasks: TaskSplit::Train,
                 prior_from: None,
                 dir: out.join("train").join(name).join(format!("seed{seed}")),
             });
@@ -242,17 +245,14 @@ pub fn run(out: &Path, preset: Preset) -> Result<String, String> {
         ("full_info_prior", Some("flat_prior_full_info")),
     ] {
         for seed in 0..preset.seeds {
-            let mut c = base.clone();
+            let mut e = base.clone();
+            let c = &mut e.agent;
             c.run.env_steps = preset.transfer_steps;
             c.run.seed = 100 + seed;
             c.prior = match source {
                 None => PriorConfig::None,
-                Some("flat_prior_full_info") => PriorConfig::Learned {
-                    view: PriorView::Full,
-                },
-                Some(_) => PriorConfig::Learned {
-                    view: PriorView::ProprioTargets,
-                },
+                Some("flat_prior_full_info") => PriorConfig::learned(PriorView::Full.groups()),
+                Some(_) => PriorConfig::learned(PriorView::ProprioTargets.groups()),
             };
             let prior_from = source.map(|s| {
                 out.join("train")
@@ -264,8 +264,8 @@ pub fn run(out: &Path, preset: Preset) -> Result<String, String> {
                 group: "transfer",
                 name: name.into(),
                 seed,
-                config: c,
-                tasks: Tasks::HeldOut,
+                config: e,
+                tasks: TaskSplit::HeldOut,
                 prior_from,
                 dir: out.join("transfer").join(name).join(format!("seed{seed}")),
             });
@@ -343,16 +343,46 @@ pub fn run(out: &Path, preset: Preset) -> Result<String, String> {
 /// Renders rollouts of the asymmetric flat prior (seed 0) from one start state.
 fn prior_rollouts(out: &Path) -> Result<String, String> {
     let src = out.join("train/flat_prior_asymmetric/seed0/checkpoint");
-    let mut t = Trainer::load(&src).map_err(|e| e.to_string())?;
-    let r = t.prior_rollouts(2024, 16, 60).map_err(|e| e.to_string())?;
+    let t = Trainer::<Suite>::load(&src).map_err(|e| e.to_string())?;
+    let mut env = t.family().make_env(t.split()).map_err(|e| e.to_string())?;
+    let paths = rollout_prior(&t.learner, &mut env, 2024, 16, 60).map_err(|e| e.to_string())?;
     let scene = Scene {
-        targets: r.targets,
+        targets: env.targets().to_vec(),
         goal: None,
-        trajectories: r.paths,
-        radius: t.config.env.targets.radius,
+        trajectories: paths,
+        radius: t.family().config.radius,
     };
     render_png(&scene, &out.join("prior_rollouts.png"), 480).map_err(|e| e.to_string())?;
     Ok("prior_rollouts.png".into())
+}
+
+/// Effector paths of `rollouts` rollouts of the learned prior (empty without one) from the
+/// start state of `seed`; `env` is left in the last rollout's layout.
+fn rollout_prior(
+    learner: &bprl_agents::Learner,
+    env: &mut SuiteEnv,
+    seed: u64,
+    rollouts: usize,
+    steps: usize,
+) -> bprl_agents::Result<Vec<Vec<[f32; 2]>>> {
+    let mut rng = StdRng::seed_from_u64(bprl_agents::trainer::mix(seed, 99));
+    let mut paths = Vec::new();
+    for _ in 0..rollouts {
+        let mut ts = env.reset(seed);
+        let mut path = vec![env.effector()];
+        for _ in 0..steps {
+            let Some(a) = learner.act_prior(&ts.flat_observation(), &mut rng)? else {
+                return Ok(Vec::new());
+            };
+            ts = env.step(&a)?;
+            path.push(env.effector());
+            if ts.is_last() {
+                break;
+            }
+        }
+        paths.push(path);
+    }
+    Ok(paths)
 }
 
 fn summary(

@@ -3,12 +3,15 @@
 mod args;
 mod bench;
 mod demo;
+mod experiment;
 mod plot;
 mod run;
 
 use args::Args;
-use bprl_agents::{AgentConfig, Tasks, Trainer};
+use bprl_agents::{TaskSplit, Trainer};
 use bprl_envs::BodyKind;
+use bprl_envs::Suite;
+use experiment::Experiment;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -138,16 +141,17 @@ fn help(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn load_config(args: &Args) -> Result<AgentConfig, String> {
-    let mut c = match args.get("config") {
-        Some(p) => AgentConfig::load(Path::new(p)).map_err(|e| e.to_string())?,
-        None => AgentConfig::default(),
+fn load_config(args: &Args) -> Result<Experiment, String> {
+    let mut e = match args.get("config") {
+        Some(p) => Experiment::load(Path::new(p))?,
+        None => Experiment::default(),
     };
+    let c = &mut e.agent;
     c.run.seed = args.parsed("seed", c.run.seed)?;
     c.run.env_steps = args.parsed("steps", c.run.env_steps)?;
     c.run.actor_threads = args.parsed("threads", c.run.actor_threads)?;
     c.validate().map_err(|e| e.to_string())?;
-    Ok(c)
+    Ok(e)
 }
 
 fn train(raw: &[String]) -> Result<(), String> {
@@ -157,22 +161,18 @@ fn train(raw: &[String]) -> Result<(), String> {
         &["resume", "print-config", "quiet"],
     )?;
     if args.flag("print-config") {
-        print!("{}", AgentConfig::default().to_toml());
+        print!("{}", Experiment::default().to_toml());
         return Ok(());
     }
     let out = PathBuf::from(args.get("out").unwrap_or("runs/train"));
-    let (mut trainer, config) = if args.flag("resume") {
-        let t = Trainer::load(&out.join("checkpoint")).map_err(|e| e.to_string())?;
-        let c = t.config.clone();
-        (t, c)
+    let mut trainer = if args.flag("resume") {
+        Trainer::<Suite>::load(&out.join("checkpoint")).map_err(|e| e.to_string())?
     } else {
-        let c = load_config(&args)?;
-        (
-            Trainer::new(c.clone(), Tasks::Train).map_err(|e| e.to_string())?,
-            c,
-        )
+        let e = load_config(&args)?;
+        Trainer::new(e.agent.clone(), e.suite(), TaskSplit::Train).map_err(|e| e.to_string())?
     };
-    let run = run::RunDir::create(&out, &config)?;
+    let config = trainer.config.clone();
+    let run = run::RunDir::create(&out, &Experiment::of(&config, trainer.family()))?;
     if config.run.actor_threads > 0 {
         eprintln!("threaded mode: {} actor threads", config.run.actor_threads);
         trainer.train_threaded().map_err(|e| e.to_string())?;
@@ -203,29 +203,34 @@ fn transfer(raw: &[String]) -> Result<(), String> {
     let out = PathBuf::from(args.get("out").unwrap_or("runs/transfer"));
     let source = match (args.flag("no-prior"), args.get("from")) {
         (true, _) => None,
-        (false, Some(dir)) => Some(Trainer::load(Path::new(dir)).map_err(|e| e.to_string())?),
+        (false, Some(dir)) => {
+            Some(Trainer::<Suite>::load(Path::new(dir)).map_err(|e| e.to_string())?)
+        }
         (false, None) => return Err("--from DIR is required (or --no-prior)".into()),
     };
-    let mut config = match (args.get("config"), &source) {
+    let mut experiment = match (args.get("config"), &source) {
         (None, Some(s)) => {
-            let mut c = s.config.clone();
+            let mut e = Experiment::of(&s.config, s.family());
+            let c = &mut e.agent;
             c.run.seed = args.parsed("seed", c.run.seed.wrapping_add(100))?;
             c.run.env_steps = args.parsed("steps", c.run.env_steps)?;
-            c
+            e
         }
         _ => load_config(&args)?,
     };
     if args.flag("no-prior") {
-        config.prior = bprl_agents::PriorConfig::None;
+        experiment.agent.prior = bprl_agents::PriorConfig::None;
     }
-    let mut t = Trainer::new(config.clone(), Tasks::HeldOut).map_err(|e| e.to_string())?;
+    let config = experiment.agent.clone();
+    let mut t = Trainer::new(config.clone(), experiment.suite(), TaskSplit::HeldOut)
+        .map_err(|e| e.to_string())?;
     if let Some(s) = &source {
         t.learner
             .load_prior_from(&s.learner, args.flag("with-low-level"))
             .map_err(|e| e.to_string())?;
         t.learner.set_prior_frozen(args.flag("freeze-prior"));
     }
-    let run = run::RunDir::create(&out, &config)?;
+    let run = run::RunDir::create(&out, &experiment)?;
     run::train(&mut t, &run, "transfer", args.flag("quiet"))?;
     let e = t
         .evaluate(config.run.eval_episodes.max(1))
@@ -243,7 +248,7 @@ fn eval(raw: &[String]) -> Result<(), String> {
     let dir = args
         .get("checkpoint")
         .ok_or("--checkpoint DIR is required")?;
-    let mut t = Trainer::load(Path::new(dir)).map_err(|e| e.to_string())?;
+    let mut t = Trainer::<Suite>::load(Path::new(dir)).map_err(|e| e.to_string())?;
     let e = t
         .evaluate(args.parsed("episodes", 20usize)?)
         .map_err(|e| e.to_string())?;

@@ -1,6 +1,8 @@
 //! A run folder: config, metrics as CSV and JSON lines, a checkpoint folder, progress on stderr.
 
-use bprl_agents::{AgentConfig, EpisodeRecord, EvalRecord, Trainer};
+use crate::experiment::Experiment;
+use bprl_agents::{EpisodeRecord, EvalRecord, TaskFamily, Trainer};
+use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +20,7 @@ pub struct RunDir {
 
 impl RunDir {
     /// Creates the folder and writes `config.toml`.
-    pub fn create(dir: &Path, config: &AgentConfig) -> Result<Self, String> {
+    pub fn create(dir: &Path, config: &Experiment) -> Result<Self, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         write_atomic(&dir.join("config.toml"), &config.to_toml())?;
         Ok(Self {
@@ -111,7 +113,12 @@ pub fn progress(label: &str, r: &EpisodeRecord, total: u64, e: Option<&EvalRecor
 }
 
 /// Trains with progress, metrics files and checkpoints in `run`.
-pub fn train(trainer: &mut Trainer, run: &RunDir, label: &str, quiet: bool) -> Result<(), String> {
+pub fn train<T: TaskFamily + Serialize>(
+    trainer: &mut Trainer<T>,
+    run: &RunDir,
+    label: &str,
+    quiet: bool,
+) -> Result<(), String> {
     let total = trainer.config.run.env_steps;
     let mut write_err = None;
     let ckpt = run.checkpoints();

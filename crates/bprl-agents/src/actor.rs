@@ -2,7 +2,7 @@
 //! for Retrace's importance ratios.
 
 use crate::error::Result;
-use crate::hierarchical::HierNetworks;
+use crate::learner::HierNetworks;
 use bprl_distributions::DiagGaussian;
 use bprl_policy::{GaussianPolicy, LatentHold};
 use ndarray::Array2;

@@ -1,24 +1,52 @@
 //! The agent's configuration: every default of Acme's `svg0_prior` (DESIGN.md section 3),
 //! loaded from TOML and validated (a bad field is a typed error naming it).
+//!
+//! The configuration says nothing about the environment: the trainer takes any
+//! [`bprl_envs::TaskFamily`], and the prior's input is a list of the environment's observation
+//! group names, checked against its spec by [`AgentConfig::validate_for`].
 
 use crate::error::ConfigError;
-use bprl_envs::{BodyKind, PriorView, TargetsConfig};
+use bprl_policy::ObservationSpec;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Which prior regularizes the policy; baselines are configurations of the same code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PriorConfig {
     /// No prior: the KL term is dropped (as `alpha = 0`).
     None,
     /// A fixed `N(0, I)` prior (on actions, or on the latent for Algorithm 2).
     StandardNormal,
-    /// A learned prior that sees the groups of `view` (information asymmetry unless `full`).
+    /// A learned prior that sees only the named observation groups (information asymmetry when
+    /// they leave out the task groups, full information when they name every group).
     Learned {
-        /// The observation groups the prior sees.
-        view: PriorView,
+        /// The observation groups the prior sees, in this order (for the built-in suite, for
+        /// example `["proprio"]` or `["proprio", "targets"]`).
+        groups: Vec<String>,
     },
+}
+
+impl PriorConfig {
+    /// A learned prior over the named groups.
+    pub fn learned<S: AsRef<str>>(groups: &[S]) -> Self {
+        PriorConfig::Learned {
+            groups: groups.iter().map(|g| g.as_ref().to_string()).collect(),
+        }
+    }
+
+    /// The groups a learned prior sees (`None` for the other kinds).
+    pub fn groups(&self) -> Option<Vec<&str>> {
+        match self {
+            PriorConfig::Learned { groups } => Some(groups.iter().map(String::as_str).collect()),
+            _ => None,
+        }
+    }
+
+    /// Whether the prior is learned.
+    pub fn is_learned(&self) -> bool {
+        matches!(self, PriorConfig::Learned { .. })
+    }
 }
 
 /// Whether the prior's low level is the policy's own or separate (Algorithm 2).
@@ -32,7 +60,8 @@ pub enum LowLevel {
 }
 
 /// Algorithm 2's latent hierarchy (absent: Algorithm 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HierarchyConfig {
     /// Latent dimension of `z` (default 8).
     pub latent_dim: usize,
@@ -40,6 +69,10 @@ pub struct HierarchyConfig {
     pub hold_steps: usize,
     /// Shared or separate low level (default shared).
     pub low_level: LowLevel,
+    /// The observation groups the low level `pi^L(a | z, x_L)` sees. Default (absent): the
+    /// learned prior's groups, so that a shared low level is a valid prior component; every
+    /// group when the prior is not learned.
+    pub low_level_groups: Option<Vec<String>>,
 }
 
 impl Default for HierarchyConfig {
@@ -48,6 +81,7 @@ impl Default for HierarchyConfig {
             latent_dim: 8,
             hold_steps: 1,
             low_level: LowLevel::Shared,
+            low_level_groups: None,
         }
     }
 }
@@ -123,25 +157,6 @@ impl Default for LearnerConfig {
     }
 }
 
-/// The environment suite.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EnvConfig {
-    /// Point mass or reacher.
-    pub body: BodyKind,
-    /// Targets, rewards, time limit.
-    pub targets: TargetsConfig,
-}
-
-impl Default for EnvConfig {
-    fn default() -> Self {
-        Self {
-            body: BodyKind::PointMass,
-            targets: TargetsConfig::default(),
-        }
-    }
-}
-
 /// The actor/learner loop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -195,8 +210,6 @@ pub struct AgentConfig {
     pub hierarchy: Option<HierarchyConfig>,
     /// The learner.
     pub learner: LearnerConfig,
-    /// The environment suite.
-    pub env: EnvConfig,
     /// The loop.
     pub run: RunConfig,
 }
@@ -204,12 +217,9 @@ pub struct AgentConfig {
 impl Default for AgentConfig {
     fn default() -> Self {
         Self {
-            prior: PriorConfig::Learned {
-                view: PriorView::Proprio,
-            },
+            prior: PriorConfig::learned(&["proprio"]),
             hierarchy: None,
             learner: LearnerConfig::default(),
-            env: EnvConfig::default(),
             run: RunConfig::default(),
         }
     }
@@ -363,13 +373,57 @@ impl AgentConfig {
                 "must be >= 1 when evaluating",
             ));
         }
-        let t = &self.env.targets;
-        if t.num_targets == 0 || t.max_steps == 0 || t.radius.is_nan() || t.radius <= 0.0 {
+        if let PriorConfig::Learned { groups } = &self.prior
+            && groups.is_empty()
+        {
             return Err(invalid(
-                "env.targets",
-                format!("{t:?}"),
-                "num_targets, max_steps >= 1 and radius > 0",
+                "prior.learned.groups",
+                "[]",
+                "a learned prior needs at least one observation group",
             ));
+        }
+        Ok(())
+    }
+
+    /// [`AgentConfig::validate`], then checks every group name the configuration uses against
+    /// an environment's observation spec.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`], or [`ConfigError::UnknownGroup`] naming the field, the group
+    /// and the groups the environment has.
+    pub fn validate_for(&self, spec: &ObservationSpec) -> Result<(), ConfigError> {
+        self.validate()?;
+        let mut named: Vec<(&str, &[String])> = Vec::new();
+        if let PriorConfig::Learned { groups } = &self.prior {
+            named.push(("prior.learned.groups", groups));
+        }
+        if let Some(Some(groups)) = self.hierarchy.as_ref().map(|h| h.low_level_groups.as_ref()) {
+            named.push(("hierarchy.low_level_groups", groups));
+        }
+        if let (Some(h), PriorConfig::Learned { groups: prior }) = (&self.hierarchy, &self.prior)
+            && h.low_level == LowLevel::Shared
+            && let Some(low) = &h.low_level_groups
+            && let Some(g) = low.iter().find(|g| !prior.contains(g))
+        {
+            return Err(invalid(
+                "hierarchy.low_level_groups",
+                g,
+                "a shared low level is part of the prior, so it may see only the prior's groups",
+            ));
+        }
+        for (field, groups) in named {
+            for (i, g) in groups.iter().enumerate() {
+                if spec.range(g).is_err() {
+                    return Err(ConfigError::UnknownGroup {
+                        field: field.into(),
+                        group: g.clone(),
+                        available: spec.groups().iter().map(|(n, _)| n.clone()).collect(),
+                    });
+                }
+                if groups[..i].contains(g) {
+                    return Err(invalid(field, g, "names a group twice"));
+                }
+            }
         }
         Ok(())
     }

@@ -17,6 +17,18 @@ pub enum ConfigError {
         /// What it must satisfy.
         requirement: String,
     },
+    /// A configuration names an observation group the environment does not have.
+    #[error(
+        "config field `{field}` names observation group `{group}`, which the environment does not have (its groups: {available:?})"
+    )]
+    UnknownGroup {
+        /// Dotted path of the field (for example `prior.learned.groups`).
+        field: String,
+        /// The unknown name.
+        group: String,
+        /// The groups of the environment's observation spec.
+        available: Vec<String>,
+    },
     /// The TOML text could not be parsed into a configuration.
     #[error("config {path}: {reason}")]
     Parse {

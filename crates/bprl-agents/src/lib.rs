@@ -48,18 +48,19 @@ pub mod batch;
 pub mod checkpoint;
 pub mod config;
 mod error;
-pub mod flat;
-pub mod hierarchical;
 pub mod learner;
-pub mod optim;
 pub mod trainer;
 
+pub use bprl_envs::{TaskFamily, TaskSplit};
 pub use config::{
     AgentConfig, HierarchyConfig, LearnerConfig, LowLevel, PriorConfig, RatioPolicy, RunConfig,
 };
 pub use error::{AgentError, ConfigError, Result};
-pub use learner::Learner;
-pub use trainer::{Counters, EpisodeRecord, EvalRecord, PriorRollouts, Tasks, Trainer};
+pub use learner::{
+    FlatLearner, HierLearner, HierNoise, Learner, LearnerState, Metrics, UpdateNoise, flat,
+    hierarchical,
+};
+pub use trainer::{Counters, EpisodeRecord, EvalRecord, Trainer};
 
 /// An `f64` constant in the learner's scalar type.
 pub(crate) fn cst<F: bprl_policy::Float>(x: f64) -> F {

@@ -1,6 +1,7 @@
 //! Configuration: Acme's defaults, TOML round trip, typed errors naming the bad field.
 
-use bprl_agents::{AgentConfig, ConfigError, PriorConfig, Tasks, Trainer};
+use bprl_agents::{AgentConfig, ConfigError, PriorConfig, TaskSplit, Trainer};
+use bprl_envs::Suite;
 
 #[test]
 fn defaults_are_acme_svg0_prior() {
@@ -35,6 +36,7 @@ fn toml_round_trip_and_partial_files() {
         latent_dim: 3,
         hold_steps: 4,
         low_level: bprl_agents::LowLevel::Shared,
+        low_level_groups: Some(vec!["proprio".into()]),
     });
     let back = AgentConfig::from_toml(&c.to_toml()).unwrap();
     assert_eq!(back, c);
@@ -68,5 +70,5 @@ fn invalid_configs_name_the_field() {
     assert!(matches!(e, ConfigError::Io { .. }));
     let mut bad = AgentConfig::default();
     bad.learner.critic_hidden = vec![];
-    assert!(Trainer::new(bad, Tasks::Train).is_err());
+    assert!(Trainer::new(bad, Suite::point_mass_default(), TaskSplit::Train).is_err());
 }

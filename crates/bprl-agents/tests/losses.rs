@@ -5,7 +5,6 @@
 use bprl_agents::batch::LearnerBatch;
 use bprl_agents::flat::{FlatLearner, UpdateNoise};
 use bprl_agents::{LearnerConfig, PriorConfig};
-use bprl_envs::PriorView;
 use bprl_nn::Parameters;
 use bprl_nn::gradcheck::{finite_difference, max_error};
 use bprl_policy::{Critic, GaussianPolicy, ObservationSpec};
@@ -258,13 +257,11 @@ fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
 #[test]
 fn losses_and_gradients_match_a_direct_computation() {
     for prior in [
-        PriorConfig::Learned {
-            view: PriorView::Proprio,
-        },
+        PriorConfig::learned(&["proprio"]),
         PriorConfig::StandardNormal,
         PriorConfig::None,
     ] {
-        let l = learner(prior, 0.3, 0.9);
+        let l = learner(prior.clone(), 0.3, 0.9);
         let b = batch();
         let noise = l.next_noise(&b);
         let (metrics, grads) = l.losses(&b, &noise).unwrap();
@@ -315,13 +312,7 @@ fn losses_and_gradients_match_a_direct_computation() {
 
 #[test]
 fn alpha_zero_lambda_zero_is_one_step_expected_sarsa() {
-    let l = learner(
-        PriorConfig::Learned {
-            view: PriorView::Proprio,
-        },
-        0.0,
-        0.0,
-    );
+    let l = learner(PriorConfig::learned(&["proprio"]), 0.0, 0.0);
     let b = batch();
     let noise = l.next_noise(&b);
     let got = l.critic_targets(&b, &noise).unwrap();
@@ -357,13 +348,7 @@ fn alpha_zero_lambda_zero_is_one_step_expected_sarsa() {
 
 #[test]
 fn update_changes_only_what_it_should() {
-    let mut l = learner(
-        PriorConfig::Learned {
-            view: PriorView::Proprio,
-        },
-        0.3,
-        0.9,
-    );
+    let mut l = learner(PriorConfig::learned(&["proprio"]), 0.3, 0.9);
     let targets_before = l.target.clone();
     l.prior_frozen = true;
     let prior_before = l.online.prior.clone();
@@ -403,10 +388,8 @@ fn f32_update_matches_f64_at_a_size_with_many_tiles() {
         critic_hidden: vec![40, 30],
         ..LearnerConfig::default()
     };
-    let prior = PriorConfig::Learned {
-        view: PriorView::Proprio,
-    };
-    let mut l64 = FlatLearner::<f64>::new(&spec(), A, cfg.clone(), prior, 9).unwrap();
+    let prior = PriorConfig::learned(&["proprio"]);
+    let mut l64 = FlatLearner::<f64>::new(&spec(), A, cfg.clone(), prior.clone(), 9).unwrap();
     let mut rng = StdRng::seed_from_u64(10);
     scramble(&mut l64.online.critic, &mut rng, 0.3);
     scramble(&mut l64.target.critic, &mut rng, 0.3);

@@ -3,18 +3,35 @@
 //! uninterrupted run, corrupted checkpoints are typed errors; Algorithm 2 and the threaded
 //! mode run.
 
-use bprl_agents::{AgentConfig, HierarchyConfig, Learner, LowLevel, PriorConfig, Tasks, Trainer};
-use bprl_envs::{Env, PriorView, Suite};
+use bprl_agents::{
+    AgentConfig, HierarchyConfig, Learner, LowLevel, PriorConfig, TaskSplit, Trainer,
+};
+use bprl_envs::{BodyKind, Env, PriorView, Suite, TargetsConfig};
 use bprl_nn::Parameters;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+/// The point-mass suite with `targets` targets, short episodes and shaped rewards.
+fn suite(targets: usize) -> Suite {
+    Suite::new(
+        BodyKind::PointMass,
+        TargetsConfig {
+            num_targets: targets,
+            max_steps: 40,
+            shaping: 1.0,
+            radius: 0.2,
+            ..TargetsConfig::default()
+        },
+    )
+}
+
+/// A run of the easy suite (one target).
+fn trainer(config: AgentConfig) -> Trainer<Suite> {
+    Trainer::new(config, suite(1), TaskSplit::Train).unwrap()
+}
+
 fn easy(seed: u64, env_steps: u64) -> AgentConfig {
     let mut c = AgentConfig::default();
-    c.env.targets.num_targets = 1;
-    c.env.targets.max_steps = 40;
-    c.env.targets.shaping = 1.0;
-    c.env.targets.radius = 0.2;
     c.learner.target_period = 50;
     c.learner.batch_size = 32;
     c.learner.sequence_length = 10;
@@ -42,10 +59,8 @@ fn params(l: &Learner) -> Vec<f32> {
 }
 
 /// Mean return of uniformly random actions on the same evaluation seeds.
-fn random_return(config: &AgentConfig, episodes: usize) -> f64 {
-    let mut env = Suite::new(config.env.body, config.env.targets.clone())
-        .train_env()
-        .unwrap();
+fn random_return(episodes: usize) -> f64 {
+    let mut env = suite(1).train_env().unwrap();
     let mut rng = StdRng::seed_from_u64(0);
     let mut total = 0.0;
     for e in 0..episodes {
@@ -68,8 +83,8 @@ fn random_return(config: &AgentConfig, episodes: usize) -> f64 {
 #[test]
 fn short_training_beats_a_random_policy() {
     let config = easy(7, 4000);
-    let random = random_return(&config, 20);
-    let mut t = Trainer::new(config, Tasks::Train).unwrap();
+    let random = random_return(20);
+    let mut t = trainer(config);
     t.train(None, &mut |_, _| {}).unwrap();
     let trained = t.evaluate(20).unwrap();
     // The task pays up to ~2.6 (arrival + bonus + shaping); random actions rarely arrive.
@@ -85,7 +100,7 @@ fn short_training_beats_a_random_policy() {
 #[test]
 fn synchronous_mode_is_bit_reproducible() {
     let run = |seed| {
-        let mut t = Trainer::new(easy(seed, 600), Tasks::Train).unwrap();
+        let mut t = trainer(easy(seed, 600));
         t.train(None, &mut |_, _| {}).unwrap();
         (params(&t.learner), t.history.clone())
     };
@@ -100,12 +115,12 @@ fn synchronous_mode_is_bit_reproducible() {
 #[test]
 fn checkpoint_resume_equals_an_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();
-    let mut whole = Trainer::new(easy(11, 800), Tasks::Train).unwrap();
+    let mut whole = trainer(easy(11, 800));
     whole.train(None, &mut |_, _| {}).unwrap();
 
-    let mut first = Trainer::new(easy(11, 400), Tasks::Train).unwrap();
+    let mut first = trainer(easy(11, 400));
     first.train(Some(dir.path()), &mut |_, _| {}).unwrap();
-    let mut resumed = Trainer::load(dir.path()).unwrap();
+    let mut resumed = Trainer::<Suite>::load(dir.path()).unwrap();
     resumed.config.run.env_steps = 800;
     resumed.train(None, &mut |_, _| {}).unwrap();
     assert_eq!(params(&resumed.learner), params(&whole.learner));
@@ -116,7 +131,7 @@ fn checkpoint_resume_equals_an_uninterrupted_run() {
 #[test]
 fn corrupted_or_missing_checkpoints_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let mut t = Trainer::new(easy(1, 100), Tasks::Train).unwrap();
+    let mut t = trainer(easy(1, 100));
     t.train(Some(dir.path()), &mut |_, _| {}).unwrap();
     let episode: u64 = std::fs::read_to_string(dir.path().join("LATEST"))
         .unwrap()
@@ -129,18 +144,18 @@ fn corrupted_or_missing_checkpoints_are_typed_errors() {
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x01;
     std::fs::write(&state, &flipped).unwrap();
-    let e = Trainer::load(dir.path()).unwrap_err();
+    let e = Trainer::<Suite>::load(dir.path()).unwrap_err();
     assert!(e.to_string().contains("checksum"), "{e}");
     std::fs::write(&state, &bytes[..bytes.len() - 10]).unwrap();
     assert!(
-        Trainer::load(dir.path())
+        Trainer::<Suite>::load(dir.path())
             .unwrap_err()
             .to_string()
             .contains("truncated")
     );
     let empty = tempfile::tempdir().unwrap();
     assert!(matches!(
-        Trainer::load(empty.path()),
+        Trainer::<Suite>::load(empty.path()),
         Err(bprl_agents::AgentError::Checkpoint { .. })
     ));
 }
@@ -149,15 +164,14 @@ fn corrupted_or_missing_checkpoints_are_typed_errors() {
 fn algorithm_2_trains_with_shared_and_separate_low_levels() {
     for low_level in [LowLevel::Shared, LowLevel::Separate] {
         let mut c = easy(5, 300);
-        c.prior = PriorConfig::Learned {
-            view: PriorView::ProprioTargets,
-        };
+        c.prior = PriorConfig::learned(PriorView::ProprioTargets.groups());
         c.hierarchy = Some(HierarchyConfig {
             latent_dim: 2,
             hold_steps: 2,
             low_level,
+            low_level_groups: None,
         });
-        let mut t = Trainer::new(c, Tasks::Train).unwrap();
+        let mut t = trainer(c);
         t.train(None, &mut |_, _| {}).unwrap();
         let Learner::Hierarchical(h) = &t.learner else {
             panic!("expected Algorithm 2")
@@ -183,7 +197,7 @@ fn threaded_mode_runs_and_learns_steps() {
     let mut c = easy(9, 400);
     c.run.actor_threads = 2;
     c.run.samples_per_insert = 8.0;
-    let mut t = Trainer::new(c, Tasks::Train).unwrap();
+    let mut t = trainer(c);
     t.train_threaded().unwrap();
     assert!(t.counters.env_steps >= 400);
     assert!(t.learner.steps() > 0);
@@ -199,11 +213,8 @@ fn threaded_mode_runs_and_learns_steps() {
 fn transfer_loads_a_frozen_prior_and_rejects_mismatches() {
     let mut source_cfg = easy(21, 200);
     // Two targets, so that there are held-out "visit i then j" tasks.
-    source_cfg.env.targets.num_targets = 2;
-    source_cfg.prior = PriorConfig::Learned {
-        view: PriorView::ProprioTargets,
-    };
-    let mut source = Trainer::new(source_cfg.clone(), Tasks::Train).unwrap();
+    source_cfg.prior = PriorConfig::learned(PriorView::ProprioTargets.groups());
+    let mut source = Trainer::new(source_cfg.clone(), suite(2), TaskSplit::Train).unwrap();
     source.train(None, &mut |_, _| {}).unwrap();
     let prior_of = |l: &Learner| match l {
         Learner::Flat(f) => f.online.prior.as_ref().unwrap().flatten(),
@@ -211,7 +222,7 @@ fn transfer_loads_a_frozen_prior_and_rejects_mismatches() {
     };
     let mut target_cfg = source_cfg.clone();
     target_cfg.run.seed = 99;
-    let mut t = Trainer::new(target_cfg, Tasks::HeldOut).unwrap();
+    let mut t = Trainer::new(target_cfg, suite(2), TaskSplit::HeldOut).unwrap();
     assert_ne!(prior_of(&t.learner), prior_of(&source.learner));
     t.learner.load_prior_from(&source.learner, false).unwrap();
     t.learner.set_prior_frozen(true);
@@ -226,7 +237,7 @@ fn transfer_loads_a_frozen_prior_and_rejects_mismatches() {
     // A learner without a prior cannot take one.
     let mut none_cfg = source_cfg.clone();
     none_cfg.prior = PriorConfig::None;
-    let mut none = Trainer::new(none_cfg, Tasks::HeldOut).unwrap();
+    let mut none = Trainer::new(none_cfg, suite(2), TaskSplit::HeldOut).unwrap();
     assert!(
         none.learner
             .load_prior_from(&source.learner, false)

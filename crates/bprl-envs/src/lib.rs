@@ -25,7 +25,8 @@
 //! |---|---|
 //! | [`Env`], [`TimeStep`], [`ActionSpec`] | the interface (dm_env style: `First`/`Mid`/`Last`, termination vs truncation) |
 //! | [`MultiTarget`] with [`PointMass`] or [`TwoLinkArm`] | the tasks: "go to target k", "visit targets in order" |
-//! | [`Suite`] | training tasks and held-out transfer tasks |
+//! | [`TaskFamily`], [`TaskSplit`], [`SingleTask`] | a multi-task problem: environments over the training or the held-out tasks (what a trainer takes) |
+//! | [`Suite`], [`SuiteConfig`] | the built-in family: training tasks and held-out transfer tasks |
 //! | [`VecEnv`] | `N` environments in lockstep with auto-reset |
 //! | [`render_png`] | trajectories over the arena as a PNG |
 //!
@@ -53,6 +54,7 @@
 
 mod body;
 mod env;
+mod family;
 mod render;
 mod suite;
 mod targets;
@@ -60,7 +62,8 @@ mod vec_env;
 
 pub use body::{Body, DT, PointMass, TwoLinkArm};
 pub use env::{ActionSpec, Env, EnvError, EpisodeEnd, StepType, TimeStep, clip_action};
+pub use family::{SingleTask, TaskFamily, TaskSplit};
 pub use render::{Scene, render_png};
-pub use suite::{BodyKind, Suite, SuiteEnv};
+pub use suite::{BodyKind, Suite, SuiteConfig, SuiteEnv};
 pub use targets::{MultiTarget, PriorView, TargetsConfig, Task};
 pub use vec_env::VecEnv;

@@ -2,6 +2,7 @@
 
 use crate::body::{PointMass, TwoLinkArm};
 use crate::env::EnvError;
+use crate::family::{TaskFamily, TaskSplit};
 use crate::targets::{MultiTarget, TargetsConfig, Task};
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +16,27 @@ pub enum BodyKind {
     Reacher,
 }
 
-/// A body, a configuration, training tasks and held-out tasks.
+/// The settings of a built-in suite: the body and the multi-target environment (the `[env]`
+/// section of the command line's configuration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SuiteConfig {
+    /// Point mass or reacher (default point mass).
+    pub body: BodyKind,
+    /// Targets, rewards, time limit.
+    pub targets: TargetsConfig,
+}
+
+impl Default for SuiteConfig {
+    fn default() -> Self {
+        Self {
+            body: BodyKind::PointMass,
+            targets: TargetsConfig::default(),
+        }
+    }
+}
+
+/// A body, a configuration, training tasks and held-out tasks: the built-in [`TaskFamily`].
 ///
 /// Training: "go to target k" for every `k`, drawn uniformly per episode. Held out: "visit
 /// target i, then target j" for every ordered pair `i != j`, a combination never trained on.
@@ -60,6 +81,11 @@ impl Suite {
         }
     }
 
+    /// The suite of a [`SuiteConfig`].
+    pub fn from_config(config: &SuiteConfig) -> Self {
+        Self::new(config.body, config.targets.clone())
+    }
+
     /// Point mass, 3 targets, sparse rewards, 100 steps.
     pub fn point_mass_default() -> Self {
         Self::new(BodyKind::PointMass, TargetsConfig::default())
@@ -99,6 +125,17 @@ impl Suite {
     /// An invalid configuration.
     pub fn held_out_env(&self) -> Result<SuiteEnv, EnvError> {
         self.env(self.held_out.clone())
+    }
+}
+
+impl TaskFamily for Suite {
+    type Env = SuiteEnv;
+
+    fn make_env(&self, split: TaskSplit) -> Result<SuiteEnv, EnvError> {
+        match split {
+            TaskSplit::Train => self.train_env(),
+            TaskSplit::HeldOut => self.held_out_env(),
+        }
     }
 }
 

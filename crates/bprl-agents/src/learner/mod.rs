@@ -1,12 +1,38 @@
-//! Either algorithm behind one type, so the loop, checkpoints and the command line treat them
-//! alike.
+//! The learners of Algorithms 1 and 2 on one skeleton, and [`Learner`], either of them behind
+//! one type so the loop, checkpoints and the command line treat them alike.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`update`] | the skeleton: [`LearnerState`], the [`Algorithm`] trait, the update driver, the step RNG |
+//! | [`networks`] | [`FlatNetworks`], [`HierNetworks`] and the [`Networks`] trait the skeleton steps and copies |
+//! | [`targets`] | what both algorithms share: loss weights, soft value, Retrace targets, critic loss |
+//! | [`optim`] | the three Adam optimizers |
+//! | [`metrics`] | [`Metrics`] and the guard rail on non-finite losses |
+//! | [`flat`] | Algorithm 1's named losses ([`Flat`]) |
+//! | [`hierarchical`] | Algorithm 2's named losses ([`Hierarchical`]) |
+//!
+//! Dependencies run one way: `flat` and `hierarchical` use `targets`, `update`, `networks`;
+//! `update` uses `optim`, `networks`, `metrics`; nothing uses `flat` or `hierarchical` but this
+//! module.
+
+pub mod flat;
+pub mod hierarchical;
+pub mod metrics;
+pub mod networks;
+pub mod optim;
+pub mod targets;
+pub mod update;
+
+pub use flat::{Flat, FlatGradients, FlatLearner, UpdateNoise};
+pub use hierarchical::{HierGradients, HierLearner, HierNoise, Hierarchical};
+pub use metrics::Metrics;
+pub use networks::{FlatNetworks, Gradients, HierNetworks, Networks};
+pub use update::{Algorithm, LearnerState, step_rng};
 
 use crate::actor::{Action, HierActor, act_flat};
 use crate::batch::LearnerBatch;
 use crate::config::AgentConfig;
 use crate::error::Result;
-use crate::flat::{FlatLearner, Metrics};
-use crate::hierarchical::HierLearner;
 use bprl_policy::ObservationSpec;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -24,23 +50,25 @@ impl Learner {
     /// A fresh learner for a configuration.
     ///
     /// # Errors
-    /// Bad sizes or views.
+    /// An invalid configuration, a group the spec lacks ([`crate::ConfigError::UnknownGroup`]),
+    /// bad sizes.
     pub fn new(config: &AgentConfig, spec: &ObservationSpec, action_dim: usize) -> Result<Self> {
+        config.validate_for(spec)?;
         let seed = config.run.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5eed;
         Ok(match &config.hierarchy {
             None => Learner::Flat(Box::new(FlatLearner::new(
                 spec,
                 action_dim,
                 config.learner.clone(),
-                config.prior,
+                config.prior.clone(),
                 seed,
             )?)),
             Some(h) => Learner::Hierarchical(Box::new(HierLearner::new(
                 spec,
                 action_dim,
                 config.learner.clone(),
-                *h,
-                config.prior,
+                h.clone(),
+                config.prior.clone(),
                 seed,
             )?)),
         })
@@ -54,6 +82,18 @@ impl Learner {
         match self {
             Learner::Flat(l) => l.update(batch),
             Learner::Hierarchical(l) => l.update(batch),
+        }
+    }
+
+    /// Whether two learners run the same algorithm on networks of the same sizes (a
+    /// checkpoint's learner fits a fresh one built for the environment).
+    pub fn same_architecture(&self, other: &Learner) -> bool {
+        match (self, other) {
+            (Learner::Flat(a), Learner::Flat(b)) => a.parameter_counts() == b.parameter_counts(),
+            (Learner::Hierarchical(a), Learner::Hierarchical(b)) => {
+                a.parameter_counts() == b.parameter_counts()
+            }
+            _ => false,
         }
     }
 
@@ -81,7 +121,7 @@ impl Learner {
         Ok(match self {
             Learner::Flat(_) => ActorState::Flat,
             Learner::Hierarchical(l) => {
-                ActorState::Hierarchical(HierActor::new(l.hierarchy.hold_steps)?)
+                ActorState::Hierarchical(HierActor::new(l.hierarchy().hold_steps)?)
             }
         })
     }
@@ -104,7 +144,7 @@ impl Learner {
                 a.act(&l.online, obs, episode_start, greedy, rng)
             }
             (Learner::Hierarchical(l), s) => {
-                *s = ActorState::Hierarchical(HierActor::new(l.hierarchy.hold_steps)?);
+                *s = ActorState::Hierarchical(HierActor::new(l.hierarchy().hold_steps)?);
                 self.act(s, obs, episode_start, greedy, rng)
             }
         }

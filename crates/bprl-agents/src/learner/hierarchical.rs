@@ -1,0 +1,408 @@
+//! Algorithm 2: a latent hierarchical policy and prior, the critic `Q(x, a, z)`, the KL bound of
+//! Eq. 11, Retrace with latent traces.
+//!
+//! [`Hierarchical`]'s losses follow Algorithm 1's steps with the hierarchy:
+//! 1. the soft value uses target-policy chains `(z_s, a_s)` and `Q'(x, a_s, z_s)`, minus
+//!    `alpha (KL_H + KL_L)` (Eq. 11 at a sampled latent; `KL_L = 0` for a shared low level,
+//!    Eq. 12);
+//! 2. Retrace resamples `z_t ~ pi^H'(.|x_t)` in the learner and uses
+//!    `c = lambda min(1, pi^H(z_t|x_t) pi^L(a_t|x_t, z_t) / mu(a_t|x_t))`;
+//! 3. the critic regresses `Q(x_t, a_t, z_t)` on those targets (the shared critic loss);
+//! 4. the policy gradient flows through the action into `Q'` but not through `Q'`'s latent
+//!    input, with both levels' entropies and `alpha` times the Eq. 11 (or Eq. 12) KL;
+//! 5. the prior is distilled with `KL(sg(pi) || pi0)` through Eq. 11's two terms.
+//!
+//! The update around them (Adam, target copies) is the shared [`LearnerState::update`].
+
+use super::metrics::Metrics;
+use super::networks::{Gradients, HierNetworks};
+use super::targets::{Weights, critic_loss, kl_weight, retrace_targets, soft_value};
+use super::update::{Algorithm, LearnerState};
+use crate::batch::LearnerBatch;
+use crate::config::{HierarchyConfig, LearnerConfig, PriorConfig, RatioPolicy};
+use crate::cst;
+use crate::error::{AgentError, Result};
+use bprl_distributions::DiagGaussian;
+use bprl_nn::Parameters;
+use bprl_policy::{
+    ChainGrad, Float, HierarchicalPolicy, HierarchicalPrior, HierarchicalSample, ObservationSpec,
+    latent_kl, latent_kl_policy_grad, latent_kl_prior_backward,
+};
+use ndarray::{Array1, Array2, ArrayView2, ArrayView3, Axis};
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+/// Algorithm 2 and its hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hierarchical {
+    /// The latent hierarchy.
+    pub hierarchy: HierarchyConfig,
+}
+
+/// Algorithm 2's learner state.
+pub type HierLearner<F> = LearnerState<F, Hierarchical>;
+
+/// Gradients of one Algorithm 2 update.
+pub type HierGradients<F> = Gradients<F, HierNetworks<F>>;
+
+/// The noise one Algorithm 2 update uses, in the order it is drawn (exposed so tests can
+/// recompute the losses directly). Chains over `S` samples are sample-major: `S` stacked
+/// copies of the batch's rows.
+#[derive(Debug, Clone)]
+pub struct HierNoise<F> {
+    /// Latent noise of the target chains of the soft value, `[S (T+1) B, Z]`.
+    pub value_latent: Array2<F>,
+    /// Action noise of the target chains of the soft value, `[S (T+1) B, A]`.
+    pub value_action: Array2<F>,
+    /// Latent noise of the online chain whose KL to the target prior enters the soft value,
+    /// `[(T+1) B, Z]`.
+    pub kl_latent: Array2<F>,
+    /// Its action noise, `[(T+1) B, A]`.
+    pub kl_action: Array2<F>,
+    /// Noise of the latents `z_t ~ pi^H'(.|x_t)` resampled for Retrace, `[T B, Z]`.
+    pub retrace_latent: Array2<F>,
+    /// Latent noise of the online chains of the policy loss, `[S T B, Z]`.
+    pub policy_latent: Array2<F>,
+    /// Their action noise, `[S T B, A]`.
+    pub policy_action: Array2<F>,
+}
+
+fn noise<F: Float>(rng: &mut StdRng, rows: usize, cols: usize) -> Array2<F> {
+    Array2::from_shape_simple_fn((rows, cols), || F::standard_normal(rng))
+}
+
+fn shape_err(e: impl std::fmt::Display) -> AgentError {
+    AgentError::Shape(e.to_string())
+}
+
+/// A `[rows, k]` array repeated `times` times along rows (sample-major copies of a batch).
+fn repeat_rows<F: Float>(a: ArrayView2<'_, F>, times: usize) -> Array2<F> {
+    let views: Vec<_> = (0..times).map(|_| a).collect();
+    ndarray::concatenate(Axis(0), &views).unwrap_or_else(|_| unreachable!("same widths"))
+}
+
+/// Sample-major rows `[S N, k]` (S stacked copies of a batch) as `[S, N, k]`.
+fn samples_view<F: Float>(rows: &Array2<F>, samples: usize) -> Result<ArrayView3<'_, F>> {
+    let (r, k) = rows.dim();
+    rows.view()
+        .into_shape_with_order((samples, r / samples.max(1), k))
+        .map_err(shape_err)
+}
+
+/// The online chains of the policy loss, and what the prior loss reuses of them.
+struct PolicyChains<F: Float> {
+    /// The transitions' observations repeated `S` times, `[S T B, W]`.
+    obs: Array2<F>,
+    /// Row weights `valid / (n_valid S)`, `[S T B]`.
+    w: Array1<F>,
+    /// The chains `z ~ pi^H(.|x)`, `a ~ pi^L(.|z, x)`.
+    chain: HierarchicalSample<F>,
+}
+
+/// What the policy loss reports.
+struct PolicyLoss<F: Float> {
+    loss: F,
+    entropy: F,
+    kl: F,
+    grad: HierarchicalPolicy<F>,
+}
+
+impl<F: Float> HierLearner<F> {
+    /// A learner with fresh networks.
+    ///
+    /// # Errors
+    /// Bad sizes or groups.
+    pub fn new(
+        spec: &ObservationSpec,
+        action_dim: usize,
+        config: LearnerConfig,
+        hierarchy: HierarchyConfig,
+        prior_kind: PriorConfig,
+        seed: u64,
+    ) -> Result<Self> {
+        let algorithm = Hierarchical { hierarchy };
+        Self::with_algorithm(algorithm, spec, action_dim, config, prior_kind, seed)
+    }
+
+    /// The hierarchy.
+    pub fn hierarchy(&self) -> &HierarchyConfig {
+        &self.algorithm.hierarchy
+    }
+
+    /// The Retrace critic targets `Q^ret`, `[T, B]`, for given noise (steps 1-2).
+    ///
+    /// # Errors
+    /// Shape errors from the networks.
+    pub fn critic_targets(
+        &self,
+        batch: &LearnerBatch<F>,
+        noise: &HierNoise<F>,
+    ) -> Result<Array2<F>> {
+        let v = self.soft_value(batch, noise)?;
+        Ok(self.latent_retrace(batch, noise, &v)?.1)
+    }
+
+    /// The per-row KL of a chain to the *target* prior: Eq. 11's bound `KL_H + KL_L` at the
+    /// sampled latent, which is exactly `KL_H` for a shared low level (Eq. 12); with weights
+    /// `w`, also the chain gradient of `sum_b w_b KL_b`.
+    #[doc(alias = "Eq. 11")]
+    #[doc(alias = "Eq. 12")]
+    fn kl_to_target_prior(
+        &self,
+        obs: ArrayView2<'_, F>,
+        sample: &HierarchicalSample<F>,
+        w: Option<&Array1<F>>,
+    ) -> Result<(Array1<F>, Option<ChainGrad<F>>)> {
+        let latent_dim = self.algorithm.hierarchy.latent_dim;
+        match (&self.prior_kind, &self.target.prior) {
+            (PriorConfig::None, _) => Ok((Array1::zeros(obs.nrows()), None)),
+            (PriorConfig::StandardNormal, _) => {
+                let std_normal = DiagGaussian::standard_normal(obs.nrows(), latent_dim);
+                let kl = sample.high.dist.kl(&std_normal)?;
+                let Some(w) = w else { return Ok((kl, None)) };
+                let g = sample.high.dist.kl_grad(&std_normal)?;
+                let mut cg = ChainGrad::zeros(obs.nrows(), latent_dim, sample.action.ncols());
+                let wc = w.view().insert_axis(Axis(1));
+                cg.d_high_mean = &g.d_mean_p * &wc;
+                cg.d_high_std = &g.d_std_p * &wc;
+                Ok((kl, Some(cg)))
+            }
+            (PriorConfig::Learned { .. }, Some(prior)) => {
+                let pf = prior.forward(obs, sample.latent.view())?;
+                let kl = latent_kl(sample, &pf)?.total();
+                let cg = w
+                    .map(|w| latent_kl_policy_grad(prior, sample, &pf, w.view()))
+                    .transpose()?;
+                Ok((kl, cg))
+            }
+            (PriorConfig::Learned { .. }, None) => {
+                Err(AgentError::Shape("learned prior missing".into()))
+            }
+        }
+    }
+
+    /// Step 1: the soft value `V = mean_s Q'(x, a_s, z_s) - alpha KL` over every row, with
+    /// target chains `(z_s, a_s)` and the Eq. 11 KL of an online chain to the target prior.
+    fn soft_value(&self, batch: &LearnerBatch<F>, noise: &HierNoise<F>) -> Result<Array1<F>> {
+        let sc = self.config.action_samples;
+        let obs = batch.obs.view();
+        let obs_rep = repeat_rows(obs, sc);
+        let chain = self.target.policy.sample_with_noise(
+            obs_rep.view(),
+            noise.value_latent.view(),
+            noise.value_action.view(),
+        )?;
+        let q = self.target.critic.q_samples(
+            obs,
+            samples_view(&chain.action, sc)?,
+            Some(samples_view(&chain.latent, sc)?),
+        )?; // [S, N]
+        let kl_chain = self.online.policy.sample_with_noise(
+            obs,
+            noise.kl_latent.view(),
+            noise.kl_action.view(),
+        )?;
+        let (kl, _) = self.kl_to_target_prior(obs, &kl_chain, None)?;
+        soft_value(q, &kl, kl_weight(&self.config, &self.prior_kind))
+    }
+
+    /// Step 2: Retrace targets with a resampled latent `z_t ~ pi^H'(.|x_t)` and traces
+    /// `lambda min(1, pi^H(z_t|x_t) pi^L(a_t|x_t, z_t) / mu(a_t|x_t))`. Returns `z_t`,
+    /// `[T B, Z]`, and `Q^ret`, `[T, B]`.
+    fn latent_retrace(
+        &self,
+        batch: &LearnerBatch<F>,
+        noise: &HierNoise<F>,
+        v: &Array1<F>,
+    ) -> Result<(Array2<F>, Array2<F>)> {
+        let head_obs = batch.head(&batch.obs);
+        let head_act = batch.head(&batch.actions);
+        let ratio_nets = match self.config.ratio_policy {
+            RatioPolicy::Target => &self.target.policy,
+            RatioPolicy::Online => &self.online.policy,
+        };
+        let high_t = self.target.policy.high.forward(head_obs, None)?;
+        let z_t = high_t.dist.sample_from_noise(noise.retrace_latent.view())?;
+        let high_r = ratio_nets.high.forward(head_obs, None)?;
+        let low_r = ratio_nets.low.forward(head_obs, Some(z_t.view()))?;
+        let log_pi = high_r.dist.log_prob(z_t.view())? + low_r.dist.log_prob(head_act)?;
+        let q_taken = self.target.critic.q_samples(
+            head_obs,
+            head_act.insert_axis(Axis(0)),
+            Some(z_t.view().insert_axis(Axis(0))),
+        )?;
+        let weights = Weights::of(batch);
+        let q_ret = retrace_targets(
+            &self.config,
+            batch,
+            &weights,
+            q_taken.row(0),
+            log_pi.view(),
+            v,
+        )?;
+        Ok((z_t, q_ret))
+    }
+
+    /// Step 4: the policy loss over `S` online chains per transition,
+    /// `mean [ -Q'(x, a_s, sg(z_s)) - beta (H(pi^H) + H(pi^L)) + alpha KL ]` where the KL is
+    /// Eq. 11's bound to the target prior (Eq. 12 for a shared low level: `KL_H` alone). SVG(0)
+    /// through the action only: `Q'`'s latent input is not differentiated.
+    #[doc(alias = "Eq. 11")]
+    #[doc(alias = "Eq. 12")]
+    fn policy_loss(
+        &self,
+        chains: &PolicyChains<F>,
+        batch: &LearnerBatch<F>,
+    ) -> Result<PolicyLoss<F>> {
+        let sc = self.config.action_samples;
+        let (zd, ad) = (
+            self.algorithm.hierarchy.latent_dim,
+            self.online.policy.action_dim(),
+        );
+        let alpha: F = kl_weight(&self.config, &self.prior_kind);
+        let beta = cst::<F>(f64::from(self.config.beta));
+        let PolicyChains { obs, w, chain } = chains;
+        // Input gradient only (the target critic is fixed): dL/dQ_{s,i} = -w_i / S.
+        let qf = self.target.critic.backward_samples(
+            batch.head(&batch.obs),
+            samples_view(&chain.action, sc)?,
+            Some(samples_view(&chain.latent, sc)?),
+            &|_, i, _| -w[i],
+            None,
+            true,
+        )?;
+        let q_chain: Array1<F> = qf.q.iter().copied().collect();
+        let mut cg = ChainGrad::zeros(w.len(), zd, ad);
+        cg.d_action = qf
+            .d_action
+            .ok_or_else(|| AgentError::Shape("critic returned no action gradient".into()))?
+            .into_shape_with_order((w.len(), ad))
+            .map_err(shape_err)?;
+        let wc = w.view().insert_axis(Axis(1));
+        let h_high = chain.high.dist.entropy();
+        let h_low = chain.low.dist.entropy();
+        cg.d_high_std = chain.high.dist.entropy_grad_std() * wc * (-beta);
+        cg.d_low_std = chain.low.dist.entropy_grad_std() * wc * (-beta);
+        let (kl, kl_grad) =
+            self.kl_to_target_prior(obs.view(), chain, Some(&w.mapv(|x| x * alpha)))?;
+        if let Some(g) = kl_grad {
+            cg.add(&g);
+        }
+        let entropy = ((&h_high + &h_low) * w).sum();
+        let kl_mean = (&kl * w).sum();
+        let loss = -(&q_chain * w).sum() - beta * entropy + alpha * kl_mean;
+        let mut grad = self.online.policy.zeros_like();
+        self.online.policy.backward(chain, &cg, &mut grad);
+        Ok(PolicyLoss {
+            loss,
+            entropy,
+            kl: kl_mean,
+            grad,
+        })
+    }
+
+    /// Step 5: prior distillation `mean KL(sg(pi) || pi0)` through Eq. 11's two terms at the
+    /// policy loss's chains, on the prior's parameters only.
+    #[doc(alias = "Eq. 11")]
+    fn prior_loss(&self, chains: &PolicyChains<F>) -> Result<(F, Option<HierarchicalPrior<F>>)> {
+        let Some(prior) = &self.online.prior else {
+            return Ok((F::zero(), None));
+        };
+        let PolicyChains { obs, w, chain } = chains;
+        let pf = prior.forward(obs.view(), chain.latent.view())?;
+        let loss = (latent_kl(chain, &pf)?.total() * w).sum();
+        let mut g = prior.zeros_like();
+        latent_kl_prior_backward(prior, chain, &pf, w.view(), &mut g)?;
+        Ok((loss, Some(g)))
+    }
+
+    /// The online chains of the policy loss: `S` per transition, with weights
+    /// `valid / (n_valid S)`.
+    fn policy_chains(
+        &self,
+        batch: &LearnerBatch<F>,
+        noise: &HierNoise<F>,
+        weights: &Weights<F>,
+    ) -> Result<PolicyChains<F>> {
+        let sc = self.config.action_samples;
+        let obs = repeat_rows(batch.head(&batch.obs), sc);
+        let w: Array1<F> = repeat_rows(weights.w.view().insert_axis(Axis(1)), sc)
+            .column(0)
+            .mapv(|x| x / cst::<F>(sc as f64));
+        let chain = self.online.policy.sample_with_noise(
+            obs.view(),
+            noise.policy_latent.view(),
+            noise.policy_action.view(),
+        )?;
+        Ok(PolicyChains { obs, w, chain })
+    }
+}
+
+impl<F: Float> Algorithm<F> for Hierarchical {
+    type Networks = HierNetworks<F>;
+    type Noise = HierNoise<F>;
+
+    fn networks(
+        &self,
+        spec: &ObservationSpec,
+        action_dim: usize,
+        config: &LearnerConfig,
+        prior: &PriorConfig,
+        rng: &mut StdRng,
+    ) -> Result<HierNetworks<F>> {
+        HierNetworks::new(spec, action_dim, config, &self.hierarchy, prior, rng)
+    }
+
+    fn draw_noise(l: &HierLearner<F>, batch: &LearnerBatch<F>, rng: &mut StdRng) -> HierNoise<F> {
+        let (n, n_all) = (batch.steps * batch.batch, (batch.steps + 1) * batch.batch);
+        let (zd, ad) = (
+            l.algorithm.hierarchy.latent_dim,
+            l.online.policy.action_dim(),
+        );
+        let sc = l.config.action_samples;
+        // The order of the draws fixes the noise a seed gives.
+        HierNoise {
+            value_latent: noise(rng, sc * n_all, zd),
+            value_action: noise(rng, sc * n_all, ad),
+            kl_latent: noise(rng, n_all, zd),
+            kl_action: noise(rng, n_all, ad),
+            retrace_latent: noise(rng, n, zd),
+            policy_latent: noise(rng, sc * n, zd),
+            policy_action: noise(rng, sc * n, ad),
+        }
+    }
+
+    fn losses(
+        l: &HierLearner<F>,
+        batch: &LearnerBatch<F>,
+        noise: &HierNoise<F>,
+    ) -> Result<(Metrics, HierGradients<F>)> {
+        let weights = Weights::of(batch);
+        // 1-2. Soft value and Retrace targets with resampled latents.
+        let v = l.soft_value(batch, noise)?;
+        let (z_t, q_ret) = l.latent_retrace(batch, noise, &v)?;
+        // 3. Critic loss on Q(x_t, a_t, z_t).
+        let (critic_loss, q_mean, g_critic) =
+            critic_loss(&l.online.critic, batch, Some(z_t.view()), &q_ret, &weights)?;
+        // 4. Policy loss over S chains per transition.
+        let chains = l.policy_chains(batch, noise, &weights)?;
+        let policy = l.policy_loss(&chains, batch)?;
+        // 5. Prior distillation.
+        let (prior_loss, g_prior) = l.prior_loss(&chains)?;
+        let metrics = Metrics {
+            critic_loss: critic_loss.as_f64(),
+            policy_loss: policy.loss.as_f64(),
+            prior_loss: prior_loss.as_f64(),
+            kl: policy.kl.as_f64(),
+            q: q_mean.as_f64(),
+            entropy: policy.entropy.as_f64(),
+            target: ((&q_ret * &weights.valid).sum() / weights.n_valid).as_f64(),
+        };
+        let grads = Gradients {
+            policy: policy.grad,
+            critic: g_critic,
+            prior: g_prior,
+        };
+        Ok((metrics, grads))
+    }
+}

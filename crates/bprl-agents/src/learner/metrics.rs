@@ -1,0 +1,77 @@
+//! What one learner update reports, and the guard rail on non-finite losses.
+
+use crate::error::{AgentError, Result};
+use serde::{Deserialize, Serialize};
+
+/// Per-update diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Metrics {
+    /// `1/2 mean (Q^ret - Q)^2` over valid transitions.
+    pub critic_loss: f64,
+    /// The policy loss.
+    pub policy_loss: f64,
+    /// `mean KL(sg(pi) || pi0)` (0 without a learned prior).
+    pub prior_loss: f64,
+    /// `mean KL(pi || pi0')` used in the policy loss.
+    pub kl: f64,
+    /// Mean `Q(x_t, a_t)`.
+    pub q: f64,
+    /// Mean analytic entropy of `pi`.
+    pub entropy: f64,
+    /// Mean Retrace target.
+    pub target: f64,
+}
+
+impl Metrics {
+    /// Every field, in declaration order, with its name.
+    fn fields_mut(&mut self) -> [&mut f64; 7] {
+        [
+            &mut self.critic_loss,
+            &mut self.policy_loss,
+            &mut self.prior_loss,
+            &mut self.kl,
+            &mut self.q,
+            &mut self.entropy,
+            &mut self.target,
+        ]
+    }
+
+    /// Adds another update's metrics field by field (for means over an episode's updates).
+    pub fn accumulate(&mut self, other: &Metrics) {
+        let mut other = *other;
+        for (a, b) in self.fields_mut().into_iter().zip(other.fields_mut()) {
+            *a += *b;
+        }
+    }
+
+    /// The mean of `n` accumulated updates (unchanged when `n = 0`).
+    pub fn mean_of(mut self, n: u32) -> Metrics {
+        if n > 0 {
+            let k = f64::from(n);
+            for a in self.fields_mut() {
+                *a /= k;
+            }
+        }
+        self
+    }
+
+    /// The guard rail: a NaN or infinite loss stops the update before any parameter changes.
+    ///
+    /// # Errors
+    /// [`AgentError::NonFinite`] naming the loss and the learner step.
+    pub fn check_losses(&self, step: u64) -> Result<()> {
+        for (what, v) in [
+            ("critic loss", self.critic_loss),
+            ("policy loss", self.policy_loss),
+            ("prior loss", self.prior_loss),
+        ] {
+            if !v.is_finite() {
+                return Err(AgentError::NonFinite {
+                    what: what.into(),
+                    step,
+                });
+            }
+        }
+        Ok(())
+    }
+}

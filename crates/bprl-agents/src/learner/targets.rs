@@ -1,0 +1,138 @@
+//! What both algorithms compute the same way: the loss weights, the KL weight, the soft value,
+//! the Retrace targets and the critic loss (DESIGN.md section 3).
+//!
+//! Each algorithm brings its own samples (actions `a_s ~ pi'`, or chains `z, a ~ pi'^H pi'^L`)
+//! and its own probabilities; these functions turn them into the critic's regression.
+
+use crate::batch::LearnerBatch;
+use crate::config::{LearnerConfig, PriorConfig};
+use crate::cst;
+use crate::error::{AgentError, Result};
+use bprl_nn::Parameters;
+use bprl_policy::{Critic, Float};
+use bprl_retrace::{Lambda, Sequence, Trace, general_off_policy_returns, trace_coefficients};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
+
+/// The per-transition weights of every loss: a transition counts when its next step is real.
+#[derive(Debug, Clone)]
+pub struct Weights<F> {
+    /// 1 for a usable transition, 0 for padding, `[T, B]`.
+    pub valid: Array2<F>,
+    /// `max(1, sum valid)`.
+    pub n_valid: F,
+    /// `valid / n_valid` as rows `t * B + b`, `[T B]`: the weights of a mean over valid rows.
+    pub w: Array1<F>,
+}
+
+impl<F: Float> Weights<F> {
+    /// The weights of a batch.
+    pub fn of(batch: &LearnerBatch<F>) -> Self {
+        let valid = batch.valid();
+        let n_valid = valid.sum().max(F::one());
+        let w = valid.iter().map(|&v| v / n_valid).collect();
+        Self { valid, n_valid, w }
+    }
+}
+
+/// The KL weight `alpha` in the learner's scalar: 0 without a prior (the KL term is dropped).
+pub fn kl_weight<F: Float>(config: &LearnerConfig, prior: &PriorConfig) -> F {
+    if *prior == PriorConfig::None {
+        F::zero()
+    } else {
+        cst::<F>(f64::from(config.alpha))
+    }
+}
+
+/// `[T B]` rows as a `[T, B]` grid.
+pub(crate) fn grid<F: Float>(rows: ArrayView1<'_, F>, t: usize, b: usize) -> Result<Array2<F>> {
+    rows.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((t, b))
+        .map_err(|e| AgentError::Shape(e.to_string()))
+}
+
+/// The KL-regularized soft value `V_t = mean_s Q'(x_t, a_s) - alpha KL_t` over all `(T+1) B`
+/// rows, from `q_samples: [S, (T+1) B]` (`a_s` drawn from the target policy) and the per-row
+/// KL of the online policy to the target prior.
+///
+/// # Errors
+/// Shape or finiteness errors of [`bprl_retrace::kl_regularized_value`].
+#[doc(alias = "Eq. 1")]
+pub fn soft_value<F: Float>(q_samples: Array2<F>, kl: &Array1<F>, alpha: F) -> Result<Array1<F>> {
+    let q = q_samples.insert_axis(Axis(2)); // [S, N, 1]
+    let kl = kl.view().insert_axis(Axis(1)); // [N, 1]
+    Ok(bprl_retrace::kl_regularized_value(q.view(), kl, alpha)?
+        .column(0)
+        .to_owned())
+}
+
+/// The Retrace targets `Q^ret`, `[T, B]`, of a batch.
+///
+/// # Formula
+/// `c_t = lambda min(1, pi(a_t|x_t) / mu(a_t|x_t))`, cut where transitions are padding;
+/// `Q^ret_t = Q'(x_t, a_t) + A_t`, `A_t = delta_t + gamma d_t c_{t+1} A_{t+1}` (DESIGN.md
+/// section 3). `q_taken` is the target critic at the taken actions (and, for Algorithm 2, the
+/// resampled latents), `[T B]`; `log_pi` the ratio policy's log-probability of the taken
+/// actions, `[T B]`; `v` the soft value of every row, `[(T+1) B]`.
+///
+/// # Errors
+/// Shape errors; non-finite probabilities.
+pub fn retrace_targets<F: Float>(
+    config: &LearnerConfig,
+    batch: &LearnerBatch<F>,
+    weights: &Weights<F>,
+    q_taken: ArrayView1<'_, F>,
+    log_pi: ArrayView1<'_, F>,
+    v: &Array1<F>,
+) -> Result<Array2<F>> {
+    let (t, b) = (batch.steps, batch.batch);
+    let valid = &weights.valid;
+    let log_pi = grid(log_pi, t, b)?;
+    let log_mu = batch.log_mu.slice(s![..t, ..]).to_owned();
+    let lam = Lambda::Constant(cst::<F>(f64::from(config.lambda)));
+    let c = trace_coefficients(Trace::Retrace, lam, log_pi.view(), log_mu.view())? * valid;
+    let q_taken = grid(q_taken, t, b)?;
+    let v_tp1 = grid(v.slice(s![b..]), t, b)?;
+    let gamma = cst::<F>(f64::from(config.gamma));
+    let discount = batch.discounts.mapv(|d| d * gamma) * valid;
+    let rewards = &batch.rewards * valid;
+    let seq = Sequence {
+        q_t: q_taken.view(),
+        v_tp1: v_tp1.view(),
+        r_t: rewards.view(),
+        discount_t: discount.view(),
+    };
+    Ok(general_off_policy_returns(&seq, c.view())?.targets)
+}
+
+/// The critic's loss `1/2 mean_valid (Q^ret - Q(x_t, a_t[, z_t]))^2`, the mean `Q(x_t, a_t)`,
+/// and the loss's gradient on the online critic.
+///
+/// # Errors
+/// Shape errors from the critic.
+pub fn critic_loss<F: Float>(
+    critic: &Critic<F>,
+    batch: &LearnerBatch<F>,
+    latent: Option<ArrayView2<'_, F>>,
+    q_ret: &Array2<F>,
+    weights: &Weights<F>,
+) -> Result<(F, F, Critic<F>)> {
+    let target = q_ret.iter().copied().collect::<Array1<F>>();
+    let valid = weights.valid.iter().copied().collect::<Array1<F>>();
+    let n_valid = weights.n_valid;
+    let mut g = critic.zeros_like();
+    // dL/dQ_n = valid_n (Q_n - Q^ret_n) / n_valid.
+    let cf = critic.backward_samples(
+        batch.head(&batch.obs),
+        batch.head(&batch.actions).insert_axis(Axis(0)),
+        latent.map(|z| z.insert_axis(Axis(0))),
+        &|_, n, q| valid[n] * (q - target[n]) / n_valid,
+        Some(&mut g),
+        false,
+    )?;
+    let q = cf.q.row(0);
+    let diff = (&q - &target) * &valid;
+    let loss = diff.mapv(|d| d * d).sum() * cst::<F>(0.5) / n_valid;
+    let q_mean = (&q * &valid).sum() / n_valid;
+    Ok((loss, q_mean, g))
+}

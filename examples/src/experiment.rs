@@ -1,0 +1,61 @@
+//! The command line's configuration file: the agent's configuration plus the built-in suite it
+//! trains on (the `[env]` section).
+
+use bprl_agents::{AgentConfig, ConfigError};
+use bprl_envs::{Suite, SuiteConfig};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// An agent configuration and the suite it runs on, as one TOML file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Experiment {
+    /// Prior, hierarchy, learner and loop (the top-level sections).
+    #[serde(flatten)]
+    pub agent: AgentConfig,
+    /// The built-in suite: body and targets.
+    pub env: SuiteConfig,
+}
+
+impl Experiment {
+    /// Reads and validates a TOML file (missing fields take their defaults).
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            }
+            .to_string()
+        })?;
+        let e: Self = toml::from_str(&text).map_err(|e| {
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+            .to_string()
+        })?;
+        e.agent.validate().map_err(|e| e.to_string())?;
+        Ok(e)
+    }
+
+    /// The configuration of a run on a suite (for `config.toml` of a resumed run).
+    pub fn of(agent: &AgentConfig, suite: &Suite) -> Self {
+        Self {
+            agent: agent.clone(),
+            env: SuiteConfig {
+                body: suite.body,
+                targets: suite.config.clone(),
+            },
+        }
+    }
+
+    /// The suite.
+    pub fn suite(&self) -> Suite {
+        Suite::from_config(&self.env)
+    }
+
+    /// The configuration as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not encode config: {e}\n"))
+    }
+}
