@@ -3,5 +3,6 @@
 //! (improvement, reproducibility, checkpoint/resume, corrupted checkpoints).
 
 mod config;
+mod hier_losses;
 mod losses;
 mod training;

@@ -12,15 +12,15 @@ use ndarray::{Array1, Array2, array};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-const T: usize = 3;
-const B: usize = 2;
-const A: usize = 2;
+pub(crate) const T: usize = 3;
+pub(crate) const B: usize = 2;
+pub(crate) const A: usize = 2;
 
-fn spec() -> ObservationSpec {
+pub(crate) fn spec() -> ObservationSpec {
     ObservationSpec::new(vec![("proprio".into(), 3), ("goal".into(), 2)]).unwrap()
 }
 
-fn config(alpha: f32, lambda: f32) -> LearnerConfig {
+pub(crate) fn config(alpha: f32, lambda: f32) -> LearnerConfig {
     LearnerConfig {
         gamma: 0.9,
         batch_size: B,
@@ -35,7 +35,7 @@ fn config(alpha: f32, lambda: f32) -> LearnerConfig {
     }
 }
 
-fn scramble<P: Parameters<f64>>(p: &mut P, rng: &mut StdRng, scale: f64) {
+pub(crate) fn scramble<P: Parameters<f64>>(p: &mut P, rng: &mut StdRng, scale: f64) {
     let v: Vec<f64> = (0..p.num_params())
         .map(|_| scale * (rng.random::<f64>() * 2.0 - 1.0))
         .collect();
@@ -56,7 +56,7 @@ fn learner(prior: PriorConfig, alpha: f32, lambda: f32) -> FlatLearner<f64> {
     l
 }
 
-fn batch() -> LearnerBatch<f64> {
+pub(crate) fn batch() -> LearnerBatch<f64> {
     let mut rng = StdRng::seed_from_u64(5);
     let n_all = (T + 1) * B;
     let mut r = |lo: f64, hi: f64| lo + (hi - lo) * rng.random::<f64>();
@@ -74,11 +74,11 @@ fn batch() -> LearnerBatch<f64> {
 }
 
 /// Row `i` of a batch-sized array as a `[1, k]` array.
-fn row(a: &Array2<f64>, i: usize) -> Array2<f64> {
+pub(crate) fn row(a: &Array2<f64>, i: usize) -> Array2<f64> {
     a.row(i).to_owned().insert_axis(ndarray::Axis(0))
 }
 
-fn kl_row(mp: &[f64], sp: &[f64], mq: &[f64], sq: &[f64]) -> f64 {
+pub(crate) fn kl_row(mp: &[f64], sp: &[f64], mq: &[f64], sq: &[f64]) -> f64 {
     (0..mp.len())
         .map(|d| {
             (sq[d] / sp[d]).ln() + (sp[d].powi(2) + (mp[d] - mq[d]).powi(2)) / (2.0 * sq[d].powi(2))
@@ -182,7 +182,7 @@ fn direct_targets(
     })
 }
 
-fn weights(b: &LearnerBatch<f64>) -> (Array1<f64>, f64) {
+pub(crate) fn weights(b: &LearnerBatch<f64>) -> (Array1<f64>, f64) {
     let valid: Array1<f64> = b.valid().iter().copied().collect();
     let n_valid = valid.sum();
     (valid / n_valid, n_valid)
@@ -249,7 +249,7 @@ fn direct_prior_loss(
         .sum()
 }
 
-fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
+pub(crate) fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
     let (err, i) = max_error(a, b);
     assert!(err < tol, "{what}[{i}]: {} vs {} (error {err})", a[i], b[i]);
 }
