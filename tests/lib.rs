@@ -1,3 +1,4 @@
 //! Cross-crate integration tests of the `bprl` facade.
 
 mod eq7_continuous;
+mod import_cycles;
