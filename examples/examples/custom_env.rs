@@ -12,7 +12,7 @@
 //!
 //! Run: `cargo run --release -p bprl-examples --example custom_env`
 
-use bprl_agents::trainer::evaluate::eval_seed;
+use bprl_agents::trainer::seeds::eval_seed;
 use bprl_agents::{AgentConfig, PriorConfig, TaskFamily, TaskSplit, Trainer};
 use bprl_envs::{ActionSpec, Env, EnvError, EpisodeEnd, StepType, TimeStep, clip_action};
 use rand::rngs::StdRng;

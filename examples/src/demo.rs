@@ -365,7 +365,7 @@ fn rollout_prior(
     rollouts: usize,
     steps: usize,
 ) -> bprl_agents::Result<Vec<Vec<[f32; 2]>>> {
-    let mut rng = StdRng::seed_from_u64(bprl_agents::trainer::mix(seed, 99));
+    let mut rng = StdRng::seed_from_u64(bprl_agents::trainer::seeds::mix(seed, 99));
     let mut paths = Vec::new();
     for _ in 0..rollouts {
         let mut ts = env.reset(seed);

@@ -44,6 +44,7 @@
 #![deny(missing_docs)]
 
 pub mod actor;
+mod agent;
 pub mod batch;
 pub mod checkpoint;
 pub mod config;
@@ -51,14 +52,14 @@ mod error;
 pub mod learner;
 pub mod trainer;
 
+pub use agent::{ActorState, Learner};
 pub use bprl_envs::{TaskFamily, TaskSplit};
 pub use config::{
     AgentConfig, HierarchyConfig, LearnerConfig, LowLevel, PriorConfig, RatioPolicy, RunConfig,
 };
 pub use error::{AgentError, ConfigError, Result};
 pub use learner::{
-    FlatLearner, HierLearner, HierNoise, Learner, LearnerState, Metrics, UpdateNoise, flat,
-    hierarchical,
+    FlatLearner, HierLearner, HierNoise, LearnerState, Metrics, UpdateNoise, flat, hierarchical,
 };
 pub use trainer::{Counters, EpisodeRecord, EvalRecord, Trainer};
 

@@ -12,7 +12,9 @@
 
 use super::metrics::Metrics;
 use super::networks::{FlatNetworks, Gradients};
-use super::targets::{Weights, critic_loss, kl_weight, retrace_targets, soft_value};
+use super::targets::{
+    Weights, behavior_log_prob, critic_loss, grid, kl_weight, retrace_targets, soft_value,
+};
 use super::update::{Algorithm, LearnerState};
 use crate::batch::LearnerBatch;
 use crate::config::{LearnerConfig, PriorConfig, RatioPolicy};
@@ -134,6 +136,8 @@ impl<F: Float> FlatLearner<F> {
             RatioPolicy::Online => &pol,
         };
         let log_pi = ratio_pi.log_prob(batch.actions.view())?;
+        let log_rho =
+            &grid(log_pi.slice(s![..n]), batch.steps, batch.batch)? - &behavior_log_prob(batch);
         let q_taken = self.target.critic.q_samples(
             batch.head(&batch.obs),
             batch.head(&batch.actions).insert_axis(Axis(0)),
@@ -144,7 +148,7 @@ impl<F: Float> FlatLearner<F> {
             batch,
             &Weights::of(batch),
             q_taken.row(0),
-            log_pi.slice(s![..n]),
+            log_rho.view(),
             &v,
         )?;
         Ok(Forward {

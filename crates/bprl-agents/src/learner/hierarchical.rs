@@ -16,7 +16,9 @@
 
 use super::metrics::Metrics;
 use super::networks::{Gradients, HierNetworks};
-use super::targets::{Weights, critic_loss, kl_weight, retrace_targets, soft_value};
+use super::targets::{
+    Weights, behavior_log_prob, critic_loss, grid, kl_weight, retrace_targets, soft_value,
+};
 use super::update::{Algorithm, LearnerState};
 use crate::batch::LearnerBatch;
 use crate::config::{HierarchyConfig, LearnerConfig, PriorConfig, RatioPolicy};
@@ -28,6 +30,7 @@ use bprl_policy::{
     ChainGrad, Float, HierarchicalPolicy, HierarchicalPrior, HierarchicalSample, ObservationSpec,
     latent_kl, latent_kl_policy_grad, latent_kl_prior_backward,
 };
+use bprl_retrace::latent_log_rho;
 use ndarray::{Array1, Array2, ArrayView2, ArrayView3, Axis};
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -225,7 +228,12 @@ impl<F: Float> HierLearner<F> {
         let z_t = high_t.dist.sample_from_noise(noise.retrace_latent.view())?;
         let high_r = ratio_nets.high.forward(head_obs, None)?;
         let low_r = ratio_nets.low.forward(head_obs, Some(z_t.view()))?;
-        let log_pi = high_r.dist.log_prob(z_t.view())? + low_r.dist.log_prob(head_act)?;
+        let (t, b) = (batch.steps, batch.batch);
+        let log_rho = latent_log_rho(
+            grid(high_r.dist.log_prob(z_t.view())?.view(), t, b)?.view(),
+            grid(low_r.dist.log_prob(head_act)?.view(), t, b)?.view(),
+            behavior_log_prob(batch),
+        )?;
         let q_taken = self.target.critic.q_samples(
             head_obs,
             head_act.insert_axis(Axis(0)),
@@ -237,7 +245,7 @@ impl<F: Float> HierLearner<F> {
             batch,
             &weights,
             q_taken.row(0),
-            log_pi.view(),
+            log_rho.view(),
             v,
         )?;
         Ok((z_t, q_ret))

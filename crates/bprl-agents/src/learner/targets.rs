@@ -10,7 +10,7 @@ use crate::cst;
 use crate::error::{AgentError, Result};
 use bprl_nn::Parameters;
 use bprl_policy::{Critic, Float};
-use bprl_retrace::{Lambda, Sequence, Trace, general_off_policy_returns, trace_coefficients};
+use bprl_retrace::{Lambda, Sequence, retrace};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
 
 /// The per-transition weights of every loss: a transition counts when its next step is real.
@@ -43,8 +43,11 @@ pub fn kl_weight<F: Float>(config: &LearnerConfig, prior: &PriorConfig) -> F {
     }
 }
 
-/// `[T B]` rows as a `[T, B]` grid.
-pub(crate) fn grid<F: Float>(rows: ArrayView1<'_, F>, t: usize, b: usize) -> Result<Array2<F>> {
+/// `[T B]` rows (row `t * B + b`) as a `[T, B]` grid.
+///
+/// # Errors
+/// A length other than `t * b`.
+pub fn grid<F: Float>(rows: ArrayView1<'_, F>, t: usize, b: usize) -> Result<Array2<F>> {
     rows.as_standard_layout()
         .into_owned()
         .into_shape_with_order((t, b))
@@ -66,31 +69,33 @@ pub fn soft_value<F: Float>(q_samples: Array2<F>, kl: &Array1<F>, alpha: F) -> R
         .to_owned())
 }
 
-/// The Retrace targets `Q^ret`, `[T, B]`, of a batch.
+/// `log mu(a_t | x_t)` of the transitions, `[T, B]`.
+pub fn behavior_log_prob<F: Float>(batch: &LearnerBatch<F>) -> ArrayView2<'_, F> {
+    batch.log_mu.slice(s![..batch.steps, ..])
+}
+
+/// The Retrace targets `Q^ret`, `[T, B]`, of a batch ([`bprl_retrace::retrace`]).
 ///
 /// # Formula
-/// `c_t = lambda min(1, pi(a_t|x_t) / mu(a_t|x_t))`, cut where transitions are padding;
+/// `c_t = lambda min(1, exp(log_rho_t))`, cut where transitions are padding (`lambda_t = 0`);
 /// `Q^ret_t = Q'(x_t, a_t) + A_t`, `A_t = delta_t + gamma d_t c_{t+1} A_{t+1}` (DESIGN.md
 /// section 3). `q_taken` is the target critic at the taken actions (and, for Algorithm 2, the
-/// resampled latents), `[T B]`; `log_pi` the ratio policy's log-probability of the taken
-/// actions, `[T B]`; `v` the soft value of every row, `[(T+1) B]`.
+/// resampled latents), `[T B]`; `log_rho` the log importance ratio of the taken actions under
+/// the ratio policy, `[T, B]`; `v` the soft value of every row, `[(T+1) B]`.
 ///
 /// # Errors
-/// Shape errors; non-finite probabilities.
+/// Shape errors; a NaN ratio.
 pub fn retrace_targets<F: Float>(
     config: &LearnerConfig,
     batch: &LearnerBatch<F>,
     weights: &Weights<F>,
     q_taken: ArrayView1<'_, F>,
-    log_pi: ArrayView1<'_, F>,
+    log_rho: ArrayView2<'_, F>,
     v: &Array1<F>,
 ) -> Result<Array2<F>> {
     let (t, b) = (batch.steps, batch.batch);
     let valid = &weights.valid;
-    let log_pi = grid(log_pi, t, b)?;
-    let log_mu = batch.log_mu.slice(s![..t, ..]).to_owned();
-    let lam = Lambda::Constant(cst::<F>(f64::from(config.lambda)));
-    let c = trace_coefficients(Trace::Retrace, lam, log_pi.view(), log_mu.view())? * valid;
+    let lambda = valid.mapv(|m| cst::<F>(f64::from(config.lambda)) * m);
     let q_taken = grid(q_taken, t, b)?;
     let v_tp1 = grid(v.slice(s![b..]), t, b)?;
     let gamma = cst::<F>(f64::from(config.gamma));
@@ -102,7 +107,7 @@ pub fn retrace_targets<F: Float>(
         r_t: rewards.view(),
         discount_t: discount.view(),
     };
-    Ok(general_off_policy_returns(&seq, c.view())?.targets)
+    Ok(retrace(&seq, log_rho, Lambda::PerStep(lambda.view()))?.targets)
 }
 
 /// The critic's loss `1/2 mean_valid (Q^ret - Q(x_t, a_t[, z_t]))^2`, the mean `Q(x_t, a_t)`,

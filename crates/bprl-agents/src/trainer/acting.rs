@@ -7,8 +7,8 @@
 //! rate-limited replay, or a running sum of rewards).
 
 use crate::actor::Action;
+use crate::agent::ActorState;
 use crate::error::Result;
-use crate::learner::ActorState;
 use bprl_envs::{Env, EpisodeEnd, TimeStep};
 use bprl_replay::{Item, SequenceAdder, Step, StepKind, StepSpec};
 use rand::rngs::StdRng;

@@ -1,18 +1,13 @@
 //! Greedy evaluation: the policy's mean action on fixed start states, the same every time.
 
 use super::acting::{Host, run_episode};
-use super::mix;
+use super::seeds::eval_seed;
 use crate::actor::Action;
+use crate::agent::{ActorState, Learner};
 use crate::error::Result;
-use crate::learner::{ActorState, Learner};
 use bprl_envs::{Env, TimeStep};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-
-/// The reset seed of evaluation episode `e` (fixed start states, whatever the run).
-pub fn eval_seed(e: u64) -> u64 {
-    mix(0xE7A1, e)
-}
 
 /// The greedy host: the policy's mean action (the latent's mean for Algorithm 2), rewards
 /// summed over every step of every episode.

@@ -11,16 +11,23 @@
 //! | `sync` | the synchronous mode: learning on schedule between steps |
 //! | [`threaded`] | the threaded mode: actor threads and a rate-limited replay |
 //! | [`evaluate`] | greedy evaluation on fixed start states |
+//! | `records` | what a run reports: counters, episode and evaluation records |
+//! | [`seeds`] | every seed the loop derives from `run.seed` |
 
 mod acting;
 pub mod evaluate;
+mod records;
+pub mod seeds;
 mod sync;
 pub mod threaded;
 
+pub use records::{Counters, EpisodeRecord, EvalRecord};
+
+use crate::agent::Learner;
 use crate::checkpoint;
 use crate::config::AgentConfig;
 use crate::error::{AgentError, Result};
-use crate::learner::{Learner, Metrics};
+use crate::learner::Metrics;
 use acting::{Recorder, run_episode};
 use bprl_envs::{Env, TaskFamily, TaskSplit};
 use bprl_policy::ObservationSpec;
@@ -28,57 +35,6 @@ use bprl_replay::{RateLimiterConfig, Replay, ReplayConfig, StepSpec};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-/// Progress counters (part of a checkpoint).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Counters {
-    /// Environment steps taken.
-    pub env_steps: u64,
-    /// Episodes finished.
-    pub episodes: u64,
-    /// Fractional learner updates owed (synchronous mode).
-    pub update_credit: f64,
-}
-
-/// One training episode.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EpisodeRecord {
-    /// Episode index (1-based).
-    pub episode: u64,
-    /// Environment steps after it.
-    pub env_steps: u64,
-    /// Learner steps after it.
-    pub learner_steps: u64,
-    /// Undiscounted return.
-    pub episode_return: f64,
-    /// Whether the task was completed (terminated).
-    pub success: bool,
-    /// Steps in the episode.
-    pub length: u64,
-    /// Mean learner metrics over the episode's updates.
-    pub metrics: Metrics,
-}
-
-/// One evaluation (greedy policy, fixed seeds).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EvalRecord {
-    /// Episodes of training before it.
-    pub episode: u64,
-    /// Environment steps of training before it.
-    pub env_steps: u64,
-    /// Mean return.
-    pub mean_return: f64,
-    /// Fraction of episodes that completed the task.
-    pub success_rate: f64,
-}
-
-/// A 64-bit mix of two words (SplitMix64's finalizer): seeds derived from the run's seed.
-pub fn mix(a: u64, b: u64) -> u64 {
-    let mut z = a ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// A training run: config, task family, learner, replay, environments, counters and history.
 pub struct Trainer<T: TaskFamily> {
@@ -138,7 +94,7 @@ impl<T: TaskFamily> Trainer<T> {
                 capacity: config.run.replay_capacity,
                 sequence_length: config.learner.sequence_length,
                 rate_limiter: RateLimiterConfig::min_size(config.run.min_replay as u64),
-                seed: mix(config.run.seed, 0x7265_706c),
+                seed: seeds::mix(config.run.seed, 0x7265_706c),
             },
         )?;
         Ok(Self {
@@ -187,7 +143,7 @@ impl<T: TaskFamily> Trainer<T> {
     /// Environment, replay or learner errors.
     pub fn run_episode(&mut self) -> Result<EpisodeRecord> {
         let episode = self.counters.episodes + 1;
-        let (seed, mut rng) = sync::episode_seeds(self.config.run.seed, episode);
+        let (seed, mut rng) = seeds::episode_seeds(self.config.run.seed, episode);
         let mut host = sync::SyncHost {
             learner: &mut self.learner,
             replay: &self.replay,

@@ -3,25 +3,18 @@
 //! `run.seed` and counters).
 
 use super::acting::{Host, Recorder};
-use super::{Counters, mix};
+use super::records::Counters;
 use crate::actor::Action;
+use crate::agent::{ActorState, Learner};
 use crate::batch::LearnerBatch;
 use crate::config::RunConfig;
 use crate::error::Result;
-use crate::learner::{ActorState, Learner, Metrics};
+use crate::learner::Metrics;
 use bprl_envs::TimeStep;
 use bprl_policy::ObservationSpec;
 use bprl_replay::Replay;
-use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::time::Duration;
-
-/// The seeds of synchronous episode `episode`: the environment's reset seed and the actor's
-/// generator.
-pub(crate) fn episode_seeds(run_seed: u64, episode: u64) -> (u64, StdRng) {
-    let seed = mix(run_seed, episode);
-    (seed, StdRng::seed_from_u64(mix(seed, 1)))
-}
 
 /// Samples a batch and updates the learner once.
 ///

@@ -3,12 +3,13 @@
 //! decides which data each update sees.
 
 use super::acting::{Host, Recorder, run_episode};
-use super::{Counters, mix};
+use super::records::Counters;
+use super::seeds::mix;
 use crate::actor::Action;
+use crate::agent::{ActorState, Learner};
 use crate::batch::LearnerBatch;
 use crate::config::AgentConfig;
 use crate::error::{AgentError, Result};
-use crate::learner::{ActorState, Learner};
 use bprl_envs::{Env, TimeStep};
 use bprl_policy::ObservationSpec;
 use bprl_replay::{RateLimiterConfig, Replay, ReplayConfig, ReplayError, StepSpec};

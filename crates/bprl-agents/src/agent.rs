@@ -1,0 +1,221 @@
+//! Either algorithm's learner behind one type, with its acting: what the loop, checkpoints and
+//! the command line hold, so they treat Algorithms 1 and 2 alike.
+
+use crate::actor::{Action, HierActor, act_flat};
+use crate::batch::LearnerBatch;
+use crate::config::AgentConfig;
+use crate::error::Result;
+use crate::learner::{FlatLearner, HierLearner, Metrics};
+use bprl_policy::ObservationSpec;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// The learner of Algorithm 1 or 2 (`f32`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Learner {
+    /// Algorithm 1.
+    Flat(Box<FlatLearner<f32>>),
+    /// Algorithm 2.
+    Hierarchical(Box<HierLearner<f32>>),
+}
+
+impl Learner {
+    /// A fresh learner for a configuration.
+    ///
+    /// # Errors
+    /// An invalid configuration, a group the spec lacks ([`crate::ConfigError::UnknownGroup`]),
+    /// bad sizes.
+    pub fn new(config: &AgentConfig, spec: &ObservationSpec, action_dim: usize) -> Result<Self> {
+        config.validate_for(spec)?;
+        let seed = config.run.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5eed;
+        Ok(match &config.hierarchy {
+            None => Learner::Flat(Box::new(FlatLearner::new(
+                spec,
+                action_dim,
+                config.learner.clone(),
+                config.prior.clone(),
+                seed,
+            )?)),
+            Some(h) => Learner::Hierarchical(Box::new(HierLearner::new(
+                spec,
+                action_dim,
+                config.learner.clone(),
+                h.clone(),
+                config.prior.clone(),
+                seed,
+            )?)),
+        })
+    }
+
+    /// One update.
+    ///
+    /// # Errors
+    /// As the algorithms' `update`.
+    pub fn update(&mut self, batch: &LearnerBatch<f32>) -> Result<Metrics> {
+        match self {
+            Learner::Flat(l) => l.update(batch),
+            Learner::Hierarchical(l) => l.update(batch),
+        }
+    }
+
+    /// Whether two learners run the same algorithm on networks of the same sizes (a
+    /// checkpoint's learner fits a fresh one built for the environment).
+    pub fn same_architecture(&self, other: &Learner) -> bool {
+        match (self, other) {
+            (Learner::Flat(a), Learner::Flat(b)) => a.parameter_counts() == b.parameter_counts(),
+            (Learner::Hierarchical(a), Learner::Hierarchical(b)) => {
+                a.parameter_counts() == b.parameter_counts()
+            }
+            _ => false,
+        }
+    }
+
+    /// Learner steps taken.
+    pub fn steps(&self) -> u64 {
+        match self {
+            Learner::Flat(l) => l.steps,
+            Learner::Hierarchical(l) => l.steps,
+        }
+    }
+
+    /// Freezes (or unfreezes) the prior (transfer).
+    pub fn set_prior_frozen(&mut self, frozen: bool) {
+        match self {
+            Learner::Flat(l) => l.prior_frozen = frozen,
+            Learner::Hierarchical(l) => l.prior_frozen = frozen,
+        }
+    }
+
+    /// A fresh acting state for an episode.
+    ///
+    /// # Errors
+    /// A zero hold length.
+    pub fn actor(&self) -> Result<ActorState> {
+        Ok(match self {
+            Learner::Flat(_) => ActorState::Flat,
+            Learner::Hierarchical(l) => {
+                ActorState::Hierarchical(HierActor::new(l.hierarchy().hold_steps)?)
+            }
+        })
+    }
+
+    /// Acts with the online policy.
+    ///
+    /// # Errors
+    /// A bad observation.
+    pub fn act<R: Rng + ?Sized>(
+        &self,
+        state: &mut ActorState,
+        obs: &[f32],
+        episode_start: bool,
+        greedy: bool,
+        rng: &mut R,
+    ) -> Result<Action> {
+        match (self, state) {
+            (Learner::Flat(l), _) => act_flat(&l.online.policy, obs, greedy, rng),
+            (Learner::Hierarchical(l), ActorState::Hierarchical(a)) => {
+                a.act(&l.online, obs, episode_start, greedy, rng)
+            }
+            (Learner::Hierarchical(l), s) => {
+                *s = ActorState::Hierarchical(HierActor::new(l.hierarchy().hold_steps)?);
+                self.act(s, obs, episode_start, greedy, rng)
+            }
+        }
+    }
+
+    /// Acts with the *prior* (for prior rollouts), if the prior is learned.
+    ///
+    /// # Errors
+    /// A bad observation.
+    pub fn act_prior<R: Rng + ?Sized>(&self, obs: &[f32], rng: &mut R) -> Result<Option<Vec<f32>>> {
+        let x = ndarray::Array2::from_shape_vec((1, obs.len()), obs.to_vec())
+            .map_err(|e| crate::AgentError::Shape(e.to_string()))?;
+        Ok(match self {
+            Learner::Flat(l) => match &l.online.prior {
+                Some(p) => Some(
+                    p.forward(x.view(), None)?
+                        .dist
+                        .rsample(rng)
+                        .sample
+                        .row(0)
+                        .to_vec(),
+                ),
+                None => None,
+            },
+            Learner::Hierarchical(l) => match &l.online.prior {
+                Some(p) => {
+                    let z = p.high.forward(x.view(), None)?.dist.rsample(rng).sample;
+                    let low = match &p.low {
+                        bprl_policy::LowLevelPrior::Shared => &l.online.policy.low,
+                        bprl_policy::LowLevelPrior::Separate(q) => q,
+                    };
+                    Some(
+                        low.forward(x.view(), Some(z.view()))?
+                            .dist
+                            .rsample(rng)
+                            .sample
+                            .row(0)
+                            .to_vec(),
+                    )
+                }
+                None => None,
+            },
+        })
+    }
+
+    /// Copies the prior (and, for Algorithm 2, optionally the low level) from another learner
+    /// of the same architecture (transfer).
+    ///
+    /// # Errors
+    /// [`crate::AgentError::Shape`] when the architectures differ.
+    pub fn load_prior_from(&mut self, other: &Learner, with_low_level: bool) -> Result<()> {
+        use bprl_nn::Parameters;
+        let mismatch = || {
+            crate::AgentError::Shape(
+                "transfer: source and target learners differ in architecture or prior".into(),
+            )
+        };
+        /// Copies a prior into another of the same size (online and target).
+        fn copy_prior<P: Parameters<f32> + Clone>(
+            online: &mut Option<P>,
+            target: &mut Option<P>,
+            source: &Option<P>,
+        ) -> bool {
+            match (online.as_mut(), source) {
+                (Some(dst), Some(src)) if dst.num_params() == src.num_params() => {
+                    dst.copy_from(src);
+                    target.clone_from(online);
+                    true
+                }
+                _ => false,
+            }
+        }
+        match (self, other) {
+            (Learner::Flat(a), Learner::Flat(b)) => {
+                if !copy_prior(&mut a.online.prior, &mut a.target.prior, &b.online.prior) {
+                    return Err(mismatch());
+                }
+            }
+            (Learner::Hierarchical(a), Learner::Hierarchical(b)) => {
+                if !copy_prior(&mut a.online.prior, &mut a.target.prior, &b.online.prior) {
+                    return Err(mismatch());
+                }
+                if with_low_level {
+                    a.online.policy.low.copy_from(&b.online.policy.low);
+                    a.target.policy.low.copy_from(&b.online.policy.low);
+                }
+            }
+            _ => return Err(mismatch()),
+        }
+        Ok(())
+    }
+}
+
+/// Per-episode acting state.
+#[derive(Debug, Clone)]
+pub enum ActorState {
+    /// Nothing to hold.
+    Flat,
+    /// The held latent.
+    Hierarchical(HierActor),
+}
