@@ -6,13 +6,18 @@
 //!
 //! ## The algorithms
 //!
-//! - **Algorithm 1** ([`flat::FlatLearner`]): SVG(0) policy loss through the target critic with
+//! Both algorithms are one learner skeleton, [`LearnerState`] (networks, targets, optimizers,
+//! the update driver), with the soft value, Retrace targets and critic loss shared
+//! ([`learner::targets`]); each algorithm contributes only its networks, its noise and its
+//! named losses ([`learner::update::Algorithm`]).
+//!
+//! - **Algorithm 1** ([`FlatLearner`]): SVG(0) policy loss through the target critic with
 //!   `S` reparameterized samples, the analytic entropy bonus `beta H(pi)` and
 //!   `alpha KL(pi || pi0')`; a critic regressed on Retrace targets built from the
 //!   KL-regularized value `V = mean_s Q'(x, a_s) - alpha KL`; a prior distilled with
 //!   `KL(sg(pi) || pi0)` on its own parameters, seeing only its observation groups; target
 //!   networks hard-copied every `P` steps; three Adam optimizers.
-//! - **Algorithm 2** ([`hierarchical::HierLearner`]): a latent `z` resampled in the learner,
+//! - **Algorithm 2** ([`HierLearner`]): a latent `z` resampled in the learner,
 //!   the critic `Q(x, a, z)`, the KL bound of Eq. 11 (`KL_H + KL_L`, exactly `KL_H` with a
 //!   shared low level), traces from `pi^H pi^L / mu`, and the policy gradient through the action
 //!   but not through `Q`'s latent input.
@@ -23,14 +28,50 @@
 //!
 //! ## The loop
 //!
-//! [`Trainer`] runs actors and the learner around a `bprl-replay` replay: the synchronous mode
+//! [`Trainer`] trains on any environment: it takes a [`TaskFamily`] (environments over the
+//! training tasks and the held-out tasks of any [`bprl_envs::Env`]; the built-in suite is one)
+//! and checks the prior's observation groups, named in the configuration, against the
+//! environment's spec. It runs actors and the learner around a `bprl-replay` replay, with one
+//! acting loop for every mode: the synchronous mode
 //! is seeded and bit-reproducible (environment seeds, action noise and learner noise all derive
 //! from `run.seed` and counters); the threaded mode ([`Trainer::train_threaded`]) runs several
 //! actor threads against a samples-per-insert rate limiter and trades reproducibility for
-//! speed. Checkpoints ([`checkpoint`]) hold networks, optimizers, targets, counters, history and
-//! the replay, written atomically with a `LATEST` pointer, so `kill -9` at any moment loses at
+//! speed. Checkpoints ([`checkpoint`]) hold the task family, networks, optimizers, targets,
+//! counters, history and the replay, written atomically with a `LATEST` pointer, so `kill -9` at any moment loses at
 //! most the work since the last checkpoint. NaN or infinity in a loss or a batch stops the
 //! run with [`AgentError::NonFinite`] naming where it appeared.
+//!
+//! ## Your own environment
+//!
+//! Implement [`bprl_envs::Env`] (named observation groups, a box of actions, `reset(seed)`,
+//! `step`) and a [`TaskFamily`] that makes it over training and held-out tasks (or wrap one
+//! environment in [`bprl_envs::SingleTask`]), then:
+//!
+//! ```
+//! use bprl_agents::{AgentConfig, PriorConfig, TaskSplit, Trainer};
+//! use bprl_envs::Suite; // any TaskFamily; the built-in suite here
+//!
+//! let mut config = AgentConfig {
+//!     prior: PriorConfig::learned(&["proprio"]), // the prior sees this group only
+//!     ..AgentConfig::default()
+//! };
+//! config.learner.batch_size = 4;
+//! config.learner.policy_hidden = vec![8];
+//! config.learner.critic_hidden = vec![8];
+//! config.run.env_steps = 60;
+//! config.run.min_replay = 4;
+//! let mut trainer = Trainer::new(config, Suite::point_mass_default(), TaskSplit::Train)?;
+//! trainer.train(None, &mut |_episode, _eval| {})?;
+//! let eval = trainer.evaluate(2)?;
+//! assert!(eval.mean_return.is_finite());
+//!
+//! // A group the environment does not have is a typed error naming it.
+//! let mut bad = AgentConfig::default();
+//! bad.prior = PriorConfig::learned(&["joints"]);
+//! let err = Trainer::new(bad, Suite::point_mass_default(), TaskSplit::Train).unwrap_err();
+//! assert!(err.to_string().contains("`joints`"));
+//! # Ok::<(), bprl_agents::AgentError>(())
+//! ```
 //!
 //! ## Conventions
 //!

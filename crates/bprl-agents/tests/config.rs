@@ -72,3 +72,57 @@ fn invalid_configs_name_the_field() {
     bad.learner.critic_hidden = vec![];
     assert!(Trainer::new(bad, Suite::point_mass_default(), TaskSplit::Train).is_err());
 }
+
+/// The prior's input is named by observation groups, checked against the environment's spec:
+/// an unknown name is a typed error naming the field, the group and the groups there are.
+#[test]
+fn prior_groups_are_checked_against_the_environment() {
+    use bprl_agents::{AgentError, HierarchyConfig, LowLevel};
+    let suite = Suite::point_mass_default;
+    let mut c = AgentConfig::default();
+    c.prior = PriorConfig::learned(&["proprio", "targts"]);
+    let e = Trainer::new(c.clone(), suite(), TaskSplit::Train).unwrap_err();
+    match &e {
+        AgentError::Config(ConfigError::UnknownGroup {
+            field,
+            group,
+            available,
+        }) => {
+            assert_eq!(field, "prior.learned.groups");
+            assert_eq!(group, "targts");
+            assert_eq!(available, &["proprio", "targets", "goal"]);
+        }
+        other => panic!("expected UnknownGroup, got {other}"),
+    }
+    assert!(e.to_string().contains("`targts`"), "{e}");
+    c.prior = PriorConfig::learned(&["proprio", "proprio"]);
+    let e = Trainer::new(c.clone(), suite(), TaskSplit::Train).unwrap_err();
+    assert!(e.to_string().contains("twice"), "{e}");
+    c.prior = PriorConfig::learned::<&str>(&[]);
+    assert!(c.validate().is_err(), "a learned prior needs a group");
+    // The low level's groups: known, and within the prior's when the low level is shared.
+    c.prior = PriorConfig::learned(&["proprio"]);
+    c.hierarchy = Some(HierarchyConfig {
+        low_level_groups: Some(vec!["goal".into()]),
+        ..HierarchyConfig::default()
+    });
+    let e = Trainer::new(c.clone(), suite(), TaskSplit::Train).unwrap_err();
+    assert!(e.to_string().contains("hierarchy.low_level_groups"), "{e}");
+    c.hierarchy = Some(HierarchyConfig {
+        low_level: LowLevel::Separate,
+        low_level_groups: Some(vec!["goal".into(), "proprio".into()]),
+        ..HierarchyConfig::default()
+    });
+    Trainer::new(c.clone(), suite(), TaskSplit::Train)
+        .expect("a separate low level may see the goal");
+    c.hierarchy = Some(HierarchyConfig {
+        low_level: LowLevel::Separate,
+        low_level_groups: Some(vec!["joints".into()]),
+        ..HierarchyConfig::default()
+    });
+    let e = Trainer::new(c, suite(), TaskSplit::Train).unwrap_err();
+    assert!(
+        matches!(e, AgentError::Config(ConfigError::UnknownGroup { .. })),
+        "{e}"
+    );
+}

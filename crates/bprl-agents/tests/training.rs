@@ -244,3 +244,26 @@ fn transfer_loads_a_frozen_prior_and_rejects_mismatches() {
             .is_err()
     );
 }
+
+/// Regression: the threaded learner stopped as soon as the actors had spent the step budget,
+/// so a run whose actors filled the replay before the learner's first sample (a small budget,
+/// or a busy machine) ended with no update at all. Here learning can only start once the
+/// actors are done: the learner must still take the updates the rate limiter allows.
+#[test]
+fn threaded_learner_catches_up_after_the_actors_finish() {
+    let mut c = easy(9, 100);
+    c.run.actor_threads = 1;
+    c.run.samples_per_insert = 8.0;
+    // 3 episodes of 40 steps give 12 items of 10 transitions: the last one completes the replay.
+    c.run.min_replay = 12;
+    let mut t = trainer(c);
+    t.train_threaded().unwrap();
+    assert_eq!(t.counters.env_steps, 120);
+    // 12 items at 8 samples per insert allow 96 sampled sequences (3 batches of 32) beyond the
+    // limiter's tolerance; the old loop took at most the one batch it was waiting for.
+    assert!(
+        t.learner.steps() >= 3,
+        "{} updates after the actors finished",
+        t.learner.steps()
+    );
+}

@@ -149,7 +149,7 @@ impl<E: Env + Send> Threaded<'_, E> {
                     })
                 })
                 .collect();
-            let learned = learn(&replay, &shared, spec, config, &steps, &handles);
+            let learned = learn(&replay, &shared, spec, config, &handles);
             stop.store(true, Ordering::Relaxed);
             replay.shutdown();
             let mut first_err = learned;
@@ -169,17 +169,17 @@ impl<E: Env + Send> Threaded<'_, E> {
     }
 }
 
-/// The learner's loop: sample (waiting on the rate limiter) and update until the step budget
-/// is spent or every actor has stopped.
+/// The learner's loop: sample (waiting on the rate limiter) and update until every actor has
+/// stopped (the step budget is spent) and the limiter allows no more samples, so the run ends
+/// with the updates its samples-per-insert ratio owes, however the threads were scheduled.
 fn learn<T>(
     replay: &Replay,
     shared: &RwLock<&mut Learner>,
     spec: &ObservationSpec,
     config: &AgentConfig,
-    steps: &AtomicU64,
     actors: &[std::thread::ScopedJoinHandle<'_, T>],
 ) -> Result<()> {
-    while steps.load(Ordering::Relaxed) < config.run.env_steps {
+    loop {
         match replay.sample(config.learner.batch_size, Some(Duration::from_millis(50))) {
             Ok(b) => {
                 let batch = LearnerBatch::from_replay(&b, spec)?;
@@ -187,11 +187,10 @@ fn learn<T>(
             }
             Err(ReplayError::Timeout { .. }) => {
                 if actors.iter().all(|h| h.is_finished()) {
-                    break;
+                    return Ok(());
                 }
             }
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
 }
