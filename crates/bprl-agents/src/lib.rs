@@ -66,8 +66,10 @@
 //! assert!(eval.mean_return.is_finite());
 //!
 //! // A group the environment does not have is a typed error naming it.
-//! let mut bad = AgentConfig::default();
-//! bad.prior = PriorConfig::learned(&["joints"]);
+//! let bad = AgentConfig {
+//!     prior: PriorConfig::learned(&["joints"]),
+//!     ..AgentConfig::default()
+//! };
 //! let err = Trainer::new(bad, Suite::point_mass_default(), TaskSplit::Train).unwrap_err();
 //! assert!(err.to_string().contains("`joints`"));
 //! # Ok::<(), bprl_agents::AgentError>(())

@@ -79,8 +79,10 @@ fn invalid_configs_name_the_field() {
 fn prior_groups_are_checked_against_the_environment() {
     use bprl_agents::{AgentError, HierarchyConfig, LowLevel};
     let suite = Suite::point_mass_default;
-    let mut c = AgentConfig::default();
-    c.prior = PriorConfig::learned(&["proprio", "targts"]);
+    let mut c = AgentConfig {
+        prior: PriorConfig::learned(&["proprio", "targts"]),
+        ..AgentConfig::default()
+    };
     let e = Trainer::new(c.clone(), suite(), TaskSplit::Train).unwrap_err();
     match &e {
         AgentError::Config(ConfigError::UnknownGroup {
