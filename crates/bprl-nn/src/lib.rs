@@ -68,21 +68,19 @@
 
 mod adam;
 mod error;
-pub mod fastmath;
 mod fused;
-pub mod gemm;
 pub mod gradcheck;
 pub mod io;
 mod layers;
 mod mlp;
-pub mod parallel;
 mod params;
 mod scalar;
 
 pub use adam::{Adam, AdamConfig};
+pub use bprl_compute::{Activation, fastmath, gemm, parallel};
 pub use error::{NnError, Result};
 pub use fused::{MlpTile, TileInput};
-pub use layers::{Activation, LayerNorm, LayerNormCache, Linear};
+pub use layers::{LayerNorm, LayerNormCache, Linear};
 pub use mlp::{Dense, Mlp, MlpCache};
 pub use params::{Parameters, join};
 pub use scalar::Scalar;

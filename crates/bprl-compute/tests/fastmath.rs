@@ -1,6 +1,6 @@
 //! The vectorizable `f32` exponentials against libm, over their whole useful range.
 
-use bprl_nn::fastmath;
+use bprl_compute::fastmath;
 
 fn grid(lo: f32, hi: f32, n: usize) -> impl Iterator<Item = f32> {
     (0..=n).map(move |i| lo + (hi - lo) * i as f32 / n as f32)

@@ -11,14 +11,13 @@
 //! The thread count is [`num_threads`]: the `BPRL_NUM_THREADS` environment variable if set to a
 //! positive integer, else the machine's available parallelism.
 
+use crate::element::Element;
 use crate::gemm::gemm;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use std::cell::Cell;
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Mutex, OnceLock, mpsc};
-
-use crate::scalar::Scalar;
 
 /// Threads the parallel passes use: `BPRL_NUM_THREADS` if it is a positive integer, else
 /// [`std::thread::available_parallelism`] (1 if unknown). Read once per process.
@@ -37,8 +36,8 @@ pub fn num_threads() -> usize {
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// The persistent worker threads: [`num_threads`]` - 1` of them, started on first use. Worker
-/// `k` always runs the `(k + 1)`-th range of a split, so per-thread results (and per-thread
-/// caches, such as [`crate::MlpTile`]'s) stay with the same thread from call to call.
+/// `k` always runs the `(k + 1)`-th range of a split, so per-thread results stay with the same
+/// thread from call to call.
 struct Pool {
     workers: Vec<Mutex<mpsc::Sender<Job>>>,
 }
@@ -162,7 +161,7 @@ const PARALLEL_FLOPS: usize = 1 << 21;
 
 /// `x w` for `x: [N, k]`, `w: [k, m]`, with the rows of `x` split across threads when the
 /// product is large.
-pub fn dot<F: Scalar>(x: ArrayView2<'_, F>, w: ArrayView2<'_, F>) -> Array2<F> {
+pub fn dot<F: Element>(x: ArrayView2<'_, F>, w: ArrayView2<'_, F>) -> Array2<F> {
     let (n, k) = x.dim();
     let m = w.ncols();
     let mut out = Array2::zeros((n, m));
@@ -186,7 +185,7 @@ pub fn dot<F: Scalar>(x: ArrayView2<'_, F>, w: ArrayView2<'_, F>) -> Array2<F> {
 
 /// `acc += x^T dy` for `x: [N, k]`, `dy: [N, m]`: per-thread partial sums over row ranges,
 /// added in range order.
-pub fn add_at_b<F: Scalar>(
+pub fn add_at_b<F: Element>(
     x: ArrayView2<'_, F>,
     dy: ArrayView2<'_, F>,
     acc: &mut ArrayViewMut2<'_, F>,

@@ -13,7 +13,7 @@
 //! `k`; for each 16-column panel of `B` (kept in L1 across row blocks), every 6-row block of `A`
 //! is visited.
 
-use crate::scalar::Scalar;
+use crate::element::Element;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -31,7 +31,7 @@ const MC: usize = 192;
 /// # Panics
 /// If the shapes do not agree (as `ndarray`'s `general_mat_mul`); the tile passes check
 /// their shapes before calling.
-pub fn gemm<F: Scalar>(
+pub fn gemm<F: Element>(
     a: &ArrayView2<'_, F>,
     b: &ArrayView2<'_, F>,
     c: &mut ArrayViewMut2<'_, F>,
@@ -48,7 +48,7 @@ pub fn gemm<F: Scalar>(
     );
     #[cfg(target_arch = "x86_64")]
     if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
-        && crate::fused::has_avx2()
+        && crate::rows::has_avx2()
         && c.strides()[1] == 1
         && c.nrows() > 0
         && c.ncols() > 0
