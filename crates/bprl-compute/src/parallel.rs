@@ -1,12 +1,18 @@
-//! Data parallelism over rows, on scoped standard-library threads.
+//! Data parallelism over rows, on persistent worker threads.
 //!
-//! Every batch in this crate is a stack of independent rows, so the one parallel pattern needed
-//! is: split `0..n` into contiguous ranges, run one range per thread, collect the results in
-//! range order. Splitting is static (thread `k` always gets the `k`-th range), so a result that
-//! sums per-thread partial values (a gradient) is the same from run to run on one machine.
+//! Every batch of the network passes is a stack of independent rows, so the one parallel
+//! pattern needed is: split `0..n` into contiguous ranges, run one range per thread, collect the
+//! results in range order. Splitting is static (the `k`-th range of a split of `n` is always
+//! the same and always runs on the same thread), so a result that sums per-thread partial
+//! values (a gradient) in range order is bit-for-bit the same from run to run, for a fixed
+//! thread count.
 //!
-//! The ranges after the first run on persistent worker threads (started once, on first use),
-//! so a pass pays neither a thread start nor a cold heap per call.
+//! The first range runs on the calling thread, the others on worker threads started once per
+//! process (on first use) and kept, so a pass pays neither a thread start nor a cold heap per
+//! call. A split lends its closure to the workers the way [`std::thread::scope`] lends to its
+//! threads: [`map_ranges`] returns (or resumes a panic) only after every range has finished.
+//! A split inside a split (from a worker, or from the caller's own range) runs on the current
+//! thread as one range.
 //!
 //! The thread count is [`num_threads`]: the `BPRL_NUM_THREADS` environment variable if set to a
 //! positive integer, else the machine's available parallelism.
@@ -80,6 +86,18 @@ where
     R: Send,
     G: Fn(Range<usize>) -> R + Sync,
 {
+    map_ranges_indexed(n, min_per_thread, |_, range| f(range))
+}
+
+/// As [`map_ranges`], with each range's index in the split passed to `f` along with the range:
+/// `0` for the first range (run on the calling thread), `k` for the `k`-th. Indices are below
+/// [`num_threads`], and the same `(n, min_per_thread)` gives the same ranges with the same
+/// indices on every call, so per-range state (a scratch slot) can be chosen by index.
+pub fn map_ranges_indexed<R, G>(n: usize, min_per_thread: usize, f: G) -> Vec<R>
+where
+    R: Send,
+    G: Fn(usize, Range<usize>) -> R + Sync,
+{
     let nested = IN_PARALLEL.with(Cell::get);
     let parts = if nested {
         1
@@ -90,27 +108,37 @@ where
             .min(n.max(1))
     };
     if parts == 1 {
-        return vec![f(0..n)];
+        return vec![f(0, 0..n)];
     }
     let bounds: Vec<Range<usize>> = (0..parts)
         .map(|k| (k * n / parts)..((k + 1) * n / parts))
         .collect();
-    let (tx, rx) = mpsc::channel::<(usize, std::thread::Result<R>)>();
+    let (tx, rx) = mpsc::channel::<Message<R>>();
+    // Declared before the jobs exist, so it is dropped (and waits) on every way out of here.
+    let mut join = Join { tx: Some(tx), rx };
     let f = &f;
     for (k, range) in bounds.iter().enumerate().skip(1) {
-        let tx = tx.clone();
+        let tx = join.tx.clone();
         let range = range.clone();
         let job: Box<dyn FnOnce() + Send + '_> = Box::new(move || {
-            let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(range)));
-            // The receiver lives until every job has reported (below).
-            let _ = tx.send((k, out));
+            let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(k, range)));
+            if let Some(tx) = tx {
+                // The receiver lives until every sender is gone (`Join::wait`).
+                let _ = tx.send((k, out));
+            }
         });
-        // SAFETY: the job borrows `f` (and what `f` borrows) for less than 'static. This
-        // function does not return or unwind before every job has finished with those
-        // borrows: each job sends exactly one message as its last act (a panic in `f` is
-        // caught), the loop below receives one message per job, and a job that never runs is
-        // dropped, which drops its sender, so `recv` then fails instead of blocking and this
-        // function panics only after every sender (every job) is gone.
+        // SAFETY: the job borrows `f` (and what `f` borrows), and may carry a result `R` that
+        // does, for less than 'static; erasing that lifetime is sound because no job outlives
+        // this call's frame, as a `std::thread::scope` thread does not outlive its scope:
+        // (1) a job owns one sender of `join`'s channel, and drops it only after its last use
+        //     of a borrow (the call of `f`, whose panic is caught, and the send of its result);
+        //     a job that never runs is dropped, dropping its sender with it;
+        // (2) `Join::wait` returns only when every sender is gone (`recv` fails then and only
+        //     then; `join` drops its own sender first), that is when every job has finished
+        //     with its borrows or been dropped; the disconnect synchronizes with each job's
+        //     drop of its sender, so the job's accesses happen before the return;
+        // (3) `join` waits both below and in its `Drop`, so an unwinding caller also blocks
+        //     until every job is done before `f` and its borrows go away.
         let job: Job = unsafe {
             std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Box<dyn FnOnce() + Send + 'static>>(
                 job,
@@ -125,19 +153,15 @@ where
             job();
         }
     }
-    drop(tx);
     IN_PARALLEL.with(|p| p.set(true));
-    let first = std::panic::catch_unwind(AssertUnwindSafe(|| f(bounds[0].clone())));
+    let first = std::panic::catch_unwind(AssertUnwindSafe(|| f(0, bounds[0].clone())));
     IN_PARALLEL.with(|p| p.set(false));
     let mut slots: Vec<Option<R>> = (0..parts).map(|_| None).collect();
     let mut panic = None;
-    for _ in 1..parts {
-        match rx.recv() {
-            Ok((k, Ok(r))) => slots[k] = Some(r),
-            Ok((_, Err(p))) => panic = Some(p),
-            Err(_) => break,
-        }
-    }
+    join.wait(|(k, out)| match out {
+        Ok(r) => slots[k] = Some(r),
+        Err(p) => panic = Some(p),
+    });
     let first = match first {
         Ok(r) => r,
         Err(p) => std::panic::resume_unwind(p),
@@ -150,6 +174,36 @@ where
         .into_iter()
         .map(|r| r.unwrap_or_else(|| panic!("a worker thread lost its job")))
         .collect()
+}
+
+/// What a job reports: its range index and its result (or its panic).
+type Message<R> = (usize, std::thread::Result<R>);
+
+/// The receiving end of one split's jobs, which waits for every job: explicitly through
+/// [`Join::wait`], and again when dropped, so that no exit from [`map_ranges_indexed`] (a
+/// return or an unwinding panic) leaves a job running with borrows of its frame.
+struct Join<R> {
+    /// The original sender; jobs hold clones. Dropped when waiting starts, so that the channel
+    /// disconnects once the last job is gone.
+    tx: Option<mpsc::Sender<Message<R>>>,
+    rx: mpsc::Receiver<Message<R>>,
+}
+
+impl<R> Join<R> {
+    /// Hands each job's message to `each` until every job has finished or been dropped (the
+    /// channel then has no sender left).
+    fn wait(&mut self, mut each: impl FnMut(Message<R>)) {
+        self.tx = None;
+        while let Ok(message) = self.rx.recv() {
+            each(message);
+        }
+    }
+}
+
+impl<R> Drop for Join<R> {
+    fn drop(&mut self) {
+        self.wait(drop);
+    }
 }
 
 /// Stack of a worker thread. The passes keep their data on the heap; a stack below 2 MiB is
