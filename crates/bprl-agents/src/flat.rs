@@ -135,6 +135,9 @@ pub struct FlatLearner<F> {
     pub seed: u64,
     /// Transfer: keep the prior fixed.
     pub prior_frozen: bool,
+    /// Scratch tiles of the batched passes: not state (not saved; a clone gets an empty one).
+    #[serde(skip)]
+    tiles: bprl_nn::TileCache<F>,
 }
 
 /// A `[rows, k]` copy repeated `times` times along rows.
@@ -184,6 +187,7 @@ impl<F: Float> FlatLearner<F> {
             steps: 0,
             seed,
             prior_frozen: false,
+            tiles: bprl_nn::TileCache::new(),
         })
     }
 
@@ -236,7 +240,9 @@ impl<F: Float> FlatLearner<F> {
             (PriorConfig::StandardNormal, _) => {
                 Some(DiagGaussian::standard_normal(obs.nrows(), action_dim))
             }
-            (PriorConfig::Learned { .. }, Some(p)) => Some(p.dist_batched(obs, None)?),
+            (PriorConfig::Learned { .. }, Some(p)) => {
+                Some(p.dist_batched(&self.tiles, obs, None)?)
+            }
             (PriorConfig::Learned { .. }, None) => {
                 return Err(AgentError::Shape("learned prior missing".into()));
             }
@@ -337,8 +343,8 @@ impl<F: Float> FlatLearner<F> {
             cst::<F>(f64::from(self.config.alpha))
         };
         // 1. Forward passes.
-        let pol = self.online.policy.dist_batched(obs, None)?;
-        let pol_target = self.target.policy.dist_batched(obs, None)?;
+        let pol = self.online.policy.dist_batched(&self.tiles, obs, None)?;
+        let pol_target = self.target.policy.dist_batched(&self.tiles, obs, None)?;
         let prior_target = self.target_prior(obs, a_dim)?;
         let kl_all = match &prior_target {
             Some(p) => pol.kl(p)?,
@@ -362,7 +368,10 @@ impl<F: Float> FlatLearner<F> {
     ) -> Result<Array1<F>> {
         let actions =
             eps * &target_pi.std().insert_axis(Axis(0)) + target_pi.mean().insert_axis(Axis(0)); // [S, N, A]
-        let q = self.target.critic.q_samples(obs, actions.view(), None)?; // [S, N]
+        let q = self
+            .target
+            .critic
+            .q_samples(&self.tiles, obs, actions.view(), None)?; // [S, N]
         let q_samples = q.insert_axis(Axis(2)); // [S, N, 1]
         let kl2 = kl.view().insert_axis(Axis(1));
         Ok(
@@ -402,6 +411,7 @@ impl<F: Float> FlatLearner<F> {
             .target
             .critic
             .q_samples(
+                &self.tiles,
                 batch.head(&batch.obs),
                 batch.head(&batch.actions).insert_axis(Axis(0)),
                 None,
@@ -440,6 +450,7 @@ impl<F: Float> FlatLearner<F> {
         let mut g = self.online.critic.zeros_like();
         // dL/dQ_n = w_n (Q_n - Q^ret_n) / n_valid.
         let cf = self.online.critic.backward_samples(
+            &self.tiles,
             batch.head(&batch.obs),
             batch.head(&batch.actions).insert_axis(Axis(0)),
             None,
@@ -474,6 +485,7 @@ impl<F: Float> FlatLearner<F> {
         let s_f = cst::<F>(s_count as f64);
         // Input gradient only: the target critic is held fixed. dL/dQ_{s,n} = -w_n / S.
         let qf = self.target.critic.backward_samples(
+            &self.tiles,
             batch.head(&batch.obs),
             actions.view(),
             None,
@@ -507,6 +519,7 @@ impl<F: Float> FlatLearner<F> {
         let loss = q_term - beta * h_mean + alpha * kl_mean;
         let mut grad = self.online.policy.zeros_like();
         self.online.policy.backward_batched(
+            &self.tiles,
             batch.head(&batch.obs),
             None,
             d_mean.view(),
@@ -529,13 +542,14 @@ impl<F: Float> FlatLearner<F> {
         };
         let n = batch.steps * batch.batch;
         let obs = batch.head(&batch.obs);
-        let pf = prior.dist_batched(obs, None)?;
+        let pf = prior.dist_batched(&self.tiles, obs, None)?;
         let head = rows(pol, n)?;
         let kl = head.kl(&pf)?;
         let g = head.kl_grad(&pf)?;
         let w_col = w.view().insert_axis(Axis(1));
         let mut grad = prior.zeros_like();
         prior.backward_batched(
+            &self.tiles,
             obs,
             None,
             (&g.d_mean_q * &w_col).view(),

@@ -123,6 +123,9 @@ pub struct HierLearner<F> {
     pub seed: u64,
     /// Transfer: keep the prior fixed.
     pub prior_frozen: bool,
+    /// Scratch tiles of the batched passes: not state (not saved; a clone gets an empty one).
+    #[serde(skip)]
+    tiles: bprl_nn::TileCache<F>,
 }
 
 fn noise<F: Float>(rng: &mut StdRng, rows: usize, cols: usize) -> Array2<F> {
@@ -165,6 +168,7 @@ impl<F: Float> HierLearner<F> {
             steps: 0,
             seed,
             prior_frozen: false,
+            tiles: bprl_nn::TileCache::new(),
         })
     }
 
@@ -275,6 +279,7 @@ impl<F: Float> HierLearner<F> {
             .target
             .critic
             .q_samples(
+                &self.tiles,
                 obs,
                 samples_view(&v_chain.action, sc)?,
                 Some(samples_view(&v_chain.latent, sc)?),
@@ -321,6 +326,7 @@ impl<F: Float> HierLearner<F> {
             .target
             .critic
             .q_samples(
+                &self.tiles,
                 head_obs,
                 head_act.insert_axis(Axis(0)),
                 Some(z_t.view().insert_axis(Axis(0))),
@@ -353,6 +359,7 @@ impl<F: Float> HierLearner<F> {
         let mut g_critic = self.online.critic.zeros_like();
         // dL/dQ_n = w_n (Q_n - Q^ret_n), w_n = valid_n / n_valid.
         let cf = self.online.critic.backward_samples(
+            &self.tiles,
             head_obs,
             head_act.insert_axis(Axis(0)),
             Some(z_t.view().insert_axis(Axis(0))),
@@ -377,6 +384,7 @@ impl<F: Float> HierLearner<F> {
         )?;
         // Input gradient only (the target critic is fixed): dL/dQ_{s,i} = -w_i / S.
         let qf = self.target.critic.backward_samples(
+            &self.tiles,
             head_obs,
             samples_view(&chain.action, sc)?,
             Some(samples_view(&chain.latent, sc)?),

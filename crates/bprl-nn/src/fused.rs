@@ -18,7 +18,8 @@
 //! - the row passes are compiled for AVX2 and chosen at run time where the processor has it.
 //!
 //! Tiles are independent: callers run one tile per thread ([`bprl_compute::parallel`]), each thread
-//! with its own [`MlpTile`] and, for parameter gradients, its own accumulator.
+//! with its own [`MlpTile`] and, for parameter gradients, its own accumulator. A caller that runs
+//! many passes keeps its tiles between them in a [`crate::TileCache`] it owns.
 
 use crate::error::{NnError, Result};
 use crate::mlp::Mlp;
@@ -27,7 +28,7 @@ use bprl_compute::gemm::gemm;
 use bprl_compute::rows::{
     NormBack, NormRows, RowsBackward, RowsForward, rows_backward, rows_forward,
 };
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, s};
+use ndarray::{Array1, Array2, ArrayRef2, ArrayView2, ArrayViewMut2, Axis, Slice};
 
 /// The input of one tile.
 #[derive(Debug, Clone, Copy)]
@@ -110,51 +111,19 @@ impl<F: Scalar> MlpTile<F> {
         }
     }
 
-    /// A tile for `net` with room for `capacity` rows, from this thread's cache of recycled
-    /// tiles when one fits (see [`MlpTile::recycle`]), else new. Reusing buffers spares the
-    /// allocator and the kernel the fresh pages a large batch would otherwise touch per call.
-    pub fn take(net: &Mlp<F>, capacity: usize) -> Self
-    where
-        F: 'static,
-    {
-        let fits = |t: &MlpTile<F>| {
-            t.capacity == capacity
-                && t.work.len() == net.layers.len()
-                && net
-                    .layers
-                    .iter()
-                    .zip(&t.work)
-                    .zip(&t.norm)
-                    .all(|((l, w), n)| {
-                        w.ncols() == l.linear.output_dim() && n.is_some() == l.norm.is_some()
-                    })
-        };
-        let cached = TILES.with(|c| {
-            let mut c = c.borrow_mut();
-            let pos = c
+    /// Whether this tile was made for a network of `net`'s layer widths and norms, with room
+    /// for exactly `capacity` rows (so [`crate::TileCache`] can hand it out again).
+    pub(crate) fn fits(&self, net: &Mlp<F>, capacity: usize) -> bool {
+        self.capacity == capacity
+            && self.work.len() == net.layers.len()
+            && net
+                .layers
                 .iter()
-                .position(|t| t.downcast_ref::<MlpTile<F>>().is_some_and(fits))?;
-            c.remove(pos).downcast::<MlpTile<F>>().ok()
-        });
-        match cached {
-            Some(t) => *t,
-            None => Self::new(net, capacity),
-        }
-    }
-
-    /// Puts the tile in this thread's cache for a later [`MlpTile::take`] (the cache keeps the
-    /// most recent few).
-    pub fn recycle(self)
-    where
-        F: 'static,
-    {
-        TILES.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.len() >= TILE_CACHE {
-                c.remove(0);
-            }
-            c.push(Box::new(self));
-        });
+                .zip(&self.work)
+                .zip(&self.norm)
+                .all(|((l, w), n)| {
+                    w.ncols() == l.linear.output_dim() && n.is_some() == l.norm.is_some()
+                })
     }
 
     /// Maximum rows per tile.
@@ -165,7 +134,7 @@ impl<F: Scalar> MlpTile<F> {
     /// The network's output for the last forward tile, `[r, out]`.
     pub fn output(&self) -> ArrayView2<'_, F> {
         match self.out.last() {
-            Some(o) => o.slice(s![..self.rows, ..]),
+            Some(o) => o.rows_to(self.rows),
             None => ArrayView2::from_shape((0, 0), &[]).unwrap_or_else(|_| unreachable!()),
         }
     }
@@ -175,18 +144,10 @@ impl<F: Scalar> MlpTile<F> {
     pub fn output_grad_mut(&mut self) -> ArrayViewMut2<'_, F> {
         let r = self.rows;
         match self.work.last_mut() {
-            Some(w) => w.slice_mut(s![..r, ..]),
+            Some(w) => w.rows_to_mut(r),
             None => ArrayViewMut2::from_shape((0, 0), &mut []).unwrap_or_else(|_| unreachable!()),
         }
     }
-}
-
-/// Tiles each thread keeps for reuse.
-const TILE_CACHE: usize = 8;
-
-thread_local! {
-    static TILES: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> =
-        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl<F: Scalar> Mlp<F> {
@@ -243,21 +204,21 @@ impl<F: Scalar> Mlp<F> {
         let mut shared_rows = 0;
         match input {
             TileInput::Rows(x) => {
-                gemm(x, &w0, &mut tile.work[0].slice_mut(s![..r, ..]), false);
+                gemm(x, &w0, &mut tile.work[0].rows_to_mut(r), false);
             }
             TileInput::Shared { shared, extra } => {
                 let p = shared.ncols();
                 shared_rows = shared.nrows();
                 gemm(
                     shared,
-                    &w0.slice(s![..p, ..]),
-                    &mut tile.shared.slice_mut(s![..shared_rows, ..]),
+                    &w0.rows_to(p),
+                    &mut tile.shared.rows_to_mut(shared_rows),
                     false,
                 );
                 gemm(
                     extra,
-                    &w0.slice(s![p.., ..]),
-                    &mut tile.work[0].slice_mut(s![..r, ..]),
+                    &w0.rows_from(p),
+                    &mut tile.work[0].rows_to_mut(r),
                     false,
                 );
             }
@@ -265,9 +226,9 @@ impl<F: Scalar> Mlp<F> {
         for (i, layer) in self.layers.iter().enumerate() {
             if i > 0 {
                 gemm(
-                    &tile.out[i - 1].slice(s![..r, ..]),
+                    &tile.out[i - 1].rows_to(r),
                     &layer.linear.weight.view(),
-                    &mut tile.work[i].slice_mut(s![..r, ..]),
+                    &mut tile.work[i].rows_to_mut(r),
                     false,
                 );
             }
@@ -358,15 +319,15 @@ impl<F: Scalar> Mlp<F> {
             });
             if i > 0 {
                 let (lower, upper) = tile.work.split_at_mut(i);
-                let d = upper[0].slice(s![..r, ..]);
-                let x = tile.out[i - 1].slice(s![..r, ..]);
+                let d = upper[0].rows_to(r);
+                let x = tile.out[i - 1].rows_to(r);
                 if let Some(g) = g_layer {
                     gemm(&x.t(), &d, &mut g.linear.weight.view_mut(), true);
                 }
                 gemm(
                     &d,
                     &layer.linear.weight.t(),
-                    &mut lower[i - 1].slice_mut(s![..r, ..]),
+                    &mut lower[i - 1].rows_to_mut(r),
                     false,
                 );
             }
@@ -375,7 +336,7 @@ impl<F: Scalar> Mlp<F> {
         let Some(first) = self.layers.first() else {
             return Ok(());
         };
-        let d0 = tile.work[0].slice(s![..r, ..]);
+        let d0 = tile.work[0].rows_to(r);
         let g0 = grad.map(|g| &mut g.layers[0].linear.weight);
         match input {
             TileInput::Rows(x) => {
@@ -391,28 +352,18 @@ impl<F: Scalar> Mlp<F> {
                 let (n, p) = shared.dim();
                 if let Some(g) = g0 {
                     // Gradient of the shared rows: sum the rows that repeat each one.
-                    let mut sums = tile.shared.slice_mut(s![..n, ..]);
+                    let mut sums = tile.shared.rows_to_mut(n);
                     sums.fill(F::zero());
                     for (k, row) in d0.rows().into_iter().enumerate() {
                         let mut acc = sums.row_mut(k % n);
                         acc += &row;
                     }
-                    gemm(
-                        &shared.t(),
-                        &sums.view(),
-                        &mut g.slice_mut(s![..p, ..]),
-                        true,
-                    );
-                    gemm(&extra.t(), &d0, &mut g.slice_mut(s![p.., ..]), true);
+                    gemm(&shared.t(), &sums.view(), &mut g.rows_to_mut(p), true);
+                    gemm(&extra.t(), &d0, &mut g.rows_from_mut(p), true);
                 }
                 if let Some(mut dx) = d_input {
                     check_d_input(&dx, r, extra.ncols())?;
-                    gemm(
-                        &d0,
-                        &first.linear.weight.slice(s![p.., ..]).t(),
-                        &mut dx,
-                        false,
-                    );
+                    gemm(&d0, &first.linear.weight.rows_from(p).t(), &mut dx, false);
                 }
             }
         }
@@ -429,4 +380,29 @@ fn check_d_input<F>(dx: &ArrayViewMut2<'_, F>, rows: usize, cols: usize) -> Resu
         });
     }
     Ok(())
+}
+
+/// Row ranges of a matrix, all columns: `s![..end, ..]` and `s![start.., ..]` without ndarray's
+/// `s!` macro, whose expansion lowers a lint level that this crate forbids lowering (see the
+/// `forbid` at the crate root).
+trait RowRange<F> {
+    fn rows_to(&self, end: usize) -> ArrayView2<'_, F>;
+    fn rows_from(&self, start: usize) -> ArrayView2<'_, F>;
+    fn rows_to_mut(&mut self, end: usize) -> ArrayViewMut2<'_, F>;
+    fn rows_from_mut(&mut self, start: usize) -> ArrayViewMut2<'_, F>;
+}
+
+impl<F> RowRange<F> for ArrayRef2<F> {
+    fn rows_to(&self, end: usize) -> ArrayView2<'_, F> {
+        self.slice_axis(Axis(0), Slice::from(..end))
+    }
+    fn rows_from(&self, start: usize) -> ArrayView2<'_, F> {
+        self.slice_axis(Axis(0), Slice::from(start..))
+    }
+    fn rows_to_mut(&mut self, end: usize) -> ArrayViewMut2<'_, F> {
+        self.slice_axis_mut(Axis(0), Slice::from(..end))
+    }
+    fn rows_from_mut(&mut self, start: usize) -> ArrayViewMut2<'_, F> {
+        self.slice_axis_mut(Axis(0), Slice::from(start..))
+    }
 }

@@ -65,6 +65,8 @@
 
 // Every public item is documented: users pick this crate alone, so its docs are the manual.
 #![deny(missing_docs)]
+// The kernels' low-level code lives in bprl-compute; this crate is safe Rust only.
+#![forbid(unsafe_code)]
 
 mod adam;
 mod error;
@@ -75,6 +77,7 @@ mod layers;
 mod mlp;
 mod params;
 mod scalar;
+mod tile_cache;
 
 pub use adam::{Adam, AdamConfig};
 pub use bprl_compute::{Activation, fastmath, gemm, parallel};
@@ -84,3 +87,4 @@ pub use layers::{LayerNorm, LayerNormCache, Linear};
 pub use mlp::{Dense, Mlp, MlpCache};
 pub use params::{Parameters, join};
 pub use scalar::Scalar;
+pub use tile_cache::TileCache;

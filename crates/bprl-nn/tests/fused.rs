@@ -2,7 +2,7 @@
 //! same input gradients, for both kinds of tile input and every activation (f64), and to f32
 //! accuracy for an f32 network (whose tiles take the micro-kernel).
 
-use bprl_nn::{Activation, Mlp, MlpTile, Parameters, Scalar, TileInput};
+use bprl_nn::{Activation, Mlp, MlpTile, Parameters, Scalar, TileCache, TileInput};
 use ndarray::{Array2, Axis, concatenate, s};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -173,6 +173,47 @@ fn tile_shape_errors() {
         m.backward_tile(&mut tile, &input, None, Some(dx.view_mut()))
             .is_err()
     );
+}
+
+/// A tile cache hands a tile back only to a network it fits, keeps tiles per slot, starts
+/// empty when cloned, and a reused tile (full of an earlier pass's values) gives the same bits
+/// as a fresh one.
+#[test]
+fn tile_cache_reuses_fitting_tiles_with_the_same_results() {
+    let mut rng = StdRng::seed_from_u64(2);
+    let m = Mlp::<f32>::layer_norm_mlp(5, &[9, 4], true, &mut rng);
+    let other = Mlp::<f32>::layer_norm_mlp(5, &[8, 4], true, &mut rng);
+    let x = randn(7, 5, &mut rng).mapv(|v| v as f32);
+    let junk = randn(7, 5, &mut rng).mapv(|v| 10.0 * v as f32);
+    let pass = |tile: &mut MlpTile<f32>, x: &Array2<f32>| {
+        let input = TileInput::Rows(x.view());
+        m.forward_tile(tile, &input).unwrap();
+        let out = tile.output().to_owned();
+        tile.output_grad_mut().fill(0.5);
+        let mut g = m.zeros_like();
+        let mut dx = Array2::zeros((7, 5));
+        m.backward_tile(tile, &input, Some(&mut g), Some(dx.view_mut()))
+            .unwrap();
+        (out, g.flatten(), dx)
+    };
+    let tiles = TileCache::new();
+    assert!(tiles.is_empty());
+    let mut fresh = tiles.take(0, &m, 8);
+    let want = pass(&mut fresh, &x);
+    pass(&mut fresh, &junk);
+    tiles.put(0, fresh);
+    assert_eq!(tiles.len(), 1);
+    // Another network's shape or another capacity gets a new tile; the cached one stays.
+    let _ = tiles.take(0, &other, 8);
+    let _ = tiles.take(0, &m, 16);
+    assert_eq!(tiles.len(), 1);
+    assert!(tiles.clone().is_empty());
+    let mut reused = tiles.take(0, &m, 8);
+    assert!(tiles.is_empty());
+    assert_eq!(pass(&mut reused, &x), want);
+    // A slot past the last drops what it is given.
+    tiles.put(usize::MAX, reused);
+    assert!(tiles.is_empty());
 }
 
 mod f32_kernel {

@@ -5,7 +5,7 @@ use crate::error::{PolicyError, Result, check_finite, check_shape};
 use crate::head::{GaussianHead, HeadCache};
 use crate::obs::Selection;
 use bprl_distributions::DiagGaussian;
-use bprl_nn::{Mlp, MlpCache, Parameters, join};
+use bprl_nn::{Mlp, MlpCache, Parameters, TileCache, join};
 use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, concatenate};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,8 @@ pub struct PolicyForward<F: Float> {
 }
 
 /// What backward needs: every layer's activations (small batches), or just the input, the
-/// forward pass to be recomputed tile by tile (batches of [`BATCHED_ROWS`] rows or more).
+/// forward pass to be recomputed tile by tile (batches of [`BATCHED_ROWS`] rows or more), and
+/// the tiles the forward pass used.
 #[derive(Debug, Clone)]
 enum ForwardCache<F: Float> {
     Plain {
@@ -59,6 +60,8 @@ enum ForwardCache<F: Float> {
     },
     Recompute {
         input: Array2<F>,
+        /// The forward pass's tiles, lent again to the backward pass.
+        tiles: TileCache<F>,
     },
 }
 
@@ -142,15 +145,22 @@ impl<F: Float> GaussianPolicy<F> {
 
     /// Forward pass from an already assembled input (see [`GaussianPolicy::input`]).
     ///
+    /// From [`BATCHED_ROWS`] rows on, this takes the batched passes with tiles of its own,
+    /// kept in the returned value for [`GaussianPolicy::backward`]; a caller that runs many
+    /// large passes can lend its own [`TileCache`] to [`GaussianPolicy::dist_batched`] and
+    /// [`GaussianPolicy::backward_batched`] instead.
+    ///
     /// # Errors
     /// As [`GaussianPolicy::forward`].
     pub fn forward_input(&self, input: ArrayView2<'_, F>) -> Result<PolicyForward<F>> {
         if input.nrows() >= BATCHED_ROWS {
             self.torso.check_input(input)?;
+            let tiles = TileCache::new();
             return Ok(PolicyForward {
-                dist: self.dist_of_input(input)?,
+                dist: self.dist_of_input(&tiles, input)?,
                 cache: ForwardCache::Recompute {
                     input: input.to_owned(),
+                    tiles,
                 },
             });
         }
@@ -195,8 +205,8 @@ impl<F: Float> GaussianPolicy<F> {
                 let dh = self.head.backward(head, d_mean, d_std, &mut grad.head);
                 self.torso.backward(torso, dh.view(), &mut grad.torso)
             }
-            ForwardCache::Recompute { input } => {
-                match self.backward_of_input(input.view(), d_mean, d_std, grad, true) {
+            ForwardCache::Recompute { input, tiles } => {
+                match self.backward_of_input(tiles, input.view(), d_mean, d_std, grad, true) {
                     Ok(Some(d_input)) => d_input,
                     Ok(None) => unreachable!("input gradient requested"),
                     Err(e) => panic!("policy backward: {e}"),
