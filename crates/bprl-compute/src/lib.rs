@@ -22,11 +22,13 @@
 // Each `unsafe` block states why it is sound (enforced under `cargo clippy -D warnings`).
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod cpu;
 mod element;
 pub mod fastmath;
 pub mod gemm;
 pub mod parallel;
 pub mod rows;
 
+pub use cpu::{Isa, Kernel};
 pub use element::Element;
 pub use rows::Activation;

@@ -5,13 +5,17 @@
 //!
 //! The row passes are plain generic Rust, written so the compiler vectorizes them (sums with
 //! eight accumulators, branch-free selects). Each is compiled twice, for the target's baseline
-//! and with AVX2 and FMA enabled, and the copy is chosen at run time.
+//! and with AVX2 and FMA enabled; [`rows_forward`] and [`rows_backward`] take the copy of the
+//! process-wide path ([`crate::cpu`]), [`rows_forward_on`] and [`rows_backward_on`] the copy of
+//! a given one. Both copies give the same bits: the compiler does not fuse or reorder
+//! floating-point operations, so enabling FMA only widens the vectors.
 //!
 //! Summation order: a row's mean and variance (and, backward, the means of `g` and `g x_hat`)
 //! are sums with eight interleaved accumulators combined in a fixed tree, then the tail in
 //! order; parameter gradients (`d gamma`, `d beta`, `d bias`) add row after row. Both are the
 //! same on every path.
 
+use crate::cpu::Kernel;
 use crate::element::Element;
 use ndarray::{Array2, ArrayView2, Zip};
 
@@ -229,10 +233,11 @@ fn dot8<F: Element>(x: &[F], y: &[F]) -> F {
     s
 }
 
-/// Defines `$name`, which runs `$generic` through a copy compiled for AVX2 and FMA (`$avx2`)
-/// when the processor has them, and the plain copy otherwise.
-macro_rules! dispatch_avx2 {
-    ($(#[$doc:meta])* $name:ident, $generic:ident, $avx2:ident, $args:ty) => {
+/// Defines `$name` (on the process-wide path) and `$on` (on a given [`Kernel`]), which run
+/// `$generic` through a copy compiled for AVX2 and FMA (`$avx2`) on the `avx2` path, and the
+/// plain copy otherwise.
+macro_rules! dispatch {
+    ($(#[$doc:meta])* $name:ident, $on:ident, $generic:ident, $avx2:ident, $args:ty) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
         fn $avx2<F: Element>(a: $args) {
@@ -241,29 +246,25 @@ macro_rules! dispatch_avx2 {
 
         $(#[$doc])*
         pub fn $name<F: Element>(a: $args) {
-            #[cfg(target_arch = "x86_64")]
-            if has_avx2() {
-                // SAFETY: the processor has AVX2 and FMA (checked at run time just above).
-                unsafe { $avx2(a) };
-                return;
+            $on(Kernel::selected(), a)
+        }
+
+        #[doc = concat!("[`", stringify!($name), "`] on the path `kernel` (for tests that compare paths).")]
+        pub fn $on<F: Element>(kernel: Kernel, a: $args) {
+            match kernel.isa() {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the processor has AVX2 and FMA: `kernel` is an `Isa::Avx2` `Kernel`,
+                // and `Kernel::new`, the only way to make one, checks the processor.
+                crate::cpu::Isa::Avx2 => unsafe { $avx2(a) },
+                _ => $generic(a),
             }
-            $generic(a)
         }
     };
 }
 
-/// Whether the processor has AVX2 and FMA (detected once).
-#[cfg(target_arch = "x86_64")]
-pub(crate) fn has_avx2() -> bool {
-    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAS.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    })
-}
-
-dispatch_avx2!(
-    /// The forward row pass of one dense layer (see [`RowsForward`]), on the AVX2/FMA
-    /// copy where the processor has it.
+dispatch!(
+    /// The forward row pass of one dense layer (see [`RowsForward`]), on the process-wide path
+    /// ([`Kernel::selected`]).
     ///
     /// # Contract
     /// The rows are `len / width` of the first row buffer; the kernel indexes the per-row
@@ -271,20 +272,19 @@ dispatch_avx2!(
     /// per-column ones (a short `bias` or `gamma` would cover fewer columns). The callers
     /// (`bprl-nn`'s tile passes) check their shapes first.
     rows_forward,
+    rows_forward_on,
     rows_forward_generic,
     rows_forward_avx2,
     RowsForward<'_, F>
 );
-dispatch_avx2!(
-    /// The backward row pass of one dense layer (see [`RowsBackward`]), on the AVX2/FMA
-    /// copy where the processor has it.
+dispatch!(
+    /// The backward row pass of one dense layer (see [`RowsBackward`]), on the process-wide
+    /// path ([`Kernel::selected`]).
     ///
     /// # Contract
-    /// The rows are `len / width` of the first row buffer; the kernel indexes the per-row
-    /// buffers (`x_hat`, `inv_std`, shared rows) and panics if they are short, and zips the
-    /// per-column ones (a short `bias` or `gamma` would cover fewer columns). The callers
-    /// (`bprl-nn`'s tile passes) check their shapes first.
+    /// As [`rows_forward`].
     rows_backward,
+    rows_backward_on,
     rows_backward_generic,
     rows_backward_avx2,
     RowsBackward<'_, F>

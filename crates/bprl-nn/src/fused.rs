@@ -15,7 +15,8 @@
 //! - rows whose inputs share a prefix ([`TileInput::Shared`]: a critic's observation, repeated
 //!   for each of `S` action samples) compute the first layer's product for that prefix once per
 //!   distinct row, not once per sample;
-//! - the row passes are compiled for AVX2 and chosen at run time where the processor has it.
+//! - the products and row passes run on the instruction-set path chosen once per process
+//!   ([`bprl_compute::cpu`]: AVX2/FMA where the processor has it, `BPRL_KERNEL` to force one).
 //!
 //! Tiles are independent: callers run one tile per thread ([`bprl_compute::parallel`]), each thread
 //! with its own [`MlpTile`] and, for parameter gradients, its own accumulator. A caller that runs
