@@ -115,7 +115,11 @@ where
         .collect();
     let (tx, rx) = mpsc::channel::<Message<R>>();
     // Declared before the jobs exist, so it is dropped (and waits) on every way out of here.
-    let mut join = Join { tx: Some(tx), rx };
+    let mut join = Join {
+        tx: Some(tx),
+        rx,
+        outstanding: 0,
+    };
     let f = &f;
     for (k, range) in bounds.iter().enumerate().skip(1) {
         let tx = join.tx.clone();
@@ -123,20 +127,23 @@ where
         let job: Box<dyn FnOnce() + Send + '_> = Box::new(move || {
             let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(k, range)));
             if let Some(tx) = tx {
-                // The receiver lives until every sender is gone (`Join::wait`).
+                // The receiver lives until this message is received (`Join::wait`).
                 let _ = tx.send((k, out));
             }
         });
         // SAFETY: the job borrows `f` (and what `f` borrows), and may carry a result `R` that
-        // does, for less than 'static; erasing that lifetime is sound because no job outlives
-        // this call's frame, as a `std::thread::scope` thread does not outlive its scope:
-        // (1) a job owns one sender of `join`'s channel, and drops it only after its last use
-        //     of a borrow (the call of `f`, whose panic is caught, and the send of its result);
-        //     a job that never runs is dropped, dropping its sender with it;
-        // (2) `Join::wait` returns only when every sender is gone (`recv` fails then and only
-        //     then; `join` drops its own sender first), that is when every job has finished
-        //     with its borrows or been dropped; the disconnect synchronizes with each job's
-        //     drop of its sender, so the job's accesses happen before the return;
+        // does, for less than 'static; erasing that lifetime is sound because no job uses a
+        // borrow after this call's frame is gone, as a `std::thread::scope` thread does not
+        // outlive its scope:
+        // (1) a job's uses of borrows (the call of `f`, whose panic is caught, and its result)
+        //     all come before its one message, which moves the result into the channel; after
+        //     the send it only releases its sender, i.e. the channel's own reference-counted
+        //     memory, which by then holds no message of this split to drop (see (2));
+        // (2) `Join::wait` returns only after one message per job counted in `outstanding`
+        //     (counted below, before the job can run), or once the channel has no sender left,
+        //     which means the jobs not heard from were dropped unrun (their sender with them);
+        //     receiving a message synchronizes with its send, so a job's uses of borrows
+        //     happen before the return;
         // (3) `join` waits both below and in its `Drop`, so an unwinding caller also blocks
         //     until every job is done before `f` and its borrows go away.
         let job: Job = unsafe {
@@ -144,6 +151,7 @@ where
                 job,
             )
         };
+        join.outstanding += 1;
         let sent = match pool().workers[k - 1].lock() {
             Ok(w) => w.send(job),
             Err(poisoned) => poisoned.into_inner().send(job),
@@ -184,18 +192,27 @@ type Message<R> = (usize, std::thread::Result<R>);
 /// return or an unwinding panic) leaves a job running with borrows of its frame.
 struct Join<R> {
     /// The original sender; jobs hold clones. Dropped when waiting starts, so that the channel
-    /// disconnects once the last job is gone.
+    /// disconnects if the last jobs are dropped unrun.
     tx: Option<mpsc::Sender<Message<R>>>,
     rx: mpsc::Receiver<Message<R>>,
+    /// Jobs made (each sends one message when it has run) and not yet heard from.
+    outstanding: usize,
 }
 
 impl<R> Join<R> {
-    /// Hands each job's message to `each` until every job has finished or been dropped (the
-    /// channel then has no sender left).
+    /// Hands each job's message to `each` until every job has reported, or the channel has no
+    /// sender left (the jobs not heard from were dropped without running). It returns as soon
+    /// as the last message arrives, without waiting for the jobs to release their senders.
     fn wait(&mut self, mut each: impl FnMut(Message<R>)) {
         self.tx = None;
-        while let Ok(message) = self.rx.recv() {
-            each(message);
+        while self.outstanding > 0 {
+            match self.rx.recv() {
+                Ok(message) => {
+                    self.outstanding -= 1;
+                    each(message);
+                }
+                Err(mpsc::RecvError) => self.outstanding = 0,
+            }
         }
     }
 }
