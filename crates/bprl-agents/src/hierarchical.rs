@@ -231,10 +231,10 @@ impl<F: Float> HierLearner<F> {
                 Ok((kl, Some(cg)))
             }
             (PriorConfig::Learned { .. }, Some(prior)) => {
-                let pf = prior.forward(obs, sample.latent.view())?;
+                let pf = prior.forward(&self.tiles, obs, sample.latent.view())?;
                 let kl = latent_kl(sample, &pf)?.total();
                 let cg = w
-                    .map(|w| latent_kl_policy_grad(prior, sample, &pf, w.view()))
+                    .map(|w| latent_kl_policy_grad(&self.tiles, prior, sample, &pf, w.view()))
                     .transpose()?;
                 Ok((kl, cg))
             }
@@ -270,6 +270,7 @@ impl<F: Float> HierLearner<F> {
         // Soft value: target chains and Eq. 11 KL of the online policy to the target prior.
         let obs_rep_all = repeat_rows(obs, sc);
         let v_chain = self.target.policy.sample_with_noise(
+            &self.tiles,
             obs_rep_all.view(),
             noise::<F>(&mut rng, sc * n_all, zd).view(),
             noise::<F>(&mut rng, sc * n_all, ad).view(),
@@ -287,6 +288,7 @@ impl<F: Float> HierLearner<F> {
             .into_shape_with_order((sc, n_all, 1))
             .map_err(shape_err)?;
         let k_chain = self.online.policy.sample_with_noise(
+            &self.tiles,
             obs,
             noise::<F>(&mut rng, n_all, zd).view(),
             noise::<F>(&mut rng, n_all, ad).view(),
@@ -307,12 +309,18 @@ impl<F: Float> HierLearner<F> {
             RatioPolicy::Target => &self.target.policy,
             RatioPolicy::Online => &self.online.policy,
         };
-        let high_t = self.target.policy.high.forward(head_obs, None)?;
+        let high_t = self
+            .target
+            .policy
+            .high
+            .forward_with(&self.tiles, head_obs, None)?;
         let z_t = high_t
             .dist
             .sample_from_noise(noise::<F>(&mut rng, n, zd).view())?;
-        let high_r = ratio_nets.high.forward(head_obs, None)?;
-        let low_r = ratio_nets.low.forward(head_obs, Some(z_t.view()))?;
+        let high_r = ratio_nets.high.forward_with(&self.tiles, head_obs, None)?;
+        let low_r = ratio_nets
+            .low
+            .forward_with(&self.tiles, head_obs, Some(z_t.view()))?;
         let log_pi = high_r.dist.log_prob(z_t.view())? + low_r.dist.log_prob(head_act)?;
         let log_pi = log_pi
             .as_standard_layout()
@@ -378,6 +386,7 @@ impl<F: Float> HierLearner<F> {
             .column(0)
             .mapv(|x| x / cst::<F>(sc as f64));
         let chain = self.online.policy.sample_with_noise(
+            &self.tiles,
             obs_rep.view(),
             noise::<F>(&mut rng, sc * n, zd).view(),
             noise::<F>(&mut rng, sc * n, ad).view(),
@@ -413,15 +422,17 @@ impl<F: Float> HierLearner<F> {
         let kl_mean = (&kl_p * &w_rep).sum();
         let policy_loss = -(&q_chain * &w_rep).sum() - beta * entropy + alpha * kl_mean;
         let mut g_policy = self.online.policy.zeros_like();
-        self.online.policy.backward(&chain, &cg, &mut g_policy);
+        self.online
+            .policy
+            .backward(&self.tiles, &chain, &cg, &mut g_policy);
 
         // Prior distillation KL(sg(pi) || pi0) through Eq. 11's terms.
         let (prior_loss, g_prior) = match &self.online.prior {
             Some(prior) => {
-                let pf = prior.forward(obs_rep.view(), chain.latent.view())?;
+                let pf = prior.forward(&self.tiles, obs_rep.view(), chain.latent.view())?;
                 let loss = (latent_kl(&chain, &pf)?.total() * &w_rep).sum();
                 let mut g = prior.zeros_like();
-                latent_kl_prior_backward(prior, &chain, &pf, w_rep.view(), &mut g)?;
+                latent_kl_prior_backward(&self.tiles, prior, &chain, &pf, w_rep.view(), &mut g)?;
                 (loss, Some(g))
             }
             None => (F::zero(), None),

@@ -249,6 +249,17 @@ mod policy {
         let dx = pol.backward(&tiled, dm.view(), ds.view(), &mut g);
         assert!(max_diff(&g.flatten(), &g_plain.flatten()) < 1e-9);
         assert!(max_diff(&flat(dx.view()), &flat(dx_plain.view())) < 1e-9);
+        // With lent tiles (twice, the second time reusing them): the same bits as with the
+        // pass's own tiles.
+        let tiles = TileCache::new();
+        for _ in 0..2 {
+            let lent = pol.forward_with(&tiles, x.view(), Some(e.view())).unwrap();
+            assert_eq!(lent.dist, tiled.dist);
+            let mut g_lent = pol.zeros_like();
+            let dx_lent = pol.backward_with(&tiles, &lent, dm.view(), ds.view(), &mut g_lent);
+            assert_eq!((g_lent.flatten(), dx_lent), (g.flatten(), dx.clone()));
+        }
+        assert!(!tiles.is_empty());
     }
 
     /// Gradients of the wrong shape are typed errors.
