@@ -10,6 +10,7 @@
 //! | module | crate | job |
 //! |---|---|---|
 //! | [`agents`] | `bprl-agents` | Algorithms 1 and 2: learners, actors, configs, checkpoints, the actor/learner loop |
+//! | [`compute`] | `bprl-compute` | the CPU backend: AVX2/FMA matrix micro-kernel, SIMD row kernels, fast math, worker pool |
 //! | [`cuda`] | `bprl-cuda` | CUDA kernels (NVRTC + cudarc, dynamic loading) for batched Gaussian KL and sampling, with CPU references |
 //! | [`distributions`] | `bprl-distributions` | Gaussians, categorical, mixtures, tanh-squashed; KL with gradients; the paper's identities |
 //! | [`retrace`] | `bprl-retrace` | Retrace(lambda) and the off-policy return family over time-major arrays |
@@ -20,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub use bprl_agents as agents;
+pub use bprl_compute as compute;
 pub use bprl_cuda as cuda;
 pub use bprl_distributions as distributions;
 pub use bprl_envs as envs;

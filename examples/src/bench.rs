@@ -120,6 +120,11 @@ pub fn learner(s: BenchSizes, steps: usize, hierarchical: bool) -> Result<f64, S
         s.act
     );
     println!(
+        "kernel path: {}, threads: {}",
+        bprl_compute::cpu::selection(),
+        bprl_compute::parallel::num_threads()
+    );
+    println!(
         "median_ms_per_update={:.2} updates_per_s={:.3} min_ms_per_update={:.2}",
         med * 1e3,
         1.0 / med,
@@ -169,9 +174,9 @@ pub fn algorithm1_flops(s: &BenchSizes, policy: &[usize], critic: &[usize]) -> f
 
 /// Single-precision matrix-multiply throughput on a `25600 x 400` by `400 x 300` product (the
 /// critic's widest layer at 10 samples): `matrixmultiply` (through `ndarray`) on one thread,
-/// bprl's micro-kernel ([`bprl_nn::gemm::gemm`]) on one thread, and bprl's kernel with the rows
-/// split across [`bprl_nn::parallel::num_threads`] threads, as the learner uses it. Returns the
-/// best GFLOP/s.
+/// bprl's micro-kernel ([`bprl_compute::gemm::gemm`]) on one thread, and bprl's kernel with the
+/// rows split across [`bprl_compute::parallel::num_threads`] threads, as the learner uses it.
+/// Returns the best GFLOP/s.
 pub fn sgemm() -> f64 {
     let a = Array2::<f32>::from_shape_fn((25_600, 400), |(i, j)| ((i * 7 + j) % 13) as f32 * 0.01);
     let b = Array2::<f32>::from_shape_fn((400, 300), |(i, j)| ((i + 3 * j) % 11) as f32 * 0.01);
@@ -190,16 +195,17 @@ pub fn sgemm() -> f64 {
     let flop = 2.0 * 25_600.0 * 400.0 * 300.0;
     let kernel = || {
         let mut c = Array2::zeros((25_600, 300));
-        bprl_nn::gemm::gemm(&a.view(), &b.view(), &mut c.view_mut(), false);
+        bprl_compute::gemm::gemm(&a.view(), &b.view(), &mut c.view_mut(), false);
         c
     };
-    let threads = bprl_nn::parallel::num_threads();
+    let threads = bprl_compute::parallel::num_threads();
+    println!("kernel path: {}", bprl_compute::cpu::selection());
     let runs: [(String, f64); 3] = [
         ("matrixmultiply, 1 thread".into(), time(&|| a.dot(&b))),
         ("bprl kernel, 1 thread".into(), time(&kernel)),
         (
             format!("bprl kernel, {threads} threads"),
-            time(&|| bprl_nn::parallel::dot(a.view(), b.view())),
+            time(&|| bprl_compute::parallel::dot(a.view(), b.view())),
         ),
     ];
     let mut best = 0.0f64;

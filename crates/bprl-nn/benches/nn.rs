@@ -7,9 +7,10 @@
 //!
 //! Two ways: the plain passes ([`Mlp::forward`], [`Mlp::backward`]: whole-batch arrays) and the
 //! fused tile passes ([`Mlp::forward_tile`], [`Mlp::backward_tile`]: 256-row tiles, split across
-//! threads with [`parallel::map_ranges`], per-thread gradients summed), the learner's hot path.
+//! threads with [`parallel::map_ranges_indexed`], tiles kept in a [`TileCache`], per-thread
+//! gradients summed), the learner's hot path.
 
-use bprl_nn::{Mlp, MlpTile, Parameters, TileInput, parallel};
+use bprl_nn::{Mlp, Parameters, TileCache, TileInput, parallel};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -20,12 +21,12 @@ use std::time::Instant;
 const TILE: usize = 256;
 
 /// One forward and backward pass over the batch in tiles, on all threads.
-fn tiled_pass(net: &Mlp<f32>, x: &Array2<f32>, grad: &mut Mlp<f32>) {
+fn tiled_pass(net: &Mlp<f32>, tiles: &TileCache<f32>, x: &Array2<f32>, grad: &mut Mlp<f32>) {
     let n = x.nrows();
-    let parts = parallel::map_ranges(n.div_ceil(TILE), 1, |tiles| {
-        let mut tile = MlpTile::take(net, TILE);
+    let parts = parallel::map_ranges_indexed(n.div_ceil(TILE), 1, |slot, range| {
+        let mut tile = tiles.take(slot, net, TILE);
         let mut g = net.zeros_like();
-        for t in tiles {
+        for t in range {
             let rows = t * TILE..((t + 1) * TILE).min(n);
             let input = TileInput::Rows(x.slice(ndarray::s![rows, ..]));
             net.forward_tile(&mut tile, &input).expect("shapes");
@@ -33,7 +34,7 @@ fn tiled_pass(net: &Mlp<f32>, x: &Array2<f32>, grad: &mut Mlp<f32>) {
             net.backward_tile(&mut tile, &input, Some(&mut g), None)
                 .expect("shapes");
         }
-        tile.recycle();
+        tiles.put(slot, tile);
         g
     });
     for g in parts {
@@ -49,12 +50,13 @@ fn bench(name: &str, input: usize, sizes: &[usize], batch: usize, reps: usize, t
     });
     let d = Array2::from_elem((batch, net.output_dim()), 1e-3f32);
     let mut grad = net.zeros_like();
+    let tiles = TileCache::new();
     let mut times = Vec::new();
     for r in 0..reps + 2 {
         let start = Instant::now();
         grad.fill_zero();
         if tiled {
-            tiled_pass(&net, &x, &mut grad);
+            tiled_pass(&net, &tiles, &x, &mut grad);
         } else {
             let cache = net.forward(x.view());
             black_box(net.backward(&cache, d.view(), &mut grad));

@@ -15,17 +15,21 @@
 //! - rows whose inputs share a prefix ([`TileInput::Shared`]: a critic's observation, repeated
 //!   for each of `S` action samples) compute the first layer's product for that prefix once per
 //!   distinct row, not once per sample;
-//! - the row passes are compiled for AVX2 and chosen at run time where the processor has it.
+//! - the products and row passes run on the instruction-set path chosen once per process
+//!   ([`bprl_compute::cpu`]: AVX2/FMA where the processor has it, `BPRL_KERNEL` to force one).
 //!
-//! Tiles are independent: callers run one tile per thread ([`crate::parallel`]), each thread
-//! with its own [`MlpTile`] and, for parameter gradients, its own accumulator.
+//! Tiles are independent: callers run one tile per thread ([`bprl_compute::parallel`]), each thread
+//! with its own [`MlpTile`] and, for parameter gradients, its own accumulator. A caller that runs
+//! many passes keeps its tiles between them in a [`crate::TileCache`] it owns.
 
 use crate::error::{NnError, Result};
-use crate::gemm::gemm;
-use crate::layers::Activation;
 use crate::mlp::Mlp;
 use crate::scalar::Scalar;
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, s};
+use bprl_compute::gemm::gemm;
+use bprl_compute::rows::{
+    NormBack, NormRows, RowsBackward, RowsForward, rows_backward, rows_forward,
+};
+use ndarray::{Array1, Array2, ArrayRef2, ArrayView2, ArrayViewMut2, Axis, Slice};
 
 /// The input of one tile.
 #[derive(Debug, Clone, Copy)]
@@ -108,51 +112,19 @@ impl<F: Scalar> MlpTile<F> {
         }
     }
 
-    /// A tile for `net` with room for `capacity` rows, from this thread's cache of recycled
-    /// tiles when one fits (see [`MlpTile::recycle`]), else new. Reusing buffers spares the
-    /// allocator and the kernel the fresh pages a large batch would otherwise touch per call.
-    pub fn take(net: &Mlp<F>, capacity: usize) -> Self
-    where
-        F: 'static,
-    {
-        let fits = |t: &MlpTile<F>| {
-            t.capacity == capacity
-                && t.work.len() == net.layers.len()
-                && net
-                    .layers
-                    .iter()
-                    .zip(&t.work)
-                    .zip(&t.norm)
-                    .all(|((l, w), n)| {
-                        w.ncols() == l.linear.output_dim() && n.is_some() == l.norm.is_some()
-                    })
-        };
-        let cached = TILES.with(|c| {
-            let mut c = c.borrow_mut();
-            let pos = c
+    /// Whether this tile was made for a network of `net`'s layer widths and norms, with room
+    /// for exactly `capacity` rows (so [`crate::TileCache`] can hand it out again).
+    pub(crate) fn fits(&self, net: &Mlp<F>, capacity: usize) -> bool {
+        self.capacity == capacity
+            && self.work.len() == net.layers.len()
+            && net
+                .layers
                 .iter()
-                .position(|t| t.downcast_ref::<MlpTile<F>>().is_some_and(fits))?;
-            c.remove(pos).downcast::<MlpTile<F>>().ok()
-        });
-        match cached {
-            Some(t) => *t,
-            None => Self::new(net, capacity),
-        }
-    }
-
-    /// Puts the tile in this thread's cache for a later [`MlpTile::take`] (the cache keeps the
-    /// most recent few).
-    pub fn recycle(self)
-    where
-        F: 'static,
-    {
-        TILES.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.len() >= TILE_CACHE {
-                c.remove(0);
-            }
-            c.push(Box::new(self));
-        });
+                .zip(&self.work)
+                .zip(&self.norm)
+                .all(|((l, w), n)| {
+                    w.ncols() == l.linear.output_dim() && n.is_some() == l.norm.is_some()
+                })
     }
 
     /// Maximum rows per tile.
@@ -163,7 +135,7 @@ impl<F: Scalar> MlpTile<F> {
     /// The network's output for the last forward tile, `[r, out]`.
     pub fn output(&self) -> ArrayView2<'_, F> {
         match self.out.last() {
-            Some(o) => o.slice(s![..self.rows, ..]),
+            Some(o) => o.rows_to(self.rows),
             None => ArrayView2::from_shape((0, 0), &[]).unwrap_or_else(|_| unreachable!()),
         }
     }
@@ -173,18 +145,10 @@ impl<F: Scalar> MlpTile<F> {
     pub fn output_grad_mut(&mut self) -> ArrayViewMut2<'_, F> {
         let r = self.rows;
         match self.work.last_mut() {
-            Some(w) => w.slice_mut(s![..r, ..]),
+            Some(w) => w.rows_to_mut(r),
             None => ArrayViewMut2::from_shape((0, 0), &mut []).unwrap_or_else(|_| unreachable!()),
         }
     }
-}
-
-/// Tiles each thread keeps for reuse.
-const TILE_CACHE: usize = 8;
-
-thread_local! {
-    static TILES: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> =
-        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl<F: Scalar> Mlp<F> {
@@ -241,21 +205,21 @@ impl<F: Scalar> Mlp<F> {
         let mut shared_rows = 0;
         match input {
             TileInput::Rows(x) => {
-                gemm(x, &w0, &mut tile.work[0].slice_mut(s![..r, ..]), false);
+                gemm(x, &w0, &mut tile.work[0].rows_to_mut(r), false);
             }
             TileInput::Shared { shared, extra } => {
                 let p = shared.ncols();
                 shared_rows = shared.nrows();
                 gemm(
                     shared,
-                    &w0.slice(s![..p, ..]),
-                    &mut tile.shared.slice_mut(s![..shared_rows, ..]),
+                    &w0.rows_to(p),
+                    &mut tile.shared.rows_to_mut(shared_rows),
                     false,
                 );
                 gemm(
                     extra,
-                    &w0.slice(s![p.., ..]),
-                    &mut tile.work[0].slice_mut(s![..r, ..]),
+                    &w0.rows_from(p),
+                    &mut tile.work[0].rows_to_mut(r),
                     false,
                 );
             }
@@ -263,9 +227,9 @@ impl<F: Scalar> Mlp<F> {
         for (i, layer) in self.layers.iter().enumerate() {
             if i > 0 {
                 gemm(
-                    &tile.out[i - 1].slice(s![..r, ..]),
+                    &tile.out[i - 1].rows_to(r),
                     &layer.linear.weight.view(),
-                    &mut tile.work[i].slice_mut(s![..r, ..]),
+                    &mut tile.work[i].rows_to_mut(r),
                     false,
                 );
             }
@@ -356,15 +320,15 @@ impl<F: Scalar> Mlp<F> {
             });
             if i > 0 {
                 let (lower, upper) = tile.work.split_at_mut(i);
-                let d = upper[0].slice(s![..r, ..]);
-                let x = tile.out[i - 1].slice(s![..r, ..]);
+                let d = upper[0].rows_to(r);
+                let x = tile.out[i - 1].rows_to(r);
                 if let Some(g) = g_layer {
                     gemm(&x.t(), &d, &mut g.linear.weight.view_mut(), true);
                 }
                 gemm(
                     &d,
                     &layer.linear.weight.t(),
-                    &mut lower[i - 1].slice_mut(s![..r, ..]),
+                    &mut lower[i - 1].rows_to_mut(r),
                     false,
                 );
             }
@@ -373,7 +337,7 @@ impl<F: Scalar> Mlp<F> {
         let Some(first) = self.layers.first() else {
             return Ok(());
         };
-        let d0 = tile.work[0].slice(s![..r, ..]);
+        let d0 = tile.work[0].rows_to(r);
         let g0 = grad.map(|g| &mut g.layers[0].linear.weight);
         match input {
             TileInput::Rows(x) => {
@@ -389,28 +353,18 @@ impl<F: Scalar> Mlp<F> {
                 let (n, p) = shared.dim();
                 if let Some(g) = g0 {
                     // Gradient of the shared rows: sum the rows that repeat each one.
-                    let mut sums = tile.shared.slice_mut(s![..n, ..]);
+                    let mut sums = tile.shared.rows_to_mut(n);
                     sums.fill(F::zero());
                     for (k, row) in d0.rows().into_iter().enumerate() {
                         let mut acc = sums.row_mut(k % n);
                         acc += &row;
                     }
-                    gemm(
-                        &shared.t(),
-                        &sums.view(),
-                        &mut g.slice_mut(s![..p, ..]),
-                        true,
-                    );
-                    gemm(&extra.t(), &d0, &mut g.slice_mut(s![p.., ..]), true);
+                    gemm(&shared.t(), &sums.view(), &mut g.rows_to_mut(p), true);
+                    gemm(&extra.t(), &d0, &mut g.rows_from_mut(p), true);
                 }
                 if let Some(mut dx) = d_input {
                     check_d_input(&dx, r, extra.ncols())?;
-                    gemm(
-                        &d0,
-                        &first.linear.weight.slice(s![p.., ..]).t(),
-                        &mut dx,
-                        false,
-                    );
+                    gemm(&d0, &first.linear.weight.rows_from(p).t(), &mut dx, false);
                 }
             }
         }
@@ -429,256 +383,27 @@ fn check_d_input<F>(dx: &ArrayViewMut2<'_, F>, rows: usize, cols: usize) -> Resu
     Ok(())
 }
 
-struct NormRows<'a, F> {
-    gamma: &'a [F],
-    beta: &'a [F],
-    eps: F,
-    xhat: &'a mut [F],
-    inv_std: &'a mut [F],
+/// Row ranges of a matrix, all columns: `s![..end, ..]` and `s![start.., ..]` without ndarray's
+/// `s!` macro, whose expansion lowers a lint level that this crate forbids lowering (see the
+/// `forbid` at the crate root).
+trait RowRange<F> {
+    fn rows_to(&self, end: usize) -> ArrayView2<'_, F>;
+    fn rows_from(&self, start: usize) -> ArrayView2<'_, F>;
+    fn rows_to_mut(&mut self, end: usize) -> ArrayViewMut2<'_, F>;
+    fn rows_from_mut(&mut self, start: usize) -> ArrayViewMut2<'_, F>;
 }
 
-struct RowsForward<'a, F> {
-    activation: Activation,
-    width: usize,
-    pre: &'a mut [F],
-    bias: &'a [F],
-    shared: Option<(&'a [F], usize)>,
-    norm: Option<NormRows<'a, F>>,
-    out: &'a mut [F],
-}
-
-struct NormBack<'a, F> {
-    gamma: &'a [F],
-    xhat: &'a [F],
-    inv_std: &'a [F],
-}
-
-struct RowsBackward<'a, F> {
-    activation: Activation,
-    width: usize,
-    d: &'a mut [F],
-    out: &'a [F],
-    norm: Option<NormBack<'a, F>>,
-    d_gamma: Option<&'a mut [F]>,
-    d_beta: Option<&'a mut [F]>,
-    d_bias: Option<&'a mut [F]>,
-}
-
-/// Sum with eight independent accumulators, so the loop vectorizes (a single running sum
-/// imposes an order on the additions that the compiler must keep).
-#[inline(always)]
-fn sum8<F: Scalar>(x: &[F]) -> F {
-    let mut acc = [F::zero(); 8];
-    let chunks = x.chunks_exact(8);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for k in 0..8 {
-            acc[k] += c[k];
-        }
+impl<F> RowRange<F> for ArrayRef2<F> {
+    fn rows_to(&self, end: usize) -> ArrayView2<'_, F> {
+        self.slice_axis(Axis(0), Slice::from(..end))
     }
-    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for &v in tail {
-        s += v;
+    fn rows_from(&self, start: usize) -> ArrayView2<'_, F> {
+        self.slice_axis(Axis(0), Slice::from(start..))
     }
-    s
-}
-
-/// Dot product with eight accumulators (see [`sum8`]).
-#[inline(always)]
-fn dot8<F: Scalar>(x: &[F], y: &[F]) -> F {
-    let mut acc = [F::zero(); 8];
-    let n = x.len().min(y.len());
-    let (x, y) = (&x[..n], &y[..n]);
-    let cx = x.chunks_exact(8);
-    let cy = y.chunks_exact(8);
-    let (tx, ty) = (cx.remainder(), cy.remainder());
-    for (a, b) in cx.zip(cy) {
-        for k in 0..8 {
-            acc[k] += a[k] * b[k];
-        }
+    fn rows_to_mut(&mut self, end: usize) -> ArrayViewMut2<'_, F> {
+        self.slice_axis_mut(Axis(0), Slice::from(..end))
     }
-    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (&a, &b) in tx.iter().zip(ty) {
-        s += a * b;
-    }
-    s
-}
-
-/// Defines `$name`, which runs `$generic` through a copy compiled for AVX2 and FMA (`$avx2`)
-/// when the processor has them, and the plain copy otherwise.
-macro_rules! dispatch_avx2 {
-    ($name:ident, $generic:ident, $avx2:ident, $args:ty) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        fn $avx2<F: Scalar>(a: $args) {
-            $generic(a)
-        }
-
-        fn $name<F: Scalar>(a: $args) {
-            #[cfg(target_arch = "x86_64")]
-            if has_avx2() {
-                // SAFETY: the processor has AVX2 and FMA (checked at run time just above).
-                unsafe { $avx2(a) };
-                return;
-            }
-            $generic(a)
-        }
-    };
-}
-
-#[cfg(target_arch = "x86_64")]
-pub(crate) fn has_avx2() -> bool {
-    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAS.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    })
-}
-
-dispatch_avx2!(
-    rows_forward,
-    rows_forward_generic,
-    rows_forward_avx2,
-    RowsForward<'_, F>
-);
-dispatch_avx2!(
-    rows_backward,
-    rows_backward_generic,
-    rows_backward_avx2,
-    RowsBackward<'_, F>
-);
-
-#[inline(always)]
-fn rows_forward_generic<F: Scalar>(a: RowsForward<'_, F>) {
-    let zero = F::zero();
-    match a.activation {
-        Activation::Identity => rows_forward_with(a, |v| v),
-        Activation::Tanh => rows_forward_with(a, |v: F| v.act_tanh()),
-        Activation::Elu => rows_forward_with(a, move |v: F| {
-            let neg = v.min(zero).act_exp_m1();
-            if v > zero { v } else { neg }
-        }),
-        Activation::Relu => rows_forward_with(a, move |v: F| v.max(zero)),
-        Activation::Softplus => rows_forward_with(a, |v: F| Activation::Softplus.apply(v)),
-    }
-}
-
-#[inline(always)]
-fn rows_forward_with<F: Scalar, A: Fn(F) -> F>(a: RowsForward<'_, F>, act: A) {
-    let w = a.width;
-    if w == 0 {
-        return;
-    }
-    let df = F::c(w as f64);
-    let mut norm = a.norm;
-    for (i, (pre, out)) in a
-        .pre
-        .chunks_exact_mut(w)
-        .zip(a.out.chunks_exact_mut(w))
-        .enumerate()
-    {
-        match a.shared {
-            Some((feat, n)) => {
-                let f = &feat[(i % n) * w..(i % n + 1) * w];
-                for ((p, &b), &f) in pre.iter_mut().zip(a.bias).zip(f) {
-                    *p = *p + b + f;
-                }
-            }
-            None => {
-                for (p, &b) in pre.iter_mut().zip(a.bias) {
-                    *p += b;
-                }
-            }
-        }
-        match norm.as_mut() {
-            Some(nr) => {
-                let mean = sum8(pre) / df;
-                let xhat = &mut nr.xhat[i * w..(i + 1) * w];
-                for (h, &p) in xhat.iter_mut().zip(pre.iter()) {
-                    *h = p - mean;
-                }
-                let var = dot8(xhat, xhat) / df;
-                let inv = F::one() / (var + nr.eps).sqrt();
-                nr.inv_std[i] = inv;
-                for (((h, o), &g), &b) in xhat
-                    .iter_mut()
-                    .zip(out.iter_mut())
-                    .zip(nr.gamma)
-                    .zip(nr.beta)
-                {
-                    let v = *h * inv;
-                    *h = v;
-                    *o = act(v * g + b);
-                }
-            }
-            None => {
-                for (o, &p) in out.iter_mut().zip(pre.iter()) {
-                    *o = act(p);
-                }
-            }
-        }
-    }
-}
-
-#[inline(always)]
-fn rows_backward_generic<F: Scalar>(a: RowsBackward<'_, F>) {
-    let (zero, one) = (F::zero(), F::one());
-    match a.activation {
-        Activation::Identity => rows_backward_with(a, move |_| one),
-        Activation::Tanh => rows_backward_with(a, move |y: F| one - y * y),
-        Activation::Elu => rows_backward_with(a, move |y: F| if y > zero { one } else { y + one }),
-        Activation::Relu => rows_backward_with(a, move |y: F| if y > zero { one } else { zero }),
-        // y = ln(1 + e^x), so sigmoid(x) = 1 - e^{-y}.
-        Activation::Softplus => rows_backward_with(a, move |y: F| one - (-y).exp()),
-    }
-}
-
-#[inline(always)]
-fn rows_backward_with<F: Scalar, D: Fn(F) -> F>(a: RowsBackward<'_, F>, deriv: D) {
-    let w = a.width;
-    if w == 0 {
-        return;
-    }
-    let df = F::c(w as f64);
-    let RowsBackward {
-        d,
-        out,
-        norm,
-        mut d_gamma,
-        mut d_beta,
-        mut d_bias,
-        ..
-    } = a;
-    for (i, (d, y)) in d.chunks_exact_mut(w).zip(out.chunks_exact(w)).enumerate() {
-        for (d, &y) in d.iter_mut().zip(y) {
-            *d *= deriv(y);
-        }
-        if let Some(nb) = &norm {
-            let xhat = &nb.xhat[i * w..(i + 1) * w];
-            if let Some(dg) = d_gamma.as_deref_mut() {
-                for ((g, &d), &x) in dg.iter_mut().zip(d.iter()).zip(xhat) {
-                    *g += d * x;
-                }
-            }
-            if let Some(db) = d_beta.as_deref_mut() {
-                for (b, &d) in db.iter_mut().zip(d.iter()) {
-                    *b += d;
-                }
-            }
-            // g = dy gamma; dx = inv (g - mean(g) - x_hat mean(g x_hat)).
-            for (d, &g) in d.iter_mut().zip(nb.gamma) {
-                *d *= g;
-            }
-            let mean_g = sum8(d) / df;
-            let mean_gx = dot8(d, xhat) / df;
-            let inv = nb.inv_std[i];
-            for (d, &x) in d.iter_mut().zip(xhat) {
-                *d = inv * (*d - mean_g - x * mean_gx);
-            }
-        }
-        if let Some(db) = d_bias.as_deref_mut() {
-            for (b, &d) in db.iter_mut().zip(d.iter()) {
-                *b += d;
-            }
-        }
+    fn rows_from_mut(&mut self, start: usize) -> ArrayViewMut2<'_, F> {
+        self.slice_axis_mut(Axis(0), Slice::from(start..))
     }
 }

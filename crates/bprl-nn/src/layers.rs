@@ -1,4 +1,4 @@
-//! Linear, LayerNorm and activations, each with a forward pass that returns what backward
+//! Linear and LayerNorm, each with a forward pass that returns what backward
 //! needs and a backward pass that accumulates parameter gradients and returns input gradients.
 
 use crate::params::{Parameters, join};
@@ -60,7 +60,7 @@ impl<F: Scalar> Linear<F> {
 
     /// `y = x W + b`, `[N, out]`.
     pub fn forward(&self, x: ArrayView2<'_, F>) -> Array2<F> {
-        let mut y = crate::parallel::dot(x, self.weight.view());
+        let mut y = bprl_compute::parallel::dot(x, self.weight.view());
         y += &self.bias;
         y
     }
@@ -72,20 +72,20 @@ impl<F: Scalar> Linear<F> {
         dy: ArrayView2<'_, F>,
         grad: &mut Self,
     ) -> Array2<F> {
-        crate::parallel::add_at_b(x, dy, &mut grad.weight.view_mut());
+        bprl_compute::parallel::add_at_b(x, dy, &mut grad.weight.view_mut());
         grad.bias += &dy.sum_axis(Axis(0));
-        crate::parallel::dot(dy, self.weight.t())
+        bprl_compute::parallel::dot(dy, self.weight.t())
     }
 
     /// The input gradient `dx = dy W^T` only (for a network held fixed, such as a target critic
     /// differentiated with respect to its input).
     pub fn backward_input(&self, dy: ArrayView2<'_, F>) -> Array2<F> {
-        crate::parallel::dot(dy, self.weight.t())
+        bprl_compute::parallel::dot(dy, self.weight.t())
     }
 
     /// As [`Linear::backward`] without the input gradient (for a first layer).
     pub fn backward_params(&self, x: ArrayView2<'_, F>, dy: ArrayView2<'_, F>, grad: &mut Self) {
-        crate::parallel::add_at_b(x, dy, &mut grad.weight.view_mut());
+        bprl_compute::parallel::add_at_b(x, dy, &mut grad.weight.view_mut());
         grad.bias += &dy.sum_axis(Axis(0));
     }
 }
@@ -237,111 +237,5 @@ impl<F: Scalar> Parameters<F> for LayerNorm<F> {
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>)) {
         f(&join(prefix, "scale"), self.scale.view_mut().into_dyn());
         f(&join(prefix, "offset"), self.offset.view_mut().into_dyn());
-    }
-}
-
-/// Elementwise nonlinearities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Activation {
-    /// `y = x`.
-    Identity,
-    /// `y = tanh x`; `dy/dx = 1 - y^2`.
-    Tanh,
-    /// `y = x` for `x > 0`, else `exp(x) - 1`; `dy/dx = 1` or `y + 1`.
-    Elu,
-    /// `y = max(x, 0)`; `dy/dx = 1[x > 0]`.
-    Relu,
-    /// `y = ln(1 + exp x)`; `dy/dx = sigmoid(x)`.
-    Softplus,
-}
-
-impl Activation {
-    /// `y = f(x)` elementwise, for one value.
-    #[inline]
-    pub fn apply<F: Scalar>(self, x: F) -> F {
-        match self {
-            Activation::Identity => x,
-            Activation::Tanh => x.act_tanh(),
-            Activation::Elu => {
-                // Branch-free select so the loop vectorizes.
-                let neg = x.min(F::zero()).act_exp_m1();
-                if x > F::zero() { x } else { neg }
-            }
-            Activation::Relu => x.max(F::zero()),
-            Activation::Softplus => x.max(F::zero()) + (-x.abs()).exp().ln_1p(),
-        }
-    }
-
-    /// `f'(x)` from the input `x` and output `y`.
-    #[inline]
-    pub fn derivative<F: Scalar>(self, x: F, y: F) -> F {
-        match self {
-            Activation::Identity => F::one(),
-            Activation::Tanh => F::one() - y * y,
-            Activation::Elu => {
-                if x > F::zero() {
-                    F::one()
-                } else {
-                    y + F::one()
-                }
-            }
-            Activation::Relu => {
-                if x > F::zero() {
-                    F::one()
-                } else {
-                    F::zero()
-                }
-            }
-            Activation::Softplus => F::one() / (F::one() + (-x).exp()),
-        }
-    }
-
-    /// `y = f(x)` for a batch. The activation is matched once, outside the loop, so each loop
-    /// body is branch-free and vectorizes.
-    pub fn forward<F: Scalar>(self, x: ArrayView2<'_, F>) -> Array2<F> {
-        match self {
-            Activation::Identity => x.to_owned(),
-            Activation::Tanh => x.mapv(F::act_tanh),
-            Activation::Elu => x.mapv(|v| {
-                let neg = v.min(F::zero()).act_exp_m1();
-                if v > F::zero() { v } else { neg }
-            }),
-            Activation::Relu => x.mapv(|v| v.max(F::zero())),
-            Activation::Softplus => x.mapv(|v| self.apply(v)),
-        }
-    }
-
-    /// `dx = dy * f'(x)` for a batch, given input `x` and output `y` (matched once, as
-    /// [`Activation::forward`]).
-    pub fn backward<F: Scalar>(
-        self,
-        x: ArrayView2<'_, F>,
-        y: ArrayView2<'_, F>,
-        dy: ArrayView2<'_, F>,
-    ) -> Array2<F> {
-        let mut dx = dy.to_owned();
-        match self {
-            Activation::Identity => {}
-            Activation::Tanh => Zip::from(&mut dx)
-                .and(&y)
-                .for_each(|d, &y| *d *= F::one() - y * y),
-            Activation::Elu => Zip::from(&mut dx).and(&x).and(&y).for_each(|d, &x, &y| {
-                let slope = if x > F::zero() {
-                    F::one()
-                } else {
-                    y + F::one()
-                };
-                *d *= slope;
-            }),
-            Activation::Relu => Zip::from(&mut dx).and(&x).for_each(|d, &x| {
-                if x <= F::zero() {
-                    *d = F::zero();
-                }
-            }),
-            Activation::Softplus => Zip::from(&mut dx)
-                .and(&x)
-                .for_each(|d, &x| *d *= F::one() / (F::one() + (-x).exp())),
-        }
-        dx
     }
 }

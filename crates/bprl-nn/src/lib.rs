@@ -20,8 +20,8 @@
 //! | [`io`] | safetensors save/load by name with shapes checked, atomic writes |
 //! | [`gradcheck`] | central finite differences for testing backward passes |
 //! | [`MlpTile`], [`TileInput`] | fused, preallocated passes over tiles of rows |
-//! | [`gemm`] | the tile passes' matrix product (AVX2/FMA micro-kernel for `f32`) |
-//! | [`parallel`] | static row splits over persistent worker threads |
+//! | [`TileCache`] | the tiles a caller keeps between passes (its scratch space, one slot per thread) |
+//! | [`gemm`], [`parallel`], [`fastmath`], [`Activation`] | re-exported from `bprl-compute`, the CPU backend: the matrix product (AVX2/FMA micro-kernel for `f32`), static row splits over persistent worker threads, vectorizable `f32` exponentials, the activations |
 //!
 //! ## Conventions
 //!
@@ -29,15 +29,19 @@
 //! - **A gradient is a value of the network's own type**: `Linear`'s gradient is a `Linear`,
 //!   an `Mlp`'s an `Mlp` ([`Mlp::zeros_like`]). Backward passes *accumulate* (`+=`) into it, so
 //!   a network used on several inputs sums its gradients naturally.
-//! - Generic over [`Scalar`] (`f32` to train, `f64` to check gradients).
+//! - Generic over [`Scalar`] (`f32` to train, `f64` to check gradients), which extends
+//!   `bprl-compute`'s `Element` (the kernels' scalar) with constants and safetensors storage.
 //! - Two ways to run a network. The plain passes ([`Mlp::forward`], [`Mlp::backward`]) keep
 //!   whole-batch arrays and are the reference. The fused tile passes ([`Mlp::forward_tile`],
 //!   [`Mlp::backward_tile`] on an [`MlpTile`]) compute the same values on tiles of rows in
 //!   preallocated buffers, one row pass per layer, with rows that share an input prefix
 //!   ([`TileInput::Shared`]) sharing its product: the learner's hot path.
-//! - Matrix products: [`gemm`] (an AVX2/FMA micro-kernel for `f32`, `ndarray`'s
-//!   `matrixmultiply` otherwise); large plain products split their rows across threads
-//!   ([`parallel`], persistent workers, `BPRL_NUM_THREADS`).
+//! - The numeric kernels are `bprl-compute`'s (this crate is safe Rust only):
+//!   matrix products through [`gemm`] (an AVX2/FMA micro-kernel for `f32`, `ndarray`'s
+//!   `matrixmultiply` otherwise; `BPRL_KERNEL` forces a path), large plain products with their
+//!   rows split across threads ([`parallel`], persistent workers, `BPRL_NUM_THREADS`). Results
+//!   are bit-for-bit reproducible for a fixed thread count and path (see `bprl-compute`).
+//! - Scratch space belongs to the caller: passes that need tiles take a [`TileCache`].
 //! - Errors are typed ([`NnError`]); forward and backward passes trust the shapes they are
 //!   given (validate once with [`Mlp::check_input`]).
 //!
@@ -65,24 +69,26 @@
 
 // Every public item is documented: users pick this crate alone, so its docs are the manual.
 #![deny(missing_docs)]
+// The kernels' low-level code lives in bprl-compute; this crate is safe Rust only.
+#![forbid(unsafe_code)]
 
 mod adam;
 mod error;
-pub mod fastmath;
 mod fused;
-pub mod gemm;
 pub mod gradcheck;
 pub mod io;
 mod layers;
 mod mlp;
-pub mod parallel;
 mod params;
 mod scalar;
+mod tile_cache;
 
 pub use adam::{Adam, AdamConfig};
+pub use bprl_compute::{Activation, fastmath, gemm, parallel};
 pub use error::{NnError, Result};
 pub use fused::{MlpTile, TileInput};
-pub use layers::{Activation, LayerNorm, LayerNormCache, Linear};
+pub use layers::{LayerNorm, LayerNormCache, Linear};
 pub use mlp::{Dense, Mlp, MlpCache};
 pub use params::{Parameters, join};
 pub use scalar::Scalar;
+pub use tile_cache::TileCache;

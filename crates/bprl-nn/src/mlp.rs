@@ -1,9 +1,10 @@
 //! Multi-layer perceptrons, including Acme's LayerNormMLP.
 
 use crate::error::{NnError, Result};
-use crate::layers::{Activation, LayerNorm, LayerNormCache, Linear};
+use crate::layers::{LayerNorm, LayerNormCache, Linear};
 use crate::params::{Parameters, join};
 use crate::scalar::Scalar;
+use bprl_compute::Activation;
 use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMutD};
 use rand::Rng;
 use serde::{Deserialize, Serialize};

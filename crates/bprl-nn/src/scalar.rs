@@ -1,10 +1,13 @@
 //! The scalar types networks compute in.
 
-use ndarray::NdFloat;
+use bprl_compute::Element;
 use num_traits::FromPrimitive;
 
 /// `f32` (training) or `f64` (finite-difference gradient checks).
-pub trait Scalar: NdFloat + FromPrimitive + Default {
+///
+/// Builds on [`bprl_compute::Element`], the kernels' scalar (arithmetic and the activations'
+/// `act_tanh` and `act_exp_m1`), with what networks add: constants and safetensors storage.
+pub trait Scalar: Element + FromPrimitive + Default {
     /// The safetensors dtype of this scalar.
     const DTYPE: safetensors::Dtype;
     /// Converts an `f64` constant.
@@ -13,15 +16,10 @@ pub trait Scalar: NdFloat + FromPrimitive + Default {
     fn to_le_bytes(values: &[Self]) -> Vec<u8>;
     /// Reads little-endian bytes; `None` if the length is not a multiple of the size.
     fn from_le_bytes(bytes: &[u8]) -> Option<Vec<Self>>;
-    /// `tanh` as the activations compute it: vectorizable for `f32` ([`crate::fastmath`]),
-    /// exact for `f64`.
-    fn act_tanh(self) -> Self;
-    /// `e^x - 1` as the activations compute it (see [`Scalar::act_tanh`]).
-    fn act_exp_m1(self) -> Self;
 }
 
 macro_rules! impl_scalar {
-    ($t:ty, $dtype:expr, $n:expr, $tanh:path, $exp_m1:path) => {
+    ($t:ty, $dtype:expr, $n:expr) => {
         impl Scalar for $t {
             const DTYPE: safetensors::Dtype = $dtype;
             #[inline]
@@ -30,14 +28,6 @@ macro_rules! impl_scalar {
             }
             fn to_le_bytes(values: &[Self]) -> Vec<u8> {
                 values.iter().flat_map(|v| v.to_le_bytes()).collect()
-            }
-            #[inline(always)]
-            fn act_tanh(self) -> Self {
-                $tanh(self)
-            }
-            #[inline(always)]
-            fn act_exp_m1(self) -> Self {
-                $exp_m1(self)
             }
             fn from_le_bytes(bytes: &[u8]) -> Option<Vec<Self>> {
                 if bytes.len() % $n != 0 {
@@ -58,11 +48,5 @@ macro_rules! impl_scalar {
     };
 }
 
-impl_scalar!(
-    f32,
-    safetensors::Dtype::F32,
-    4,
-    crate::fastmath::tanh,
-    crate::fastmath::exp_m1
-);
-impl_scalar!(f64, safetensors::Dtype::F64, 8, f64::tanh, f64::exp_m1);
+impl_scalar!(f32, safetensors::Dtype::F32, 4);
+impl_scalar!(f64, safetensors::Dtype::F64, 8);

@@ -1,6 +1,5 @@
 //! Integration tests of `bprl-nn`: gradient checks, optimizer, parameters, safetensors.
 
-mod fastmath;
 mod fused;
 mod gradients;
 mod optim;

@@ -7,7 +7,8 @@
 //! and gradients (Eq. 4's inner expectation, and its gradient in the critic and policy losses)
 //! differently:
 //! - the rows go through the network in **tiles** of about 256 rows, each tile's buffers
-//!   reused and resident in cache ([`bprl_nn::MlpTile`]);
+//!   reused and resident in cache ([`bprl_nn::MlpTile`]), kept between calls in the caller's
+//!   [`TileCache`];
 //! - the first layer's product with the observation part `x_n W_x` is computed once per
 //!   observation and shared by its `S` samples ([`bprl_nn::TileInput::Shared`]);
 //! - tiles are split across threads ([`bprl_nn::parallel`]); parameter gradients are summed
@@ -16,7 +17,7 @@
 use crate::Float;
 use crate::critic::Critic;
 use crate::error::{PolicyError, Result, check_finite};
-use bprl_nn::{MlpTile, Parameters, TileInput, parallel};
+use bprl_nn::{Parameters, TileCache, TileInput, parallel};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, s};
 
 /// Rows per tile: the tile's buffers (about 1,800 floats a row for the reference critic) stay
@@ -44,30 +45,35 @@ type TilePart<F> = (usize, usize, Vec<F>, Option<Array2<F>>);
 impl<F: Float> Critic<F> {
     /// `Q(x_n, a_{s,n}[, z_{s,n}])` for `obs: [N, obs]`, `actions: [S, N, A]` and, for a latent
     /// critic, `latent: [S, N, Z]`; returns `[S, N]`. Same values as [`Critic::q`] on the
-    /// stacked rows.
+    /// stacked rows. The tiles come from (and go back to) `tiles`.
     ///
     /// # Errors
     /// Shapes that do not match, non-finite inputs, a latent given to a flat critic (or missing
     /// for a latent one).
     pub fn q_samples(
         &self,
+        tiles: &TileCache<F>,
         obs: ArrayView2<'_, F>,
         actions: ArrayView3<'_, F>,
         latent: Option<ArrayView3<'_, F>>,
     ) -> Result<Array2<F>> {
-        Ok(self.run_samples(obs, actions, latent, None, None, false)?.q)
+        Ok(self
+            .run_samples(tiles, obs, actions, latent, None, None, false)?
+            .q)
     }
 
     /// Forward and backward passes over samples, with `dL/dQ_{s,n} = d_q(s, n, Q_{s,n})`:
     /// accumulates parameter gradients into `grad` (if given) and returns `Q` and, if
     /// `input_grad`, `dL/da` (and `dL/dz`). Same values as [`Critic::forward`] followed by
     /// [`Critic::backward`] (or [`Critic::backward_input`] without `grad`) on the stacked
-    /// rows.
+    /// rows. The tiles come from (and go back to) `tiles`.
     ///
     /// # Errors
     /// As [`Critic::q_samples`].
+    #[allow(clippy::too_many_arguments)]
     pub fn backward_samples(
         &self,
+        tiles: &TileCache<F>,
         obs: ArrayView2<'_, F>,
         actions: ArrayView3<'_, F>,
         latent: Option<ArrayView3<'_, F>>,
@@ -75,7 +81,7 @@ impl<F: Float> Critic<F> {
         grad: Option<&mut Self>,
         input_grad: bool,
     ) -> Result<CriticSamples<F>> {
-        self.run_samples(obs, actions, latent, Some(d_q), grad, input_grad)
+        self.run_samples(tiles, obs, actions, latent, Some(d_q), grad, input_grad)
     }
 
     fn check_samples(
@@ -107,8 +113,10 @@ impl<F: Float> Critic<F> {
         check_finite("action", actions)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run_samples(
         &self,
+        tiles: &TileCache<F>,
         obs: ArrayView2<'_, F>,
         actions: ArrayView3<'_, F>,
         latent: Option<ArrayView3<'_, F>>,
@@ -129,14 +137,14 @@ impl<F: Float> Critic<F> {
         let b_out = self.output.bias[0];
         let one = F::one();
 
-        let parts = parallel::map_ranges(n_tiles, 1, |tiles| -> Result<_> {
+        let parts = parallel::map_ranges_indexed(n_tiles, 1, |slot, range| -> Result<_> {
             let cap = per_tile * s_count;
-            let mut tile = MlpTile::take(&self.torso, cap);
+            let mut tile = tiles.take(slot, &self.torso, cap);
             let mut extra = Array2::<F>::zeros((cap, e_dim));
             let mut g_local = want_grad.then(|| self.zeros_like());
             let mut out: Vec<TilePart<F>> = Vec::new();
             let mut dq_rows = vec![F::zero(); cap];
-            for t in tiles {
+            for t in range {
                 let n0 = t * per_tile;
                 let nt = per_tile.min(n - n0);
                 let r = nt * s_count;
@@ -192,7 +200,7 @@ impl<F: Float> Critic<F> {
                 )?;
                 out.push((n0, nt, q, d_extra));
             }
-            tile.recycle();
+            tiles.put(slot, tile);
             Ok((out, g_local))
         });
 
@@ -201,11 +209,11 @@ impl<F: Float> Critic<F> {
         let mut d_latent = (input_grad && z_dim > 0).then(|| Array3::zeros((s_count, n, z_dim)));
         let mut grad = grad;
         for part in parts {
-            let (tiles, g_local) = part?;
+            let (tile_parts, g_local) = part?;
             if let (Some(g), Some(gl)) = (grad.as_deref_mut(), g_local) {
                 g.add_assign_params(&gl);
             }
-            for (n0, nt, q, d_extra) in tiles {
+            for (n0, nt, q, d_extra) in tile_parts {
                 for s in 0..s_count {
                     q_all
                         .slice_mut(s![s, n0..n0 + nt])

@@ -5,7 +5,7 @@ use crate::error::{PolicyError, Result, check_finite, check_shape};
 use crate::head::{GaussianHead, HeadCache};
 use crate::obs::Selection;
 use bprl_distributions::DiagGaussian;
-use bprl_nn::{Mlp, MlpCache, Parameters, join};
+use bprl_nn::{Mlp, MlpCache, Parameters, TileCache, join};
 use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, concatenate};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,8 @@ pub struct PolicyForward<F: Float> {
 }
 
 /// What backward needs: every layer's activations (small batches), or just the input, the
-/// forward pass to be recomputed tile by tile (batches of [`BATCHED_ROWS`] rows or more).
+/// forward pass to be recomputed tile by tile (batches of [`BATCHED_ROWS`] rows or more), and
+/// the tiles the forward pass used.
 #[derive(Debug, Clone)]
 enum ForwardCache<F: Float> {
     Plain {
@@ -59,6 +60,8 @@ enum ForwardCache<F: Float> {
     },
     Recompute {
         input: Array2<F>,
+        /// The forward pass's own tiles (when none were lent), for the backward pass.
+        tiles: Option<TileCache<F>>,
     },
 }
 
@@ -140,17 +143,61 @@ impl<F: Float> GaussianPolicy<F> {
         self.forward_input(input.view())
     }
 
+    /// [`GaussianPolicy::forward`] with the tiles of a large batch taken from `tiles` (pass the
+    /// same cache to [`GaussianPolicy::backward_with`]): the same values, without allocating
+    /// tiles per call.
+    ///
+    /// # Errors
+    /// As [`GaussianPolicy::forward`].
+    pub fn forward_with(
+        &self,
+        tiles: &TileCache<F>,
+        obs: ArrayView2<'_, F>,
+        extra: Option<ArrayView2<'_, F>>,
+    ) -> Result<PolicyForward<F>> {
+        let input = self.input(obs, extra)?;
+        self.forward_input_in(Some(tiles), input.view())
+    }
+
     /// Forward pass from an already assembled input (see [`GaussianPolicy::input`]).
+    ///
+    /// From [`BATCHED_ROWS`] rows on, this takes the batched passes with tiles of its own,
+    /// kept in the returned value for [`GaussianPolicy::backward`]; a caller that runs many
+    /// large passes lends its own [`TileCache`] instead ([`GaussianPolicy::forward_with`],
+    /// [`GaussianPolicy::dist_batched`]).
     ///
     /// # Errors
     /// As [`GaussianPolicy::forward`].
     pub fn forward_input(&self, input: ArrayView2<'_, F>) -> Result<PolicyForward<F>> {
+        self.forward_input_in(None, input)
+    }
+
+    /// [`GaussianPolicy::forward_input`] with lent tiles (see [`GaussianPolicy::forward_with`]).
+    ///
+    /// # Errors
+    /// As [`GaussianPolicy::forward`].
+    pub fn forward_input_with(
+        &self,
+        tiles: &TileCache<F>,
+        input: ArrayView2<'_, F>,
+    ) -> Result<PolicyForward<F>> {
+        self.forward_input_in(Some(tiles), input)
+    }
+
+    fn forward_input_in(
+        &self,
+        lent: Option<&TileCache<F>>,
+        input: ArrayView2<'_, F>,
+    ) -> Result<PolicyForward<F>> {
         if input.nrows() >= BATCHED_ROWS {
             self.torso.check_input(input)?;
+            let own = lent.is_none().then(TileCache::new);
+            let tiles = lent.or(own.as_ref()).unwrap_or_else(|| unreachable!());
             return Ok(PolicyForward {
-                dist: self.dist_of_input(input)?,
+                dist: self.dist_of_input(tiles, input)?,
                 cache: ForwardCache::Recompute {
                     input: input.to_owned(),
+                    tiles: own,
                 },
             });
         }
@@ -190,13 +237,48 @@ impl<F: Float> GaussianPolicy<F> {
         d_std: ArrayView2<'_, F>,
         grad: &mut Self,
     ) -> Array2<F> {
+        self.backward_in(None, fwd, d_mean, d_std, grad)
+    }
+
+    /// [`GaussianPolicy::backward`] with the tiles of a large batch taken from `tiles` (see
+    /// [`GaussianPolicy::forward_with`]).
+    ///
+    /// # Panics
+    /// As [`GaussianPolicy::backward`].
+    pub fn backward_with(
+        &self,
+        tiles: &TileCache<F>,
+        fwd: &PolicyForward<F>,
+        d_mean: ArrayView2<'_, F>,
+        d_std: ArrayView2<'_, F>,
+        grad: &mut Self,
+    ) -> Array2<F> {
+        self.backward_in(Some(tiles), fwd, d_mean, d_std, grad)
+    }
+
+    fn backward_in(
+        &self,
+        lent: Option<&TileCache<F>>,
+        fwd: &PolicyForward<F>,
+        d_mean: ArrayView2<'_, F>,
+        d_std: ArrayView2<'_, F>,
+        grad: &mut Self,
+    ) -> Array2<F> {
         match &fwd.cache {
             ForwardCache::Plain { torso, head } => {
                 let dh = self.head.backward(head, d_mean, d_std, &mut grad.head);
                 self.torso.backward(torso, dh.view(), &mut grad.torso)
             }
-            ForwardCache::Recompute { input } => {
-                match self.backward_of_input(input.view(), d_mean, d_std, grad, true) {
+            ForwardCache::Recompute { input, tiles: own } => {
+                let fresh;
+                let tiles = match (lent, own) {
+                    (Some(t), _) | (None, Some(t)) => t,
+                    (None, None) => {
+                        fresh = TileCache::new();
+                        &fresh
+                    }
+                };
+                match self.backward_of_input(tiles, input.view(), d_mean, d_std, grad, true) {
                     Ok(Some(d_input)) => d_input,
                     Ok(None) => unreachable!("input gradient requested"),
                     Err(e) => panic!("policy backward: {e}"),

@@ -5,7 +5,7 @@ use crate::Float;
 use crate::error::{PolicyError, Result, check_shape};
 use crate::gaussian_policy::{GaussianPolicy, GaussianPolicyConfig, PolicyForward};
 use crate::obs::Selection;
-use bprl_nn::{Parameters, join};
+use bprl_nn::{Parameters, TileCache, join};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, s};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -159,12 +159,14 @@ impl<F: Float> HierarchicalPolicy<F> {
         self.low.output_dim()
     }
 
-    /// The chain `a = f^L(x, f^H(x, eta), eps)` for given noise.
+    /// The chain `a = f^L(x, f^H(x, eta), eps)` for given noise; large batches take their
+    /// tiles from `tiles` (see [`GaussianPolicy::forward_with`]).
     ///
     /// # Errors
     /// Bad shapes or non-finite inputs.
     pub fn sample_with_noise(
         &self,
+        tiles: &TileCache<F>,
         obs: ArrayView2<'_, F>,
         latent_noise: ArrayView2<'_, F>,
         action_noise: ArrayView2<'_, F>,
@@ -180,9 +182,9 @@ impl<F: Float> HierarchicalPolicy<F> {
             &[n, self.action_dim()],
             action_noise.shape(),
         )?;
-        let high = self.high.forward(obs, None)?;
+        let high = self.high.forward_with(tiles, obs, None)?;
         let latent = high.dist.sample_from_noise(latent_noise)?;
-        let low = self.low.forward(obs, Some(latent.view()))?;
+        let low = self.low.forward_with(tiles, obs, Some(latent.view()))?;
         let action = low.dist.sample_from_noise(action_noise)?;
         Ok(HierarchicalSample {
             latent,
@@ -200,24 +202,33 @@ impl<F: Float> HierarchicalPolicy<F> {
     /// As [`HierarchicalPolicy::sample_with_noise`].
     pub fn rsample<R: Rng + ?Sized>(
         &self,
+        tiles: &TileCache<F>,
         obs: ArrayView2<'_, F>,
         rng: &mut R,
     ) -> Result<HierarchicalSample<F>> {
         let n = obs.nrows();
         let eta = Array2::from_shape_simple_fn((n, self.latent_dim()), || F::standard_normal(rng));
         let eps = Array2::from_shape_simple_fn((n, self.action_dim()), || F::standard_normal(rng));
-        self.sample_with_noise(obs, eta.view(), eps.view())
+        self.sample_with_noise(tiles, obs, eta.view(), eps.view())
     }
 
-    /// Pushes output gradients through both levels into `grad`.
+    /// Pushes output gradients through both levels into `grad` (large batches take their
+    /// tiles from `tiles`).
     ///
     /// # Formula
     /// `dL/dmu^L += dL/da`, `dL/dsigma^L += dL/da * eps`; `dL/dz = (dL/d input^L)_z + d_latent`;
     /// `dL/dmu^H += dL/dz`, `dL/dsigma^H += dL/dz * eta`.
-    pub fn backward(&self, sample: &HierarchicalSample<F>, g: &ChainGrad<F>, grad: &mut Self) {
+    pub fn backward(
+        &self,
+        tiles: &TileCache<F>,
+        sample: &HierarchicalSample<F>,
+        g: &ChainGrad<F>,
+        grad: &mut Self,
+    ) {
         let d_low_mean = &g.d_low_mean + &g.d_action;
         let d_low_std = &g.d_low_std + &(&g.d_action * &sample.action_noise);
-        let d_in = self.low.backward(
+        let d_in = self.low.backward_with(
+            tiles,
             &sample.low,
             d_low_mean.view(),
             d_low_std.view(),
@@ -227,7 +238,8 @@ impl<F: Float> HierarchicalPolicy<F> {
         let d_z = &d_in.slice(s![.., z0..]) + &g.d_latent;
         let d_high_mean = &g.d_high_mean + &d_z;
         let d_high_std = &g.d_high_std + &(&d_z * &sample.latent_noise);
-        self.high.backward(
+        self.high.backward_with(
+            tiles,
             &sample.high,
             d_high_mean.view(),
             d_high_std.view(),
@@ -261,20 +273,22 @@ impl<F: Float> HierarchicalPrior<F> {
         })
     }
 
-    /// The prior at a given latent: `pi0^H(.|x^D)` and, if separate, `pi0^L(.|z, x^D_L)`.
+    /// The prior at a given latent: `pi0^H(.|x^D)` and, if separate, `pi0^L(.|z, x^D_L)`
+    /// (large batches take their tiles from `tiles`).
     ///
     /// # Errors
     /// Bad shapes or non-finite inputs.
     pub fn forward(
         &self,
+        tiles: &TileCache<F>,
         obs: ArrayView2<'_, F>,
         latent: ArrayView2<'_, F>,
     ) -> Result<PriorForward<F>> {
         Ok(PriorForward {
-            high: self.high.forward(obs, None)?,
+            high: self.high.forward_with(tiles, obs, None)?,
             low: match &self.low {
                 LowLevelPrior::Shared => None,
-                LowLevelPrior::Separate(p) => Some(p.forward(obs, Some(latent))?),
+                LowLevelPrior::Separate(p) => Some(p.forward_with(tiles, obs, Some(latent))?),
             },
         })
     }
@@ -341,6 +355,7 @@ fn scale_rows<F: Float>(a: &Array2<F>, w: ArrayView1<'_, F>) -> Array2<F> {
 /// # Errors
 /// Shape mismatches.
 pub fn latent_kl_policy_grad<F: Float>(
+    tiles: &TileCache<F>,
     prior: &HierarchicalPrior<F>,
     sample: &HierarchicalSample<F>,
     prior_fwd: &PriorForward<F>,
@@ -365,7 +380,7 @@ pub fn latent_kl_policy_grad<F: Float>(
             scale_rows(&kl.d_mean_q, weights),
             scale_rows(&kl.d_std_q, weights),
         );
-        let d_in = p.backward(pf, dm.view(), ds.view(), &mut scratch);
+        let d_in = p.backward_with(tiles, pf, dm.view(), ds.view(), &mut scratch);
         g.d_latent = d_in.slice(s![.., p.selection.width()..]).to_owned();
     }
     Ok(g)
@@ -378,6 +393,7 @@ pub fn latent_kl_policy_grad<F: Float>(
 /// # Errors
 /// Shape mismatches.
 pub fn latent_kl_prior_backward<F: Float>(
+    tiles: &TileCache<F>,
     prior: &HierarchicalPrior<F>,
     sample: &HierarchicalSample<F>,
     prior_fwd: &PriorForward<F>,
@@ -392,7 +408,7 @@ pub fn latent_kl_prior_backward<F: Float>(
     );
     prior
         .high
-        .backward(&prior_fwd.high, dm.view(), ds.view(), &mut grad.high);
+        .backward_with(tiles, &prior_fwd.high, dm.view(), ds.view(), &mut grad.high);
     match (&prior.low, &prior_fwd.low, &mut grad.low) {
         (LowLevelPrior::Separate(p), Some(pf), LowLevelPrior::Separate(g)) => {
             let kl = sample.low.dist.kl_grad(&pf.dist)?;
@@ -400,7 +416,7 @@ pub fn latent_kl_prior_backward<F: Float>(
                 scale_rows(&kl.d_mean_q, weights),
                 scale_rows(&kl.d_std_q, weights),
             );
-            p.backward(pf, dm.view(), ds.view(), g);
+            p.backward_with(tiles, pf, dm.view(), ds.view(), g);
             Ok(())
         }
         (LowLevelPrior::Shared, None, LowLevelPrior::Shared) => Ok(()),

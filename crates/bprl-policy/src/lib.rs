@@ -29,7 +29,9 @@
 //!   cores, computing the observation part of the first layer once per observation;
 //!   [`GaussianPolicy::dist_batched`] and [`GaussianPolicy::backward_batched`] do the same for
 //!   policies and priors. They return the same values as the plain passes (tested to 1e-9 in
-//!   f64).
+//!   f64). Their scratch tiles come from a [`bprl_nn::TileCache`] the caller owns and lends to
+//!   each call (as do [`GaussianPolicy::forward_with`] and the hierarchical passes); the plain
+//!   [`GaussianPolicy::forward`] makes its own for a large batch.
 //!
 //! ## Conventions
 //!

@@ -1,6 +1,7 @@
 //! Batched passes of a [`GaussianPolicy`]: the same values and gradients as
 //! [`GaussianPolicy::forward`] and [`GaussianPolicy::backward`], computed in cache-sized tiles
-//! on all cores ([`bprl_nn::MlpTile`], [`bprl_nn::parallel`]).
+//! on all cores ([`bprl_nn::MlpTile`], [`bprl_nn::parallel`]), with the tiles lent by the
+//! caller's [`TileCache`].
 //!
 //! The learner needs a policy's distribution long before it knows the gradient on it (the
 //! gradient comes from critic passes over samples of that distribution). Instead of keeping
@@ -13,7 +14,7 @@ use crate::Float;
 use crate::error::{Result, check_shape};
 use crate::gaussian_policy::GaussianPolicy;
 use bprl_distributions::DiagGaussian;
-use bprl_nn::{MlpTile, Parameters, TileInput, parallel};
+use bprl_nn::{MlpTile, Parameters, TileCache, TileInput, parallel};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 
@@ -33,10 +34,10 @@ struct PolicyTile<F> {
 }
 
 impl<F: Float> GaussianPolicy<F> {
-    fn tile(&self, cap: usize) -> PolicyTile<F> {
+    fn tile(&self, tiles: &TileCache<F>, slot: usize, cap: usize) -> PolicyTile<F> {
         let a = self.output_dim();
         PolicyTile {
-            torso: MlpTile::take(&self.torso, cap),
+            torso: tiles.take(slot, &self.torso, cap),
             mean: Array2::zeros((cap, a)),
             pre_std: Array2::zeros((cap, a)),
         }
@@ -61,30 +62,36 @@ impl<F: Float> GaussianPolicy<F> {
     }
 
     /// The output distribution on a batch: the same as `forward(obs, extra)?.dist`, computed in
-    /// tiles on all cores, keeping nothing for a backward pass.
+    /// tiles (from `tiles`) on all cores, keeping nothing for a backward pass.
     ///
     /// # Errors
     /// As [`GaussianPolicy::forward`].
     pub fn dist_batched(
         &self,
+        tiles: &TileCache<F>,
         obs: ArrayView2<'_, F>,
         extra: Option<ArrayView2<'_, F>>,
     ) -> Result<DiagGaussian<F>> {
         let input = self.input(obs, extra)?;
-        self.dist_of_input(input.view())
+        self.dist_of_input(tiles, input.view())
     }
 
     /// [`GaussianPolicy::dist_batched`] from an assembled input (see
     /// [`GaussianPolicy::input`]).
-    pub(crate) fn dist_of_input(&self, input: ArrayView2<'_, F>) -> Result<DiagGaussian<F>> {
+    pub(crate) fn dist_of_input(
+        &self,
+        tiles: &TileCache<F>,
+        input: ArrayView2<'_, F>,
+    ) -> Result<DiagGaussian<F>> {
         let n = input.nrows();
         let a = self.output_dim();
         let k = <F as bprl_nn::Scalar>::c(STD_SCALE);
         let min_scale = self.head.min_scale;
-        let parts = parallel::map_ranges(n.div_ceil(TILE_ROWS), 1, |tiles| -> Result<_> {
-            let mut t = self.tile(TILE_ROWS);
+        let n_tiles = n.div_ceil(TILE_ROWS);
+        let parts = parallel::map_ranges_indexed(n_tiles, 1, |slot, range| -> Result<_> {
+            let mut t = self.tile(tiles, slot, TILE_ROWS);
             let mut out = Vec::new();
-            for i in tiles {
+            for i in range {
                 let rows = i * TILE_ROWS..((i + 1) * TILE_ROWS).min(n);
                 let r = rows.len();
                 self.tile_forward(&mut t, input.slice(s![rows.clone(), ..]))?;
@@ -95,7 +102,7 @@ impl<F: Float> GaussianPolicy<F> {
                     .mapv(|x| bprl_distributions::softplus(x) * k + min_scale);
                 out.push((rows.start, mean, std));
             }
-            t.torso.recycle();
+            tiles.put(slot, t.torso);
             Ok(out)
         });
         let mut mean = Array2::zeros((n, a));
@@ -113,12 +120,15 @@ impl<F: Float> GaussianPolicy<F> {
     /// Backward pass from gradients on the distribution's mean and std (`[N, A]` each), with the
     /// forward pass recomputed tile by tile: accumulates parameter gradients into `grad` and, if
     /// `input_grad`, returns `dL/d input` (`[N, selection + extra]`). The same values as
-    /// [`GaussianPolicy::forward`] followed by [`GaussianPolicy::backward`].
+    /// [`GaussianPolicy::forward`] followed by [`GaussianPolicy::backward`]. The tiles come
+    /// from (and go back to) `tiles`.
     ///
     /// # Errors
     /// As [`GaussianPolicy::forward`], and gradients whose shape is not `[N, A]`.
+    #[allow(clippy::too_many_arguments)]
     pub fn backward_batched(
         &self,
+        tiles: &TileCache<F>,
         obs: ArrayView2<'_, F>,
         extra: Option<ArrayView2<'_, F>>,
         d_mean: ArrayView2<'_, F>,
@@ -127,12 +137,13 @@ impl<F: Float> GaussianPolicy<F> {
         input_grad: bool,
     ) -> Result<Option<Array2<F>>> {
         let input = self.input(obs, extra)?;
-        self.backward_of_input(input.view(), d_mean, d_std, grad, input_grad)
+        self.backward_of_input(tiles, input.view(), d_mean, d_std, grad, input_grad)
     }
 
     /// [`GaussianPolicy::backward_batched`] from an assembled input.
     pub(crate) fn backward_of_input(
         &self,
+        tiles: &TileCache<F>,
         input: ArrayView2<'_, F>,
         d_mean: ArrayView2<'_, F>,
         d_std: ArrayView2<'_, F>,
@@ -145,11 +156,12 @@ impl<F: Float> GaussianPolicy<F> {
         check_shape("d_std", &[n, a], d_std.shape())?;
         let k = <F as bprl_nn::Scalar>::c(STD_SCALE);
         let one = F::one();
-        let parts = parallel::map_ranges(n.div_ceil(TILE_ROWS), 1, |tiles| -> Result<_> {
-            let mut t = self.tile(TILE_ROWS);
+        let n_tiles = n.div_ceil(TILE_ROWS);
+        let parts = parallel::map_ranges_indexed(n_tiles, 1, |slot, range| -> Result<_> {
+            let mut t = self.tile(tiles, slot, TILE_ROWS);
             let mut g = self.zeros_like();
             let mut d_inputs = Vec::new();
-            for i in tiles {
+            for i in range {
                 let rows = i * TILE_ROWS..((i + 1) * TILE_ROWS).min(n);
                 let r = rows.len();
                 let x = input.slice(s![rows.clone(), ..]);
@@ -185,7 +197,7 @@ impl<F: Float> GaussianPolicy<F> {
                     d_inputs.push((rows.start, d));
                 }
             }
-            t.torso.recycle();
+            tiles.put(slot, t.torso);
             Ok((g, d_inputs))
         });
         let mut d_input = input_grad.then(|| Array2::zeros((n, width)));

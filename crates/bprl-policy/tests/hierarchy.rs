@@ -3,8 +3,8 @@
 //! prior, the exactly-zero shared low level, and latent holds.
 
 use crate::common::{STEP, assert_close, obs, rand_distr_like::randn, spec};
-use bprl_nn::Parameters;
 use bprl_nn::gradcheck::finite_difference;
+use bprl_nn::{Parameters, TileCache};
 use bprl_policy::{
     ChainGrad, Critic, CriticConfig, HierarchicalConfig, HierarchicalPolicy, HierarchicalPrior,
     LatentHold, LowLevelPrior, latent_kl, latent_kl_policy_grad, latent_kl_prior_backward,
@@ -78,19 +78,19 @@ fn chain_gradient_reaches_both_levels() {
         let (wa, wz) = (randn(B, A, &mut rng), randn(B, Z, &mut rng));
         let loss = |p: &HierarchicalPolicy<f64>| {
             let c = p
-                .sample_with_noise(s.x.view(), s.eta.view(), s.eps.view())
+                .sample_with_noise(&TileCache::new(), s.x.view(), s.eta.view(), s.eps.view())
                 .unwrap();
             (&c.action * &wa).sum() + (&c.latent * &wz).sum()
         };
         let sample = s
             .policy
-            .sample_with_noise(s.x.view(), s.eta.view(), s.eps.view())
+            .sample_with_noise(&TileCache::new(), s.x.view(), s.eta.view(), s.eps.view())
             .unwrap();
         let mut g = ChainGrad::zeros(B, Z, A);
         g.d_action = wa.clone();
         g.d_latent = wz.clone();
         let mut grad = s.policy.zeros_like();
-        s.policy.backward(&sample, &g, &mut grad);
+        s.policy.backward(&TileCache::new(), &sample, &g, &mut grad);
         assert_close(
             "chain",
             &grad.flatten(),
@@ -124,7 +124,7 @@ fn svg0_through_a_latent_critic_with_and_without_stopping_the_latent_gradient() 
     let critic = Critic::<f64>::new(spec().select_all(), &ccfg, &mut rng).unwrap();
     let sample = s
         .policy
-        .sample_with_noise(s.x.view(), s.eta.view(), s.eps.view())
+        .sample_with_noise(&TileCache::new(), s.x.view(), s.eta.view(), s.eps.view())
         .unwrap();
     let z_fixed = sample.latent.clone();
     let ones = Array1::from_elem(B, 1.0);
@@ -140,10 +140,10 @@ fn svg0_through_a_latent_critic_with_and_without_stopping_the_latent_gradient() 
             g.d_latent = d.d_latent.clone().unwrap();
         }
         let mut grad = s.policy.zeros_like();
-        s.policy.backward(&sample, &g, &mut grad);
+        s.policy.backward(&TileCache::new(), &sample, &g, &mut grad);
         let loss = |p: &HierarchicalPolicy<f64>| {
             let c = p
-                .sample_with_noise(s.x.view(), s.eta.view(), s.eps.view())
+                .sample_with_noise(&TileCache::new(), s.x.view(), s.eta.view(), s.eps.view())
                 .unwrap();
             let z = if stop {
                 z_fixed.view()
@@ -170,20 +170,25 @@ fn eq11_kl_gradients_for_policy_and_prior_separately() {
         let w = Array1::from(vec![0.5, -1.0, 2.0]);
         let kl_of = |p: &HierarchicalPolicy<f64>, q: &HierarchicalPrior<f64>| {
             let c = p
-                .sample_with_noise(s.x.view(), s.eta.view(), s.eps.view())
+                .sample_with_noise(&TileCache::new(), s.x.view(), s.eta.view(), s.eps.view())
                 .unwrap();
-            let pf = q.forward(s.x.view(), c.latent.view()).unwrap();
+            let pf = q
+                .forward(&TileCache::new(), s.x.view(), c.latent.view())
+                .unwrap();
             latent_kl(&c, &pf).unwrap().total().dot(&w)
         };
         let sample = s
             .policy
-            .sample_with_noise(s.x.view(), s.eta.view(), s.eps.view())
+            .sample_with_noise(&TileCache::new(), s.x.view(), s.eta.view(), s.eps.view())
             .unwrap();
-        let pf = s.prior.forward(s.x.view(), sample.latent.view()).unwrap();
+        let pf = s
+            .prior
+            .forward(&TileCache::new(), s.x.view(), sample.latent.view())
+            .unwrap();
         // Policy side: prior fixed.
-        let g = latent_kl_policy_grad(&s.prior, &sample, &pf, w.view()).unwrap();
+        let g = latent_kl_policy_grad(&TileCache::new(), &s.prior, &sample, &pf, w.view()).unwrap();
         let mut grad = s.policy.zeros_like();
-        s.policy.backward(&sample, &g, &mut grad);
+        s.policy.backward(&TileCache::new(), &sample, &g, &mut grad);
         let fd = finite_difference(&s.policy, STEP, |p| kl_of(p, &s.prior));
         assert_close(
             &format!("policy side, separate = {separate}"),
@@ -192,7 +197,8 @@ fn eq11_kl_gradients_for_policy_and_prior_separately() {
         );
         // Prior side: policy and its latent fixed.
         let mut pg = s.prior.zeros_like();
-        latent_kl_prior_backward(&s.prior, &sample, &pf, w.view(), &mut pg).unwrap();
+        latent_kl_prior_backward(&TileCache::new(), &s.prior, &sample, &pf, w.view(), &mut pg)
+            .unwrap();
         let fd = finite_difference(&s.prior, STEP, |q| kl_of(&s.policy, q));
         assert_close(
             &format!("prior side, separate = {separate}"),
@@ -208,9 +214,12 @@ fn shared_low_level_has_exactly_zero_low_kl() {
     assert!(matches!(s.prior.low, LowLevelPrior::Shared));
     let sample = s
         .policy
-        .sample_with_noise(s.x.view(), s.eta.view(), s.eps.view())
+        .sample_with_noise(&TileCache::new(), s.x.view(), s.eta.view(), s.eps.view())
         .unwrap();
-    let pf = s.prior.forward(s.x.view(), sample.latent.view()).unwrap();
+    let pf = s
+        .prior
+        .forward(&TileCache::new(), s.x.view(), sample.latent.view())
+        .unwrap();
     let kl = latent_kl(&sample, &pf).unwrap();
     assert!(kl.low.iter().all(|&v| v == 0.0));
     assert!(kl.high.iter().all(|&v| v > 0.0));
@@ -219,9 +228,12 @@ fn shared_low_level_has_exactly_zero_low_kl() {
     let s = setup(21, true);
     let sample = s
         .policy
-        .sample_with_noise(s.x.view(), s.eta.view(), s.eps.view())
+        .sample_with_noise(&TileCache::new(), s.x.view(), s.eta.view(), s.eps.view())
         .unwrap();
-    let pf = s.prior.forward(s.x.view(), sample.latent.view()).unwrap();
+    let pf = s
+        .prior
+        .forward(&TileCache::new(), s.x.view(), sample.latent.view())
+        .unwrap();
     assert!(
         latent_kl(&sample, &pf)
             .unwrap()

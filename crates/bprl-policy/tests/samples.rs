@@ -3,8 +3,8 @@
 
 use crate::common::rand_distr_like::randn;
 use crate::common::{STEP, assert_close, obs, spec};
-use bprl_nn::Parameters;
 use bprl_nn::gradcheck::finite_difference;
+use bprl_nn::{Parameters, TileCache};
 use bprl_policy::{Critic, CriticConfig};
 use ndarray::{Array1, Array2, Array3, Axis, concatenate};
 use proptest::prelude::*;
@@ -57,6 +57,7 @@ proptest! {
     fn samples_match_stacked_rows(seed in 0u64..1000, n in 1usize..70, s in 1usize..13, latent in 0usize..2) {
         let mut rng = StdRng::seed_from_u64(seed);
         let z_dim = latent * 3;
+        let tiles = TileCache::new();
         let c = critic(z_dim, &mut rng);
         let x = obs(n, &mut rng);
         let a = random3(s, n, 2, 0.8, &mut rng);
@@ -71,12 +72,12 @@ proptest! {
         let mut g_plain = c.zeros_like();
         let d_plain = c.backward(&fwd, w_rows.view(), &mut g_plain);
 
-        let q = c.q_samples(x.view(), a.view(), z.as_ref().map(|z| z.view())).unwrap();
+        let q = c.q_samples(&tiles, x.view(), a.view(), z.as_ref().map(|z| z.view())).unwrap();
         prop_assert!(max_diff(&q.iter().copied().collect::<Vec<_>>(), &fwd.q.to_vec()) < 1e-12);
 
         let mut g = c.zeros_like();
         let out = c
-            .backward_samples(x.view(), a.view(), z.as_ref().map(|z| z.view()), &|si, ni, _| w[(si, ni)], Some(&mut g), true)
+            .backward_samples(&tiles, x.view(), a.view(), z.as_ref().map(|z| z.view()), &|si, ni, _| w[(si, ni)], Some(&mut g), true)
             .unwrap();
         prop_assert!(max_diff(&out.q.iter().copied().collect::<Vec<_>>(), &fwd.q.to_vec()) < 1e-12);
         prop_assert!(max_diff(&g.flatten(), &g_plain.flatten()) < 1e-9);
@@ -91,7 +92,7 @@ proptest! {
         }
 
         // Input gradients only (a target critic): same action gradient, no parameter change.
-        let only = c.backward_samples(x.view(), a.view(), z.as_ref().map(|z| z.view()), &|si, ni, _| w[(si, ni)], None, true).unwrap();
+        let only = c.backward_samples(&tiles, x.view(), a.view(), z.as_ref().map(|z| z.view()), &|si, ni, _| w[(si, ni)], None, true).unwrap();
         prop_assert_eq!(only.d_action, Some(stack_back(&da, s, n)));
     }
 }
@@ -106,17 +107,19 @@ fn stack_back(a: &Array2<f64>, s: usize, n: usize) -> Array3<f64> {
 /// gradient matches central finite differences.
 #[test]
 fn samples_gradient_of_squared_error_matches_finite_differences() {
+    let tiles = TileCache::new();
     let mut rng = StdRng::seed_from_u64(11);
     let c = critic(0, &mut rng);
     let x = obs(5, &mut rng);
     let a = random3(3, 5, 2, 0.5, &mut rng);
     let y = randn(3, 5, &mut rng);
     let loss = |c: &Critic<f64>| {
-        let q = c.q_samples(x.view(), a.view(), None).unwrap();
+        let q = c.q_samples(&tiles, x.view(), a.view(), None).unwrap();
         0.5 * (&q - &y).mapv(|d| d * d).sum()
     };
     let mut g = c.zeros_like();
     c.backward_samples(
+        &tiles,
         x.view(),
         a.view(),
         None,
@@ -135,24 +138,38 @@ fn samples_gradient_of_squared_error_matches_finite_differences() {
 /// Bad shapes and non-finite inputs are typed errors.
 #[test]
 fn samples_reject_bad_input() {
+    let tiles = TileCache::new();
     let mut rng = StdRng::seed_from_u64(3);
     let c = critic(0, &mut rng);
     let x = obs(4, &mut rng);
     let a = random3(2, 4, 2, 0.5, &mut rng);
     assert!(
-        c.q_samples(x.view(), random3(2, 3, 2, 0.5, &mut rng).view(), None)
-            .is_err()
+        c.q_samples(
+            &tiles,
+            x.view(),
+            random3(2, 3, 2, 0.5, &mut rng).view(),
+            None
+        )
+        .is_err()
     );
     assert!(
-        c.q_samples(x.view(), random3(2, 4, 3, 0.5, &mut rng).view(), None)
+        c.q_samples(
+            &tiles,
+            x.view(),
+            random3(2, 4, 3, 0.5, &mut rng).view(),
+            None
+        )
+        .is_err()
+    );
+    assert!(
+        c.q_samples(&tiles, x.view(), a.view(), Some(a.view()))
             .is_err()
     );
-    assert!(c.q_samples(x.view(), a.view(), Some(a.view())).is_err());
     let mut bad = a.clone();
     bad[(1, 2, 0)] = f64::NAN;
-    assert!(c.q_samples(x.view(), bad.view(), None).is_err());
+    assert!(c.q_samples(&tiles, x.view(), bad.view(), None).is_err());
     let lc = critic(3, &mut rng);
-    assert!(lc.q_samples(x.view(), a.view(), None).is_err());
+    assert!(lc.q_samples(&tiles, x.view(), a.view(), None).is_err());
 }
 
 mod policy {
@@ -171,6 +188,7 @@ mod policy {
         /// larger sizes), with and without an extra input.
         #[test]
         fn batched_policy_matches_plain_passes(seed in 0u64..1000, n in 1usize..700, extra in 0usize..3) {
+            let tiles = TileCache::new();
             let mut rng = StdRng::seed_from_u64(seed);
             let cfg = GaussianPolicyConfig { hidden: vec![6, 5], output_dim: 2, extra_input_dim: extra, min_scale: 0.1 };
             let mut pol = GaussianPolicy::<f64>::new(spec().select(&["proprio", "goal"]).unwrap(), &cfg, &mut rng).unwrap();
@@ -185,13 +203,13 @@ mod policy {
             let mut g_plain = pol.zeros_like();
             let dx_plain = pol.backward(&fwd, dm.view(), ds.view(), &mut g_plain);
 
-            let dist = pol.dist_batched(x.view(), e.as_ref().map(|e| e.view())).unwrap();
+            let dist = pol.dist_batched(&tiles, x.view(), e.as_ref().map(|e| e.view())).unwrap();
             let flat = |a: ndarray::ArrayView2<'_, f64>| a.iter().copied().collect::<Vec<_>>();
             prop_assert!(max_diff(&flat(dist.mean()), &flat(fwd.dist.mean())) < 1e-12);
             prop_assert!(max_diff(&flat(dist.std()), &flat(fwd.dist.std())) < 1e-12);
             let mut g = pol.zeros_like();
             let dx = pol
-                .backward_batched(x.view(), e.as_ref().map(|e| e.view()), dm.view(), ds.view(), &mut g, true)
+                .backward_batched(&tiles, x.view(), e.as_ref().map(|e| e.view()), dm.view(), ds.view(), &mut g, true)
                 .unwrap()
                 .unwrap();
             prop_assert!(max_diff(&g.flatten(), &g_plain.flatten()) < 1e-9);
@@ -231,11 +249,23 @@ mod policy {
         let dx = pol.backward(&tiled, dm.view(), ds.view(), &mut g);
         assert!(max_diff(&g.flatten(), &g_plain.flatten()) < 1e-9);
         assert!(max_diff(&flat(dx.view()), &flat(dx_plain.view())) < 1e-9);
+        // With lent tiles (twice, the second time reusing them): the same bits as with the
+        // pass's own tiles.
+        let tiles = TileCache::new();
+        for _ in 0..2 {
+            let lent = pol.forward_with(&tiles, x.view(), Some(e.view())).unwrap();
+            assert_eq!(lent.dist, tiled.dist);
+            let mut g_lent = pol.zeros_like();
+            let dx_lent = pol.backward_with(&tiles, &lent, dm.view(), ds.view(), &mut g_lent);
+            assert_eq!((g_lent.flatten(), dx_lent), (g.flatten(), dx.clone()));
+        }
+        assert!(!tiles.is_empty());
     }
 
     /// Gradients of the wrong shape are typed errors.
     #[test]
     fn batched_policy_rejects_bad_gradients() {
+        let tiles = TileCache::new();
         let mut rng = StdRng::seed_from_u64(5);
         let cfg = GaussianPolicyConfig {
             hidden: vec![4],
@@ -249,12 +279,28 @@ mod policy {
         let bad = Array2::zeros((3, 3));
         let good = Array2::zeros((3, 2));
         assert!(
-            pol.backward_batched(x.view(), None, bad.view(), good.view(), &mut g, false)
-                .is_err()
+            pol.backward_batched(
+                &tiles,
+                x.view(),
+                None,
+                bad.view(),
+                good.view(),
+                &mut g,
+                false
+            )
+            .is_err()
         );
         assert!(
-            pol.backward_batched(x.view(), None, good.view(), bad.view(), &mut g, false)
-                .is_err()
+            pol.backward_batched(
+                &tiles,
+                x.view(),
+                None,
+                good.view(),
+                bad.view(),
+                &mut g,
+                false
+            )
+            .is_err()
         );
     }
 }

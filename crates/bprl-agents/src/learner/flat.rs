@@ -100,7 +100,9 @@ impl<F: Float> FlatLearner<F> {
             (PriorConfig::StandardNormal, _) => {
                 Some(DiagGaussian::standard_normal(obs.nrows(), action_dim))
             }
-            (PriorConfig::Learned { .. }, Some(p)) => Some(p.dist_batched(obs, None)?),
+            (PriorConfig::Learned { .. }, Some(p)) => {
+                Some(p.dist_batched(&self.tiles, obs, None)?)
+            }
             (PriorConfig::Learned { .. }, None) => {
                 return Err(AgentError::Shape("learned prior missing".into()));
             }
@@ -118,8 +120,8 @@ impl<F: Float> FlatLearner<F> {
         let a_dim = self.online.policy.output_dim();
         let alpha: F = kl_weight(&self.config, &self.prior_kind);
         // 1. Forward passes.
-        let pol = self.online.policy.dist_batched(obs, None)?;
-        let pol_target = self.target.policy.dist_batched(obs, None)?;
+        let pol = self.online.policy.dist_batched(&self.tiles, obs, None)?;
+        let pol_target = self.target.policy.dist_batched(&self.tiles, obs, None)?;
         let target_prior = self.target_prior(obs, a_dim)?;
         let kl_all = match &target_prior {
             Some(p) => pol.kl(p)?,
@@ -128,7 +130,10 @@ impl<F: Float> FlatLearner<F> {
         // 2. Soft value V(x) = mean_s Q'(x, a_s) - alpha KL, a_s ~ pi' (stop-gradient).
         let actions = &noise.value * &pol_target.std().insert_axis(Axis(0))
             + pol_target.mean().insert_axis(Axis(0)); // [S, N, A]
-        let q = self.target.critic.q_samples(obs, actions.view(), None)?; // [S, N]
+        let q = self
+            .target
+            .critic
+            .q_samples(&self.tiles, obs, actions.view(), None)?; // [S, N]
         let v = soft_value(q, &kl_all, alpha)?;
         // 3. Retrace targets, traces from the ratio policy.
         let ratio_pi = match self.config.ratio_policy {
@@ -139,6 +144,7 @@ impl<F: Float> FlatLearner<F> {
         let log_rho =
             &grid(log_pi.slice(s![..n]), batch.steps, batch.batch)? - &behavior_log_prob(batch);
         let q_taken = self.target.critic.q_samples(
+            &self.tiles,
             batch.head(&batch.obs),
             batch.head(&batch.actions).insert_axis(Axis(0)),
             None,
@@ -179,6 +185,7 @@ impl<F: Float> FlatLearner<F> {
         let s_f = cst::<F>(self.config.action_samples as f64);
         // Input gradient only: the target critic is held fixed. dL/dQ_{s,n} = -w_n / S.
         let qf = self.target.critic.backward_samples(
+            &self.tiles,
             batch.head(&batch.obs),
             actions.view(),
             None,
@@ -212,6 +219,7 @@ impl<F: Float> FlatLearner<F> {
         let loss = q_term - beta * h_mean + alpha * kl_mean;
         let mut grad = self.online.policy.zeros_like();
         self.online.policy.backward_batched(
+            &self.tiles,
             batch.head(&batch.obs),
             None,
             d_mean.view(),
@@ -236,13 +244,14 @@ impl<F: Float> FlatLearner<F> {
         };
         let n = batch.steps * batch.batch;
         let obs = batch.head(&batch.obs);
-        let pf = prior.dist_batched(obs, None)?;
+        let pf = prior.dist_batched(&self.tiles, obs, None)?;
         let head = rows(pol, n)?;
         let kl = head.kl(&pf)?;
         let g = head.kl_grad(&pf)?;
         let w_col = w.view().insert_axis(Axis(1));
         let mut grad = prior.zeros_like();
         prior.backward_batched(
+            &self.tiles,
             obs,
             None,
             (&g.d_mean_q * &w_col).view(),
@@ -295,8 +304,14 @@ impl<F: Float> Algorithm<F> for Flat {
         // 1-3. Forward passes, soft value, Retrace targets.
         let fwd = l.forward_targets(batch, noise)?;
         // 4. Critic loss.
-        let (critic_loss, q_mean, g_critic) =
-            critic_loss(&l.online.critic, batch, None, &fwd.q_ret, &weights)?;
+        let (critic_loss, q_mean, g_critic) = critic_loss(
+            &l.tiles,
+            &l.online.critic,
+            batch,
+            None,
+            &fwd.q_ret,
+            &weights,
+        )?;
         // 5. Policy loss.
         let (policy_loss, entropy, kl_mean, g_policy) =
             l.policy_loss(batch, &fwd, &noise.policy, &weights.w)?;

@@ -171,10 +171,10 @@ impl<F: Float> HierLearner<F> {
                 Ok((kl, Some(cg)))
             }
             (PriorConfig::Learned { .. }, Some(prior)) => {
-                let pf = prior.forward(obs, sample.latent.view())?;
+                let pf = prior.forward(&self.tiles, obs, sample.latent.view())?;
                 let kl = latent_kl(sample, &pf)?.total();
                 let cg = w
-                    .map(|w| latent_kl_policy_grad(prior, sample, &pf, w.view()))
+                    .map(|w| latent_kl_policy_grad(&self.tiles, prior, sample, &pf, w.view()))
                     .transpose()?;
                 Ok((kl, cg))
             }
@@ -191,16 +191,19 @@ impl<F: Float> HierLearner<F> {
         let obs = batch.obs.view();
         let obs_rep = repeat_rows(obs, sc);
         let chain = self.target.policy.sample_with_noise(
+            &self.tiles,
             obs_rep.view(),
             noise.value_latent.view(),
             noise.value_action.view(),
         )?;
         let q = self.target.critic.q_samples(
+            &self.tiles,
             obs,
             samples_view(&chain.action, sc)?,
             Some(samples_view(&chain.latent, sc)?),
         )?; // [S, N]
         let kl_chain = self.online.policy.sample_with_noise(
+            &self.tiles,
             obs,
             noise.kl_latent.view(),
             noise.kl_action.view(),
@@ -224,10 +227,16 @@ impl<F: Float> HierLearner<F> {
             RatioPolicy::Target => &self.target.policy,
             RatioPolicy::Online => &self.online.policy,
         };
-        let high_t = self.target.policy.high.forward(head_obs, None)?;
+        let high_t = self
+            .target
+            .policy
+            .high
+            .forward_with(&self.tiles, head_obs, None)?;
         let z_t = high_t.dist.sample_from_noise(noise.retrace_latent.view())?;
-        let high_r = ratio_nets.high.forward(head_obs, None)?;
-        let low_r = ratio_nets.low.forward(head_obs, Some(z_t.view()))?;
+        let high_r = ratio_nets.high.forward_with(&self.tiles, head_obs, None)?;
+        let low_r = ratio_nets
+            .low
+            .forward_with(&self.tiles, head_obs, Some(z_t.view()))?;
         let (t, b) = (batch.steps, batch.batch);
         let log_rho = latent_log_rho(
             grid(high_r.dist.log_prob(z_t.view())?.view(), t, b)?.view(),
@@ -235,6 +244,7 @@ impl<F: Float> HierLearner<F> {
             behavior_log_prob(batch),
         )?;
         let q_taken = self.target.critic.q_samples(
+            &self.tiles,
             head_obs,
             head_act.insert_axis(Axis(0)),
             Some(z_t.view().insert_axis(Axis(0))),
@@ -272,6 +282,7 @@ impl<F: Float> HierLearner<F> {
         let PolicyChains { obs, w, chain } = chains;
         // Input gradient only (the target critic is fixed): dL/dQ_{s,i} = -w_i / S.
         let qf = self.target.critic.backward_samples(
+            &self.tiles,
             batch.head(&batch.obs),
             samples_view(&chain.action, sc)?,
             Some(samples_view(&chain.latent, sc)?),
@@ -300,7 +311,9 @@ impl<F: Float> HierLearner<F> {
         let kl_mean = (&kl * w).sum();
         let loss = -(&q_chain * w).sum() - beta * entropy + alpha * kl_mean;
         let mut grad = self.online.policy.zeros_like();
-        self.online.policy.backward(chain, &cg, &mut grad);
+        self.online
+            .policy
+            .backward(&self.tiles, chain, &cg, &mut grad);
         Ok(PolicyLoss {
             loss,
             entropy,
@@ -317,10 +330,10 @@ impl<F: Float> HierLearner<F> {
             return Ok((F::zero(), None));
         };
         let PolicyChains { obs, w, chain } = chains;
-        let pf = prior.forward(obs.view(), chain.latent.view())?;
+        let pf = prior.forward(&self.tiles, obs.view(), chain.latent.view())?;
         let loss = (latent_kl(chain, &pf)?.total() * w).sum();
         let mut g = prior.zeros_like();
-        latent_kl_prior_backward(prior, chain, &pf, w.view(), &mut g)?;
+        latent_kl_prior_backward(&self.tiles, prior, chain, &pf, w.view(), &mut g)?;
         Ok((loss, Some(g)))
     }
 
@@ -338,6 +351,7 @@ impl<F: Float> HierLearner<F> {
             .column(0)
             .mapv(|x| x / cst::<F>(sc as f64));
         let chain = self.online.policy.sample_with_noise(
+            &self.tiles,
             obs.view(),
             noise.policy_latent.view(),
             noise.policy_action.view(),
@@ -390,8 +404,14 @@ impl<F: Float> Algorithm<F> for Hierarchical {
         let v = l.soft_value(batch, noise)?;
         let (z_t, q_ret) = l.latent_retrace(batch, noise, &v)?;
         // 3. Critic loss on Q(x_t, a_t, z_t).
-        let (critic_loss, q_mean, g_critic) =
-            critic_loss(&l.online.critic, batch, Some(z_t.view()), &q_ret, &weights)?;
+        let (critic_loss, q_mean, g_critic) = critic_loss(
+            &l.tiles,
+            &l.online.critic,
+            batch,
+            Some(z_t.view()),
+            &q_ret,
+            &weights,
+        )?;
         // 4. Policy loss over S chains per transition.
         let chains = l.policy_chains(batch, noise, &weights)?;
         let policy = l.policy_loss(&chains, batch)?;

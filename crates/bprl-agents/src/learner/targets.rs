@@ -8,7 +8,7 @@ use crate::batch::LearnerBatch;
 use crate::config::{LearnerConfig, PriorConfig};
 use crate::cst;
 use crate::error::{AgentError, Result};
-use bprl_nn::Parameters;
+use bprl_nn::{Parameters, TileCache};
 use bprl_policy::{Critic, Float};
 use bprl_retrace::{Lambda, Sequence, retrace};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
@@ -111,11 +111,12 @@ pub fn retrace_targets<F: Float>(
 }
 
 /// The critic's loss `1/2 mean_valid (Q^ret - Q(x_t, a_t[, z_t]))^2`, the mean `Q(x_t, a_t)`,
-/// and the loss's gradient on the online critic.
+/// and the loss's gradient on the online critic (scratch tiles from `tiles`).
 ///
 /// # Errors
 /// Shape errors from the critic.
 pub fn critic_loss<F: Float>(
+    tiles: &TileCache<F>,
     critic: &Critic<F>,
     batch: &LearnerBatch<F>,
     latent: Option<ArrayView2<'_, F>>,
@@ -128,6 +129,7 @@ pub fn critic_loss<F: Float>(
     let mut g = critic.zeros_like();
     // dL/dQ_n = valid_n (Q_n - Q^ret_n) / n_valid.
     let cf = critic.backward_samples(
+        tiles,
         batch.head(&batch.obs),
         batch.head(&batch.actions).insert_axis(Axis(0)),
         latent.map(|z| z.insert_axis(Axis(0))),

@@ -18,6 +18,7 @@ use super::optim::Optimizers;
 use crate::batch::LearnerBatch;
 use crate::config::{LearnerConfig, PriorConfig};
 use crate::error::Result;
+use bprl_nn::TileCache;
 use bprl_policy::{Float, ObservationSpec};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -94,6 +95,10 @@ pub struct LearnerState<F: Float, A: Algorithm<F>> {
     pub seed: u64,
     /// Transfer: keep the prior fixed.
     pub prior_frozen: bool,
+    /// Scratch tiles of the batched passes, owned here and lent to every pass: not state (not
+    /// saved; a clone starts with an empty one).
+    #[serde(skip)]
+    pub(crate) tiles: TileCache<F>,
 }
 
 impl<F: Float, A: Algorithm<F>> LearnerState<F, A> {
@@ -122,6 +127,7 @@ impl<F: Float, A: Algorithm<F>> LearnerState<F, A> {
             steps: 0,
             seed,
             prior_frozen: false,
+            tiles: TileCache::new(),
         })
     }
 

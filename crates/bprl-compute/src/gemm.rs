@@ -1,5 +1,6 @@
 //! The matrix product of the tile passes: `C (+)= A B` for one tile, in `f32` with an AVX2/FMA
-//! micro-kernel where the processor has one, otherwise through `ndarray` (`matrixmultiply`).
+//! micro-kernel on the `avx2` path ([`crate::cpu`]), otherwise through `ndarray`
+//! (`matrixmultiply`).
 //!
 //! A tile's products are small and repeated (a 256-row tile times a 400 x 300 weight, hundreds of
 //! times per update), so the general library's strategy, packing both operands into contiguous
@@ -12,8 +13,16 @@
 //! Blocking: a 6 x 16 block of `C` lives in twelve 8-float registers during the whole sum over
 //! `k`; for each 16-column panel of `B` (kept in L1 across row blocks), every 6-row block of `A`
 //! is visited.
+//!
+//! Summation order of the micro-kernel: each entry of `C` is one running fused multiply-add over
+//! `p = 0..k` in order, then (when accumulating) added to the old `C`. It depends neither on
+//! the number of rows nor on the blocking, so a row of `C` has the same bits whichever tile or
+//! row split it is computed in. The portable path's order is `matrixmultiply`'s.
 
-use crate::scalar::Scalar;
+#[cfg(target_arch = "x86_64")]
+use crate::cpu::Isa;
+use crate::cpu::Kernel;
+use crate::element::Element;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -25,13 +34,28 @@ const NR: usize = 16;
 const MC: usize = 192;
 
 /// `C = A B` (or `C += A B` if `accumulate`), `A: [m, k]`, `B: [k, n]`, `C: [m, n]`, any
-/// strides. `f32` with AVX2 and FMA and a `C` with unit column stride take the micro-kernel;
-/// everything else takes `ndarray`'s general product.
+/// strides, on the process-wide path ([`Kernel::selected`]). On the `avx2` path, `f32` with a
+/// `C` of unit column stride takes the micro-kernel; everything else takes `ndarray`'s general
+/// product.
 ///
 /// # Panics
 /// If the shapes do not agree (as `ndarray`'s `general_mat_mul`); the tile passes check
 /// their shapes before calling.
-pub fn gemm<F: Scalar>(
+pub fn gemm<F: Element>(
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+    accumulate: bool,
+) {
+    gemm_on(Kernel::selected(), a, b, c, accumulate);
+}
+
+/// [`gemm`] on the path `kernel` (for tests and benchmarks that compare paths).
+///
+/// # Panics
+/// As [`gemm`].
+pub fn gemm_on<F: Element>(
+    kernel: Kernel,
     a: &ArrayView2<'_, F>,
     b: &ArrayView2<'_, F>,
     c: &mut ArrayViewMut2<'_, F>,
@@ -48,7 +72,7 @@ pub fn gemm<F: Scalar>(
     );
     #[cfg(target_arch = "x86_64")]
     if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
-        && crate::fused::has_avx2()
+        && kernel.isa() == Isa::Avx2
         && c.strides()[1] == 1
         && c.nrows() > 0
         && c.ncols() > 0
@@ -69,10 +93,13 @@ pub fn gemm<F: Scalar>(
         // SAFETY: F is f32 (same type id), so the casts are identities; the operands describe
         // the views `a: [m, k]` and `b: [k, n]` (strides in elements, as ndarray gives them);
         // `c_ptr` addresses the `[m, n]` view `c` with row stride `rsc` and unit column stride
-        // (checked); the processor has AVX2 and FMA (checked).
+        // (checked); the processor has AVX2 and FMA: `kernel` is an `Isa::Avx2` `Kernel`, and
+        // `Kernel::new`, the only way to make one, checks the processor.
         unsafe { gemm_f32(&operands, c_ptr, rsc, m, n, accumulate) };
         return;
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = kernel; // One path only.
     let beta = if accumulate { F::one() } else { F::zero() };
     general_mat_mul(F::one(), a, b, beta, c);
 }

@@ -1,24 +1,29 @@
-//! Data parallelism over rows, on scoped standard-library threads.
+//! Data parallelism over rows, on persistent worker threads.
 //!
-//! Every batch in this crate is a stack of independent rows, so the one parallel pattern needed
-//! is: split `0..n` into contiguous ranges, run one range per thread, collect the results in
-//! range order. Splitting is static (thread `k` always gets the `k`-th range), so a result that
-//! sums per-thread partial values (a gradient) is the same from run to run on one machine.
+//! Every batch of the network passes is a stack of independent rows, so the one parallel
+//! pattern needed is: split `0..n` into contiguous ranges, run one range per thread, collect the
+//! results in range order. Splitting is static (the `k`-th range of a split of `n` is always
+//! the same and always runs on the same thread), so a result that sums per-thread partial
+//! values (a gradient) in range order is bit-for-bit the same from run to run, for a fixed
+//! thread count.
 //!
-//! The ranges after the first run on persistent worker threads (started once, on first use),
-//! so a pass pays neither a thread start nor a cold heap per call.
+//! The first range runs on the calling thread, the others on worker threads started once per
+//! process (on first use) and kept, so a pass pays neither a thread start nor a cold heap per
+//! call. A split lends its closure to the workers the way [`std::thread::scope`] lends to its
+//! threads: [`map_ranges`] returns (or resumes a panic) only after every range has finished.
+//! A split inside a split (from a worker, or from the caller's own range) runs on the current
+//! thread as one range.
 //!
 //! The thread count is [`num_threads`]: the `BPRL_NUM_THREADS` environment variable if set to a
 //! positive integer, else the machine's available parallelism.
 
+use crate::element::Element;
 use crate::gemm::gemm;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use std::cell::Cell;
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Mutex, OnceLock, mpsc};
-
-use crate::scalar::Scalar;
 
 /// Threads the parallel passes use: `BPRL_NUM_THREADS` if it is a positive integer, else
 /// [`std::thread::available_parallelism`] (1 if unknown). Read once per process.
@@ -37,8 +42,8 @@ pub fn num_threads() -> usize {
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// The persistent worker threads: [`num_threads`]` - 1` of them, started on first use. Worker
-/// `k` always runs the `(k + 1)`-th range of a split, so per-thread results (and per-thread
-/// caches, such as [`crate::MlpTile`]'s) stay with the same thread from call to call.
+/// `k` always runs the `(k + 1)`-th range of a split, so per-thread results stay with the same
+/// thread from call to call.
 struct Pool {
     workers: Vec<Mutex<mpsc::Sender<Job>>>,
 }
@@ -81,6 +86,18 @@ where
     R: Send,
     G: Fn(Range<usize>) -> R + Sync,
 {
+    map_ranges_indexed(n, min_per_thread, |_, range| f(range))
+}
+
+/// As [`map_ranges`], with each range's index in the split passed to `f` along with the range:
+/// `0` for the first range (run on the calling thread), `k` for the `k`-th. Indices are below
+/// [`num_threads`], and the same `(n, min_per_thread)` gives the same ranges with the same
+/// indices on every call, so per-range state (a scratch slot) can be chosen by index.
+pub fn map_ranges_indexed<R, G>(n: usize, min_per_thread: usize, f: G) -> Vec<R>
+where
+    R: Send,
+    G: Fn(usize, Range<usize>) -> R + Sync,
+{
     let nested = IN_PARALLEL.with(Cell::get);
     let parts = if nested {
         1
@@ -91,32 +108,50 @@ where
             .min(n.max(1))
     };
     if parts == 1 {
-        return vec![f(0..n)];
+        return vec![f(0, 0..n)];
     }
     let bounds: Vec<Range<usize>> = (0..parts)
         .map(|k| (k * n / parts)..((k + 1) * n / parts))
         .collect();
-    let (tx, rx) = mpsc::channel::<(usize, std::thread::Result<R>)>();
+    let (tx, rx) = mpsc::channel::<Message<R>>();
+    // Declared before the jobs exist, so it is dropped (and waits) on every way out of here.
+    let mut join = Join {
+        tx: Some(tx),
+        rx,
+        outstanding: 0,
+    };
     let f = &f;
     for (k, range) in bounds.iter().enumerate().skip(1) {
-        let tx = tx.clone();
+        let tx = join.tx.clone();
         let range = range.clone();
         let job: Box<dyn FnOnce() + Send + '_> = Box::new(move || {
-            let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(range)));
-            // The receiver lives until every job has reported (below).
-            let _ = tx.send((k, out));
+            let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(k, range)));
+            if let Some(tx) = tx {
+                // The receiver lives until this message is received (`Join::wait`).
+                let _ = tx.send((k, out));
+            }
         });
-        // SAFETY: the job borrows `f` (and what `f` borrows) for less than 'static. This
-        // function does not return or unwind before every job has finished with those
-        // borrows: each job sends exactly one message as its last act (a panic in `f` is
-        // caught), the loop below receives one message per job, and a job that never runs is
-        // dropped, which drops its sender, so `recv` then fails instead of blocking and this
-        // function panics only after every sender (every job) is gone.
+        // SAFETY: the job borrows `f` (and what `f` borrows), and may carry a result `R` that
+        // does, for less than 'static; erasing that lifetime is sound because no job uses a
+        // borrow after this call's frame is gone, as a `std::thread::scope` thread does not
+        // outlive its scope:
+        // (1) a job's uses of borrows (the call of `f`, whose panic is caught, and its result)
+        //     all come before its one message, which moves the result into the channel; after
+        //     the send it only releases its sender, i.e. the channel's own reference-counted
+        //     memory, which by then holds no message of this split to drop (see (2));
+        // (2) `Join::wait` returns only after one message per job counted in `outstanding`
+        //     (counted below, before the job can run), or once the channel has no sender left,
+        //     which means the jobs not heard from were dropped unrun (their sender with them);
+        //     receiving a message synchronizes with its send, so a job's uses of borrows
+        //     happen before the return;
+        // (3) `join` waits both below and in its `Drop`, so an unwinding caller also blocks
+        //     until every job is done before `f` and its borrows go away.
         let job: Job = unsafe {
             std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Box<dyn FnOnce() + Send + 'static>>(
                 job,
             )
         };
+        join.outstanding += 1;
         let sent = match pool().workers[k - 1].lock() {
             Ok(w) => w.send(job),
             Err(poisoned) => poisoned.into_inner().send(job),
@@ -126,19 +161,15 @@ where
             job();
         }
     }
-    drop(tx);
     IN_PARALLEL.with(|p| p.set(true));
-    let first = std::panic::catch_unwind(AssertUnwindSafe(|| f(bounds[0].clone())));
+    let first = std::panic::catch_unwind(AssertUnwindSafe(|| f(0, bounds[0].clone())));
     IN_PARALLEL.with(|p| p.set(false));
     let mut slots: Vec<Option<R>> = (0..parts).map(|_| None).collect();
     let mut panic = None;
-    for _ in 1..parts {
-        match rx.recv() {
-            Ok((k, Ok(r))) => slots[k] = Some(r),
-            Ok((_, Err(p))) => panic = Some(p),
-            Err(_) => break,
-        }
-    }
+    join.wait(|(k, out)| match out {
+        Ok(r) => slots[k] = Some(r),
+        Err(p) => panic = Some(p),
+    });
     let first = match first {
         Ok(r) => r,
         Err(p) => std::panic::resume_unwind(p),
@@ -153,6 +184,45 @@ where
         .collect()
 }
 
+/// What a job reports: its range index and its result (or its panic).
+type Message<R> = (usize, std::thread::Result<R>);
+
+/// The receiving end of one split's jobs, which waits for every job: explicitly through
+/// [`Join::wait`], and again when dropped, so that no exit from [`map_ranges_indexed`] (a
+/// return or an unwinding panic) leaves a job running with borrows of its frame.
+struct Join<R> {
+    /// The original sender; jobs hold clones. Dropped when waiting starts, so that the channel
+    /// disconnects if the last jobs are dropped unrun.
+    tx: Option<mpsc::Sender<Message<R>>>,
+    rx: mpsc::Receiver<Message<R>>,
+    /// Jobs made (each sends one message when it has run) and not yet heard from.
+    outstanding: usize,
+}
+
+impl<R> Join<R> {
+    /// Hands each job's message to `each` until every job has reported, or the channel has no
+    /// sender left (the jobs not heard from were dropped without running). It returns as soon
+    /// as the last message arrives, without waiting for the jobs to release their senders.
+    fn wait(&mut self, mut each: impl FnMut(Message<R>)) {
+        self.tx = None;
+        while self.outstanding > 0 {
+            match self.rx.recv() {
+                Ok(message) => {
+                    self.outstanding -= 1;
+                    each(message);
+                }
+                Err(mpsc::RecvError) => self.outstanding = 0,
+            }
+        }
+    }
+}
+
+impl<R> Drop for Join<R> {
+    fn drop(&mut self) {
+        self.wait(drop);
+    }
+}
+
 /// Stack of a worker thread. The passes keep their data on the heap; a stack below 2 MiB is
 /// also never backed by a transparent huge page, which the kernel would zero on every spawn.
 const WORKER_STACK: usize = 512 * 1024;
@@ -162,7 +232,7 @@ const PARALLEL_FLOPS: usize = 1 << 21;
 
 /// `x w` for `x: [N, k]`, `w: [k, m]`, with the rows of `x` split across threads when the
 /// product is large.
-pub fn dot<F: Scalar>(x: ArrayView2<'_, F>, w: ArrayView2<'_, F>) -> Array2<F> {
+pub fn dot<F: Element>(x: ArrayView2<'_, F>, w: ArrayView2<'_, F>) -> Array2<F> {
     let (n, k) = x.dim();
     let m = w.ncols();
     let mut out = Array2::zeros((n, m));
@@ -186,7 +256,7 @@ pub fn dot<F: Scalar>(x: ArrayView2<'_, F>, w: ArrayView2<'_, F>) -> Array2<F> {
 
 /// `acc += x^T dy` for `x: [N, k]`, `dy: [N, m]`: per-thread partial sums over row ranges,
 /// added in range order.
-pub fn add_at_b<F: Scalar>(
+pub fn add_at_b<F: Element>(
     x: ArrayView2<'_, F>,
     dy: ArrayView2<'_, F>,
     acc: &mut ArrayViewMut2<'_, F>,

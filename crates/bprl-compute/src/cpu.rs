@@ -1,0 +1,217 @@
+//! Which instruction set the kernels run on: detected (or forced) once per process.
+//!
+//! There are two paths ([`Isa`]):
+//! - **portable**: the kernels compiled for the target's baseline (SSE2 on `x86_64`), and every
+//!   matrix product through `ndarray`'s general product (`matrixmultiply`, which picks its own
+//!   kernel by CPU feature detection);
+//! - **avx2**: `f32` products through this crate's AVX2/FMA micro-kernel ([`crate::gemm`]), and
+//!   the row kernels ([`crate::rows`]) compiled with AVX2 and FMA enabled.
+//!
+//! A [`Kernel`] is a path *this processor can run*: the only way to get one is [`Kernel::new`],
+//! which checks, so code that holds a `Kernel` of [`Isa::Avx2`] may call AVX2 code.
+//!
+//! # Choosing the path: `BPRL_KERNEL`
+//!
+//! [`Kernel::selected`], the path every kernel takes unless told otherwise (the `*_on`
+//! functions take a path explicitly), is chosen on first use from the environment variable
+//! `BPRL_KERNEL` and never changes afterwards:
+//!
+//! | `BPRL_KERNEL` | path |
+//! |---|---|
+//! | unset, empty or `auto` | the best this processor has: `avx2` if it has AVX2 and FMA, else `portable` |
+//! | `portable` | `portable` |
+//! | `avx2` | `avx2`; `portable` if the processor lacks AVX2 or FMA |
+//! | anything else | as unset |
+//!
+//! Case and surrounding spaces do not matter. [`selection`] tells what was asked, what was
+//! chosen and why they differ, for logs and benchmark reports.
+//!
+//! # What changes bits
+//!
+//! The path changes the order and the rounding of a product's sums (fused multiply-adds in the
+//! micro-kernel, `matrixmultiply`'s own blocking on the portable path), so results on the two
+//! paths agree to rounding, not bit for bit. On one machine with one path and one thread count
+//! (`BPRL_NUM_THREADS`, see [`crate::parallel`]), results are the same from run to run. The row
+//! kernels give the same bits on both paths (the compiler never fuses or reorders
+//! floating-point operations on its own; the tests check it).
+
+use std::fmt;
+use std::sync::OnceLock;
+
+/// An instruction-set path of the kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Isa {
+    /// The target's baseline instructions; products through `ndarray` (`matrixmultiply`).
+    Portable,
+    /// AVX2 and FMA (`x86_64` only): the micro-kernel and the AVX2 copies of the row kernels.
+    Avx2,
+}
+
+impl Isa {
+    /// Every path, in order of preference (best last).
+    pub const ALL: [Isa; 2] = [Isa::Portable, Isa::Avx2];
+
+    /// The name `BPRL_KERNEL` uses: `portable` or `avx2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+        }
+    }
+
+    /// The path a `BPRL_KERNEL` value names (case-insensitive, spaces trimmed), if any.
+    pub fn from_name(name: &str) -> Option<Isa> {
+        let name = name.trim();
+        Isa::ALL
+            .into_iter()
+            .find(|isa| isa.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Whether this processor can run the path.
+    pub fn is_supported(self) -> bool {
+        match self {
+            Isa::Portable => true,
+            Isa::Avx2 => has_avx2_fma(),
+        }
+    }
+}
+
+impl fmt::Display for Isa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A path this processor can run (see the [module documentation](self)).
+///
+/// The field is private: a `Kernel` comes only from [`Kernel::new`] (which checks the
+/// processor), [`Kernel::PORTABLE`], [`Kernel::selected`] or [`Kernel::available`], so a
+/// `Kernel` of [`Isa::Avx2`] proves that AVX2 and FMA are present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Kernel {
+    isa: Isa,
+}
+
+impl Kernel {
+    /// The portable path, available everywhere.
+    pub const PORTABLE: Kernel = Kernel { isa: Isa::Portable };
+
+    /// The path `isa` if this processor can run it.
+    pub fn new(isa: Isa) -> Option<Kernel> {
+        isa.is_supported().then_some(Kernel { isa })
+    }
+
+    /// The instruction set of this path.
+    pub fn isa(self) -> Isa {
+        self.isa
+    }
+
+    /// The process-wide path: `BPRL_KERNEL` if it names a path this processor can run, else
+    /// the best it has (read once, on first use).
+    pub fn selected() -> Kernel {
+        selection().kernel
+    }
+
+    /// Every path this processor can run, portable first: for tests that run each kernel on
+    /// each path.
+    pub fn available() -> Vec<Kernel> {
+        Isa::ALL.into_iter().filter_map(Kernel::new).collect()
+    }
+
+    /// The best path this processor can run.
+    pub fn best() -> Kernel {
+        Isa::ALL
+            .into_iter()
+            .rev()
+            .find_map(Kernel::new)
+            .unwrap_or(Kernel::PORTABLE)
+    }
+}
+
+impl fmt::Display for Kernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.isa.fmt(f)
+    }
+}
+
+/// The process-wide choice of path, and what led to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// The path every kernel takes by default.
+    pub kernel: Kernel,
+    /// The value of `BPRL_KERNEL`, if it was set.
+    pub requested: Option<String>,
+    /// Why `kernel` is not what was requested (an unknown name, or a path this processor
+    /// cannot run); `None` when it is, or when nothing was requested.
+    pub fallback: Option<String>,
+}
+
+impl Selection {
+    /// The choice for a `BPRL_KERNEL` value (`None`: unset) on this processor.
+    pub fn from_request(requested: Option<&str>) -> Selection {
+        let best = Kernel::best();
+        let (kernel, fallback) = match requested.map(str::trim) {
+            None => (best, None),
+            Some(r) if r.is_empty() || r.eq_ignore_ascii_case("auto") => (best, None),
+            Some(r) => match Isa::from_name(r) {
+                Some(isa) => match Kernel::new(isa) {
+                    Some(k) => (k, None),
+                    None => (
+                        best,
+                        Some(format!("this processor cannot run `{isa}`; using `{best}`")),
+                    ),
+                },
+                None => (
+                    best,
+                    Some(format!(
+                        "unknown kernel `{r}` (expected `portable`, `avx2` or `auto`); using `{best}`"
+                    )),
+                ),
+            },
+        };
+        Selection {
+            kernel,
+            requested: requested.map(str::to_owned),
+            fallback,
+        }
+    }
+}
+
+impl fmt::Display for Selection {
+    /// For example `avx2 (detected)`, `portable (BPRL_KERNEL=portable)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.requested, &self.fallback) {
+            (_, Some(why)) => write!(f, "{} ({why})", self.kernel),
+            (Some(r), None) if !r.trim().is_empty() && !r.trim().eq_ignore_ascii_case("auto") => {
+                write!(f, "{} (BPRL_KERNEL={})", self.kernel, r.trim())
+            }
+            _ => write!(f, "{} (detected)", self.kernel),
+        }
+    }
+}
+
+/// The process-wide [`Selection`], made from `BPRL_KERNEL` on first use.
+pub fn selection() -> &'static Selection {
+    static SELECTION: OnceLock<Selection> = OnceLock::new();
+    SELECTION.get_or_init(|| {
+        let requested = std::env::var("BPRL_KERNEL").ok();
+        Selection::from_request(requested.as_deref())
+    })
+}
+
+/// Whether the processor has AVX2 and FMA (detected once).
+fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
