@@ -28,7 +28,7 @@ fn tiled_pass(net: &Mlp<f32>, tiles: &TileCache<f32>, x: &Array2<f32>, grad: &mu
         let mut g = net.zeros_like();
         for t in range {
             let rows = t * TILE..((t + 1) * TILE).min(n);
-            let input = TileInput::Rows(x.slice(ndarray::s![rows, ..]));
+            let input = TileInput::Rows(x.slice_axis(ndarray::Axis(0), rows.into()));
             net.forward_tile(&mut tile, &input).expect("shapes");
             tile.output_grad_mut().fill(1e-3);
             net.backward_tile(&mut tile, &input, Some(&mut g), None)
