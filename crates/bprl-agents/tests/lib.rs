@@ -1,8 +1,10 @@
 //! Integration tests of `bprl-agents`: configuration, the losses against a direct computation
 //! (values and finite-difference gradients), the hierarchical learner, and training runs
-//! (improvement, reproducibility, checkpoint/resume, corrupted checkpoints).
+//! (improvement, reproducibility, checkpoint/resume, corrupted checkpoints), and updates that are
+//! bit-identical for every thread count.
 
 mod config;
 mod hier_losses;
 mod losses;
+mod threads;
 mod training;

@@ -2,10 +2,15 @@
 //!
 //! Every batch of the network passes is a stack of independent rows, so the one parallel
 //! pattern needed is: split `0..n` into contiguous ranges, run one range per thread, collect the
-//! results in range order. Splitting is static (the `k`-th range of a split of `n` is always
-//! the same and always runs on the same thread), so a result that sums per-thread partial
-//! values (a gradient) in range order is bit-for-bit the same from run to run, for a fixed
-//! thread count.
+//! results in range order ([`map_ranges`]). Splitting is static (the `k`-th range of a split of
+//! `n` is always the same and always runs on the same thread).
+//!
+//! A result that *sums* partial values (a gradient) must not sum per thread: the ranges, and so
+//! the order of the floating-point additions, would depend on the thread count (the machine's
+//! core count, or `BPRL_NUM_THREADS`). Reductions use [`map_chunks`] instead: a fixed number of
+//! chunks ([`REDUCTION_CHUNKS`], fewer for small inputs), each with its own partial sum, the
+//! partial sums added in chunk order; threads only decide who computes which chunks. Their
+//! results are bit-identical for every thread count.
 //!
 //! The first range runs on the calling thread, the others on worker threads started once per
 //! process (on first use) and kept, so a pass pays neither a thread start nor a cold heap per
@@ -75,6 +80,20 @@ thread_local! {
     /// Set on worker threads, and on a caller while it runs its own range: a split inside a
     /// split runs on the current thread (the workers are already busy with the outer one).
     static IN_PARALLEL: Cell<bool> = const { Cell::new(false) };
+    /// [`with_threads`]'s thread count for splits started on this thread.
+    static THREADS_OVERRIDE: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with the splits it starts on this thread ([`map_ranges`], and so everything built on
+/// it) made as on a machine with `threads` threads, every range run in order on this thread.
+/// For tests: a result computed under `with_threads(1, ..)`, `with_threads(3, ..)`, ... is what
+/// a machine with that many cores computes, so reductions can be checked to be independent of
+/// the thread count.
+pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    let previous = THREADS_OVERRIDE.with(|t| t.replace(Some(threads.max(1))));
+    let out = std::panic::catch_unwind(AssertUnwindSafe(f));
+    THREADS_OVERRIDE.with(|t| t.set(previous));
+    out.unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
 /// Splits `0..n` into at most [`num_threads`] contiguous ranges of at least `min_per_thread`
@@ -99,13 +118,15 @@ where
     G: Fn(usize, Range<usize>) -> R + Sync,
 {
     let nested = IN_PARALLEL.with(Cell::get);
+    let emulated = THREADS_OVERRIDE.with(Cell::get);
+    let threads = match emulated {
+        Some(t) => t,
+        None => pool().workers.len() + 1,
+    };
     let parts = if nested {
         1
     } else {
-        (pool().workers.len() + 1)
-            .min(n / min_per_thread.max(1))
-            .max(1)
-            .min(n.max(1))
+        threads.min(n / min_per_thread.max(1)).max(1).min(n.max(1))
     };
     if parts == 1 {
         return vec![f(0, 0..n)];
@@ -113,6 +134,19 @@ where
     let bounds: Vec<Range<usize>> = (0..parts)
         .map(|k| (k * n / parts)..((k + 1) * n / parts))
         .collect();
+    if emulated.is_some() {
+        // `with_threads`: the same ranges, one after the other on this thread (so every range
+        // uses the calling thread's scratch slot, index 0).
+        return bounds
+            .into_iter()
+            .map(|range| {
+                IN_PARALLEL.with(|p| p.set(true));
+                let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(0, range)));
+                IN_PARALLEL.with(|p| p.set(false));
+                out.unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+            .collect();
+    }
     let (tx, rx) = mpsc::channel::<Message<R>>();
     // Declared before the jobs exist, so it is dropped (and waits) on every way out of here.
     let mut join = Join {
@@ -223,6 +257,43 @@ impl<R> Drop for Join<R> {
     }
 }
 
+/// Chunks of a reduction ([`map_chunks`]): a constant, so that partial sums, and the order in
+/// which they are added, do not depend on the machine. Eight keeps up to eight threads busy at a
+/// cost of eight accumulators per reduction.
+pub const REDUCTION_CHUNKS: usize = 8;
+
+/// Splits `0..n` into `min(chunks, n)` (at least one) contiguous chunks, the same whatever the
+/// thread count, runs `f` once per chunk (the chunks spread over threads as by
+/// [`map_ranges`]) and returns the results in chunk order. For reductions: give each chunk its
+/// own accumulator and add the results in order, and the sum is bit-identical for every
+/// thread count.
+pub fn map_chunks<R, G>(n: usize, chunks: usize, f: G) -> Vec<R>
+where
+    R: Send,
+    G: Fn(Range<usize>) -> R + Sync,
+{
+    map_chunks_indexed(n, chunks, |_, range| f(range))
+}
+
+/// As [`map_chunks`], with the index of the range (thread) a chunk runs in passed to `f`, as
+/// [`map_ranges_indexed`] passes it: per-thread scratch (a tile slot) can be chosen by it; the
+/// chunks, and so the sums, do not depend on it.
+pub fn map_chunks_indexed<R, G>(n: usize, chunks: usize, f: G) -> Vec<R>
+where
+    R: Send,
+    G: Fn(usize, Range<usize>) -> R + Sync,
+{
+    let chunks = chunks.clamp(1, n.max(1));
+    let bound = |c: usize| c * n / chunks;
+    map_ranges_indexed(chunks, 1, |slot, cs| {
+        cs.map(|c| f(slot, bound(c)..bound(c + 1)))
+            .collect::<Vec<R>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// Stack of a worker thread. The passes keep their data on the heap; a stack below 2 MiB is
 /// also never backed by a transparent huge page, which the kernel would zero on every spawn.
 const WORKER_STACK: usize = 512 * 1024;
@@ -254,8 +325,8 @@ pub fn dot<F: Element>(x: ArrayView2<'_, F>, w: ArrayView2<'_, F>) -> Array2<F> 
     out
 }
 
-/// `acc += x^T dy` for `x: [N, k]`, `dy: [N, m]`: per-thread partial sums over row ranges,
-/// added in range order.
+/// `acc += x^T dy` for `x: [N, k]`, `dy: [N, m]`: for large products, partial sums over a
+/// fixed split of the rows ([`map_chunks`]: the same for every thread count), added in order.
 pub fn add_at_b<F: Element>(
     x: ArrayView2<'_, F>,
     dy: ArrayView2<'_, F>,
@@ -263,12 +334,13 @@ pub fn add_at_b<F: Element>(
 ) {
     let (n, k) = x.dim();
     let m = dy.ncols();
-    if n * k * m < PARALLEL_FLOPS || num_threads() == 1 {
+    let min_rows = (PARALLEL_FLOPS / (k * m).max(1)).max(1);
+    let chunks = REDUCTION_CHUNKS.min(n / min_rows);
+    if n * k * m < PARALLEL_FLOPS || chunks <= 1 {
         gemm(&x.t(), &dy, acc, true);
         return;
     }
-    let min_rows = (PARALLEL_FLOPS / (k * m).max(1)).max(1);
-    let parts = map_ranges(n, min_rows, |r| {
+    let parts = map_chunks(n, chunks, |r| {
         let mut part = Array2::zeros((k, m));
         gemm(
             &x.slice(s![r.clone(), ..]).t(),

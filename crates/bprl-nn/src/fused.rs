@@ -18,9 +18,11 @@
 //! - the products and row passes run on the instruction-set path chosen once per process
 //!   ([`bprl_compute::cpu`]: AVX2/FMA where the processor has it, `BPRL_KERNEL` to force one).
 //!
-//! Tiles are independent: callers run one tile per thread ([`bprl_compute::parallel`]), each thread
-//! with its own [`MlpTile`] and, for parameter gradients, its own accumulator. A caller that runs
-//! many passes keeps its tiles between them in a [`crate::TileCache`] it owns.
+//! Tiles are independent: callers run tiles on several threads ([`bprl_compute::parallel`]),
+//! each thread with its own [`MlpTile`] and, for parameter gradients, one accumulator per chunk
+//! of tiles ([`bprl_compute::parallel::map_chunks`]: a split that does not depend on the thread
+//! count). A caller that runs many passes keeps its tiles between them in a
+//! [`crate::TileCache`] it owns.
 
 use crate::error::{NnError, Result};
 use crate::mlp::Mlp;

@@ -95,7 +95,7 @@ pub trait Parameters<F: Scalar> {
         });
     }
 
-    /// `self += other`, parameter by parameter (summing per-thread gradient accumulators;
+    /// `self += other`, parameter by parameter (summing per-chunk gradient accumulators;
     /// same architecture).
     fn add_assign_params(&mut self, other: &Self)
     where

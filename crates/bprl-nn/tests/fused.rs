@@ -2,7 +2,7 @@
 //! same input gradients, for both kinds of tile input and every activation (f64), and to f32
 //! accuracy for an f32 network (whose tiles take the micro-kernel).
 
-use bprl_nn::{Activation, Mlp, MlpTile, Parameters, Scalar, TileCache, TileInput};
+use bprl_nn::{Activation, Mlp, MlpTile, Parameters, Scalar, TileCache, TileInput, parallel};
 use ndarray::{Array2, Axis, concatenate};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -217,6 +217,61 @@ fn tile_cache_reuses_fitting_tiles_with_the_same_results() {
     // A slot past the last drops what it is given.
     tiles.put(usize::MAX, reused);
     assert!(tiles.is_empty());
+}
+
+/// The fixed chunks of a reduction cover every index once, in order, and are the same for
+/// every thread count; `with_threads` splits `map_ranges` as a machine with that many cores.
+#[test]
+fn map_chunks_are_fixed_whatever_the_thread_count() {
+    for n in [0usize, 1, 2, 5, 7, 100] {
+        let reference = parallel::with_threads(1, || parallel::map_chunks(n, 8, |r| r));
+        assert_eq!(reference.len(), n.clamp(1, 8), "n={n}");
+        let flat: Vec<usize> = reference.iter().cloned().flatten().collect();
+        assert_eq!(flat, (0..n).collect::<Vec<_>>(), "n={n}");
+        for threads in [2usize, 3, 5, 16] {
+            let chunks = parallel::with_threads(threads, || parallel::map_chunks(n, 8, |r| r));
+            assert_eq!(chunks, reference, "n={n} threads={threads}");
+            let ranges = parallel::with_threads(threads, || parallel::map_ranges(n, 1, |r| r));
+            assert_eq!(
+                ranges.len(),
+                threads.min(n).max(1),
+                "n={n} threads={threads}"
+            );
+        }
+    }
+    let direct = parallel::map_chunks(20, 8, |r| r);
+    assert_eq!(
+        direct,
+        parallel::with_threads(1, || parallel::map_chunks(20, 8, |r| r))
+    );
+}
+
+/// Regression test (issue 13): a large `x^T dy` (split into partial sums) is bit-identical for
+/// every thread count, in f32 through the micro-kernel.
+#[test]
+fn add_at_b_is_bit_identical_for_every_thread_count() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let (n, k, m) = (16_000, 40, 30);
+    let x = randn(n, k, &mut rng).mapv(|v| v as f32);
+    let dy = randn(n, m, &mut rng).mapv(|v| v as f32);
+    let run = |threads: usize| {
+        let mut acc = Array2::<f32>::ones((k, m));
+        parallel::with_threads(threads, || {
+            parallel::add_at_b(x.view(), dy.view(), &mut acc.view_mut())
+        });
+        acc.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+    };
+    let reference = run(1);
+    for threads in [2, 3, 4, 7, 8] {
+        assert!(run(threads) == reference, "threads={threads}");
+    }
+    let mut acc = Array2::<f32>::ones((k, m));
+    parallel::add_at_b(x.view(), dy.view(), &mut acc.view_mut());
+    assert!(
+        acc.iter()
+            .map(|v| v.to_bits())
+            .eq(reference.iter().copied())
+    );
 }
 
 mod f32_kernel {

@@ -12,7 +12,8 @@
 //! - the first layer's product with the observation part `x_n W_x` is computed once per
 //!   observation and shared by its `S` samples ([`bprl_nn::TileInput::Shared`]);
 //! - tiles are split across threads ([`bprl_nn::parallel`]); parameter gradients are summed
-//!   per thread, then across threads in a fixed order.
+//!   per chunk of tiles (a fixed split, whatever the thread count), then across chunks in
+//!   order.
 
 use crate::Float;
 use crate::critic::Critic;
@@ -137,7 +138,10 @@ impl<F: Float> Critic<F> {
         let b_out = self.output.bias[0];
         let one = F::one();
 
-        let parts = parallel::map_ranges_indexed(n_tiles, 1, |slot, range| -> Result<_> {
+        // Parameter gradients are summed per chunk of tiles, a split that does not depend on the
+        // thread count (`map_chunks_indexed`), so they are bit-identical on every machine.
+        let chunks = parallel::REDUCTION_CHUNKS;
+        let parts = parallel::map_chunks_indexed(n_tiles, chunks, |slot, range| -> Result<_> {
             let cap = per_tile * s_count;
             let mut tile = tiles.take(slot, &self.torso, cap);
             let mut extra = Array2::<F>::zeros((cap, e_dim));

@@ -156,8 +156,11 @@ impl<F: Float> GaussianPolicy<F> {
         check_shape("d_std", &[n, a], d_std.shape())?;
         let k = <F as bprl_nn::Scalar>::c(STD_SCALE);
         let one = F::one();
+        // Gradients are summed per chunk of tiles, a split that does not depend on the thread
+        // count (`map_chunks_indexed`), so they are bit-identical on every machine.
         let n_tiles = n.div_ceil(TILE_ROWS);
-        let parts = parallel::map_ranges_indexed(n_tiles, 1, |slot, range| -> Result<_> {
+        let chunks = parallel::REDUCTION_CHUNKS;
+        let parts = parallel::map_chunks_indexed(n_tiles, chunks, |slot, range| -> Result<_> {
             let mut t = self.tile(tiles, slot, TILE_ROWS);
             let mut g = self.zeros_like();
             let mut d_inputs = Vec::new();
