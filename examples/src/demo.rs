@@ -202,11 +202,6 @@ fn mean_spread(v: &[f64]) -> String {
 
 /// Runs the experiment into `out` and returns the summary text.
 pub fn run(out: &Path, preset: Preset) -> Result<String, String> {
-    if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
-        // Two runs share the two cores; one matrix-multiply thread each avoids oversubscription.
-        // SAFETY: set before any thread of this process is spawned.
-        unsafe { std::env::set_var("MATMUL_NUM_THREADS", "1") };
-    }
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let started = std::time::Instant::now();
     let base = base_config(&preset);

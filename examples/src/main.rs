@@ -80,9 +80,8 @@ const BENCH_HELP: &str = "\
 bprl bench learner: Algorithm 1 (or 2) learner updates on random data at the sizes of
 ../shared/reference/jax_svg0_prior.py (batch 256 x (10+1), 10 samples, obs 55, prior 41, act 8);
 prints median ms per update, updates/s, and the GFLOP/s of the update's matrix products.
-bprl bench sgemm: the matrix library's single-precision throughput (25600x400x300);
-prints median ms per update, updates/s, and the GFLOP/s of the update's matrix products.
-bprl bench sgemm: the matrix library's single-precision throughput (25600x400x300)
+bprl bench sgemm: single-precision throughput at 25600x400x300 of matrixmultiply and of
+bprl's kernel (one thread and every thread)
 
 OPTIONS:
     --steps N     timed updates (default 10)
