@@ -11,7 +11,7 @@ use bprl_agents::{HierLearner, HierNoise, HierarchyConfig, LowLevel, PriorConfig
 use bprl_nn::Parameters;
 use bprl_nn::gradcheck::finite_difference;
 use bprl_policy::{Critic, GaussianPolicy, HierarchicalPolicy, HierarchicalPrior, LowLevelPrior};
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -224,6 +224,35 @@ fn direct_critic_loss(
         .sum()
 }
 
+/// `sum_i w_i / S sum_s f(x_i, eta, eps)` over the policy loss's noise: `S` chains per
+/// transition, sample-major (`k = s T B + i`), weights `valid / n_valid`.
+fn mean_over_policy_chains(
+    l: &HierLearner<f64>,
+    b: &LearnerBatch<f64>,
+    noise: &HierNoise<f64>,
+    f: impl Fn(&Array2<f64>, &[f64], &[f64]) -> f64,
+) -> f64 {
+    let (w, _) = weights(b);
+    let s_count = l.config.action_samples;
+    let n = T * B;
+    (0..n)
+        .map(|i| {
+            let x = row(&b.obs, i);
+            let sum: f64 = (0..s_count)
+                .map(|s| {
+                    let k = s * n + i;
+                    f(
+                        &x,
+                        &at(&noise.policy_latent, k),
+                        &at(&noise.policy_action, k),
+                    )
+                })
+                .sum();
+            w[i] / s_count as f64 * sum
+        })
+        .sum()
+}
+
 /// The policy loss of `policy` (perturbed by the finite differences); `Q'`'s latent input is
 /// the latent of the learner's own policy, held fixed (the gradient is stopped there).
 fn direct_policy_loss(
@@ -232,25 +261,15 @@ fn direct_policy_loss(
     b: &LearnerBatch<f64>,
     noise: &HierNoise<f64>,
 ) -> f64 {
-    let (w, _) = weights(b);
-    let s_count = l.config.action_samples;
-    let n = T * B;
     let beta = f64::from(l.config.beta);
-    let mut total = 0.0;
-    for i in 0..n {
-        let x = row(&b.obs, i);
-        for s in 0..s_count {
-            let k = s * n + i;
-            let (eta, eps) = (at(&noise.policy_latent, k), at(&noise.policy_action, k));
-            let c = chain(policy, &x, &eta, &eps);
-            let z_stopped = chain(&l.online.policy, &x, &eta, &eps).z;
-            let h = entropy(&c.high.1) + entropy(&c.low.1);
-            let kl = kl_eq11(&l.prior_kind, l.target.prior.as_ref(), &x, &c);
-            let qv = q(&l.target.critic, &x, &c.a, &z_stopped);
-            total += w[i] / s_count as f64 * (-qv - beta * h + alpha(l) * kl);
-        }
-    }
-    total
+    mean_over_policy_chains(l, b, noise, |x, eta, eps| {
+        let c = chain(policy, x, eta, eps);
+        let z_stopped = chain(&l.online.policy, x, eta, eps).z;
+        let h = entropy(&c.high.1) + entropy(&c.low.1);
+        let kl = kl_eq11(&l.prior_kind, l.target.prior.as_ref(), x, &c);
+        let qv = q(&l.target.critic, x, &c.a, &z_stopped);
+        -qv - beta * h + alpha(l) * kl
+    })
 }
 
 /// `KL(sg(pi) || pi0)` through Eq. 11's terms at the policy loss's chains.
@@ -260,24 +279,10 @@ fn direct_prior_loss(
     b: &LearnerBatch<f64>,
     noise: &HierNoise<f64>,
 ) -> f64 {
-    let (w, _) = weights(b);
-    let s_count = l.config.action_samples;
-    let n = T * B;
-    let mut total = 0.0;
-    for i in 0..n {
-        let x = row(&b.obs, i);
-        for s in 0..s_count {
-            let k = s * n + i;
-            let c = chain(
-                &l.online.policy,
-                &x,
-                &at(&noise.policy_latent, k),
-                &at(&noise.policy_action, k),
-            );
-            total += w[i] / s_count as f64 * kl_eq11(&l.prior_kind, Some(prior), &x, &c);
-        }
-    }
-    total
+    mean_over_policy_chains(l, b, noise, |x, eta, eps| {
+        let c = chain(&l.online.policy, x, eta, eps);
+        kl_eq11(&l.prior_kind, Some(prior), x, &c)
+    })
 }
 
 /// The Algorithm 2 variants the tests cover: learned priors with a shared and a separate low
@@ -372,30 +377,11 @@ fn a_shared_low_level_pays_only_the_latent_kl() {
         let l = learner(PriorConfig::learned(&["proprio"]), low_level);
         let noise = l.next_noise(&b);
         let (m, _) = l.losses(&b, &noise).unwrap();
-        let x = b.obs.slice_axis(Axis(0), (0..T * B).into()).to_owned();
-        let direct: f64 = {
-            let (w, _) = weights(&b);
-            let s_count = l.config.action_samples;
-            (0..T * B)
-                .map(|i| {
-                    let xi = row(&x, i);
-                    (0..s_count)
-                        .map(|s| {
-                            let k = s * T * B + i;
-                            let c = chain(
-                                &l.online.policy,
-                                &xi,
-                                &at(&noise.policy_latent, k),
-                                &at(&noise.policy_action, k),
-                            );
-                            let (pm, ps) =
-                                mean_std(&l.target.prior.as_ref().unwrap().high, &xi, None);
-                            w[i] / s_count as f64 * kl_row(&c.high.0, &c.high.1, &pm, &ps)
-                        })
-                        .sum::<f64>()
-                })
-                .sum()
-        };
+        let direct = mean_over_policy_chains(&l, &b, &noise, |x, eta, eps| {
+            let c = chain(&l.online.policy, x, eta, eps);
+            let (pm, ps) = mean_std(&l.target.prior.as_ref().unwrap().high, x, None);
+            kl_row(&c.high.0, &c.high.1, &pm, &ps)
+        });
         kl.push((m.kl, direct));
     }
     let ((shared, shared_high), (separate, separate_high)) = (kl[0], kl[1]);
