@@ -86,7 +86,9 @@ impl<F: Float> FlatLearner<F> {
         batch: &LearnerBatch<F>,
         noise: &UpdateNoise<F>,
     ) -> Result<Array2<F>> {
-        Ok(self.forward_targets(batch, noise)?.q_ret)
+        Ok(self
+            .forward_targets(batch, noise, &Weights::of(batch))?
+            .q_ret)
     }
 
     /// The target prior's distribution on `obs` (the fixed `N(0, I)` for that baseline).
@@ -114,6 +116,7 @@ impl<F: Float> FlatLearner<F> {
         &self,
         batch: &LearnerBatch<F>,
         noise: &UpdateNoise<F>,
+        weights: &Weights<F>,
     ) -> Result<Forward<F>> {
         let obs = batch.obs.view();
         let n = batch.steps * batch.batch;
@@ -152,7 +155,7 @@ impl<F: Float> FlatLearner<F> {
         let q_ret = retrace_targets(
             &self.config,
             batch,
-            &Weights::of(batch),
+            weights,
             q_taken.row(0),
             log_rho.view(),
             &v,
@@ -302,7 +305,7 @@ impl<F: Float> Algorithm<F> for Flat {
     ) -> Result<(Metrics, FlatGradients<F>)> {
         let weights = Weights::of(batch);
         // 1-3. Forward passes, soft value, Retrace targets.
-        let fwd = l.forward_targets(batch, noise)?;
+        let fwd = l.forward_targets(batch, noise, &weights)?;
         // 4. Critic loss.
         let (critic_loss, q_mean, g_critic) = critic_loss(
             &l.tiles,

@@ -142,7 +142,9 @@ impl<F: Float> HierLearner<F> {
         noise: &HierNoise<F>,
     ) -> Result<Array2<F>> {
         let v = self.soft_value(batch, noise)?;
-        Ok(self.latent_retrace(batch, noise, &v)?.1)
+        Ok(self
+            .latent_retrace(batch, noise, &Weights::of(batch), &v)?
+            .1)
     }
 
     /// The per-row KL of a chain to the *target* prior: Eq. 11's bound `KL_H + KL_L` at the
@@ -219,6 +221,7 @@ impl<F: Float> HierLearner<F> {
         &self,
         batch: &LearnerBatch<F>,
         noise: &HierNoise<F>,
+        weights: &Weights<F>,
         v: &Array1<F>,
     ) -> Result<(Array2<F>, Array2<F>)> {
         let head_obs = batch.head(&batch.obs);
@@ -249,11 +252,10 @@ impl<F: Float> HierLearner<F> {
             head_act.insert_axis(Axis(0)),
             Some(z_t.view().insert_axis(Axis(0))),
         )?;
-        let weights = Weights::of(batch);
         let q_ret = retrace_targets(
             &self.config,
             batch,
-            &weights,
+            weights,
             q_taken.row(0),
             log_rho.view(),
             v,
@@ -402,7 +404,7 @@ impl<F: Float> Algorithm<F> for Hierarchical {
         let weights = Weights::of(batch);
         // 1-2. Soft value and Retrace targets with resampled latents.
         let v = l.soft_value(batch, noise)?;
-        let (z_t, q_ret) = l.latent_retrace(batch, noise, &v)?;
+        let (z_t, q_ret) = l.latent_retrace(batch, noise, &weights, &v)?;
         // 3. Critic loss on Q(x_t, a_t, z_t).
         let (critic_loss, q_mean, g_critic) = critic_loss(
             &l.tiles,

@@ -75,12 +75,12 @@ impl<T: TaskFamily> Trainer<T> {
     /// An invalid configuration, a prior group the environment lacks
     /// ([`crate::ConfigError::UnknownGroup`]), or an environment that cannot be built.
     pub fn new(config: AgentConfig, family: T, split: TaskSplit) -> Result<Self> {
-        config.validate()?;
         let env = family.make_env(split)?;
         let eval_env = family.make_env(split)?;
         let groups = env.observation_spec().to_vec();
         let spec = ObservationSpec::new(groups.clone())?;
         let action_dim = env.action_spec().dim;
+        // Validates the configuration, its groups against the environment's spec included.
         let learner = Learner::new(&config, &spec, action_dim)?;
         let extras = config
             .hierarchy
