@@ -18,7 +18,7 @@ pub struct Experiment {
 }
 
 impl Experiment {
-    /// Reads and validates a TOML file (missing fields take their defaults).
+    /// Reads and validates a TOML file (missing fields take their preset's defaults).
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigError::Io {
@@ -27,13 +27,26 @@ impl Experiment {
             }
             .to_string()
         })?;
-        let e: Self = toml::from_str(&text).map_err(|e| {
+        let parse = |reason: String| {
             ConfigError::Parse {
                 path: path.to_path_buf(),
-                reason: e.to_string(),
+                reason,
             }
             .to_string()
+        };
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| parse(e.to_string()))?;
+        let env: SuiteConfig = match table.remove("env") {
+            Some(v) => v
+                .try_into()
+                .map_err(|e: toml::de::Error| parse(e.to_string()))?,
+            None => SuiteConfig::default(),
+        };
+        // Missing agent fields come from the file's preset (`preset = "acme"` or the default).
+        let agent = AgentConfig::from_table(table).map_err(|e| match e {
+            ConfigError::Parse { reason, .. } => parse(reason),
+            other => other.to_string(),
         })?;
+        let e = Self { agent, env };
         e.agent.validate().map_err(|e| e.to_string())?;
         Ok(e)
     }

@@ -38,8 +38,10 @@ const TRAIN_HELP: &str = "\
 bprl train: multi-task training on the suite's training tasks
 
 OPTIONS:
-    --config FILE    TOML configuration (missing fields take Acme's svg0_prior defaults;
-                     see `bprl train --print-config` for every field)
+    --config FILE    TOML configuration; missing fields come from its `preset`: \"bprl\"
+                     (default: twin critics, Polyak targets, a squashed policy, tuned
+                     entropy) or \"acme\" (Acme's svg0_prior, the paper's setting); see
+                     `bprl train --print-config` for every field
     --out DIR        run folder: config.toml, metrics.csv, eval.csv, metrics.jsonl,
                      checkpoint/ (default runs/train)
     --seed N         override run.seed
@@ -47,7 +49,17 @@ OPTIONS:
     --threads N      threaded mode with N actor threads (not bit-reproducible)
     --resume         continue from DIR/checkpoint (the run's own config is used)
     --print-config   print the full default configuration as TOML and exit
-    --quiet          no progress bar";
+    --quiet          no progress bar
+
+FILES:
+    metrics.csv    one row per episode: return, success, length and the mean of its
+                   updates' losses, kl, q, entropy, std and the weights alpha, beta
+    eval.csv       one row per evaluation (greedy, fixed start states): mean_return,
+                   success_rate, discounted_return, and at the start states the critics'
+                   q_start (compare with discounted_return: a critic that overestimates
+                   shows), the policy's entropy and mean std, kl to the prior, alpha, beta
+    metrics.jsonl  the same as JSON lines
+A run whose policy std or critic diverges says so on stderr at the evaluation.";
 
 const TRANSFER_HELP: &str = "\
 bprl transfer: train on the held-out (sequential) tasks with a prior from a checkpoint
@@ -260,6 +272,14 @@ fn eval(raw: &[String]) -> Result<(), String> {
         e.mean_return,
         100.0 * e.success_rate
     );
+    let d = &e.start;
+    println!(
+        "at the start states: Q {:.3} vs discounted return {:.3}; entropy {:.3}, mean std {:.3}, KL to prior {:.3}; alpha {:.3e}, beta {:.3e}",
+        d.q, e.discounted_return, d.entropy, d.std, d.kl, d.alpha, d.beta
+    );
+    if let Some(w) = e.divergence() {
+        println!("warning: {w}");
+    }
     Ok(())
 }
 

@@ -47,30 +47,52 @@ impl RunDir {
         writeln!(f, "{line}").map_err(|e| e.to_string())
     }
 
+    /// The columns of `eval.csv`.
+    pub const EVAL_HEADER: &str = "episode,env_steps,mean_return,success_rate,discounted_return,q_start,entropy,std,kl,alpha,beta";
+
     /// Appends one episode (and its evaluation) to `metrics.csv`, `eval.csv`, `metrics.jsonl`.
     pub fn record(&self, r: &EpisodeRecord, e: Option<&EvalRecord>) -> Result<(), String> {
         let m = &r.metrics;
         self.append(
             "metrics.csv",
-            "episode,env_steps,learner_steps,return,success,length,critic_loss,policy_loss,prior_loss,kl,q,entropy",
+            "episode,env_steps,learner_steps,return,success,length,critic_loss,policy_loss,prior_loss,kl,q,entropy,std,alpha,beta",
             &format!(
-                "{},{},{},{:.6},{},{},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e}",
-                r.episode, r.env_steps, r.learner_steps, r.episode_return, u8::from(r.success), r.length, m.critic_loss, m.policy_loss, m.prior_loss, m.kl, m.q, m.entropy
+                "{},{},{},{:.6},{},{},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e}",
+                r.episode, r.env_steps, r.learner_steps, r.episode_return, u8::from(r.success), r.length, m.critic_loss, m.policy_loss, m.prior_loss, m.kl, m.q, m.entropy, m.std, m.alpha, m.beta
             ),
         )?;
         let eval_json = match e {
             Some(e) => {
+                let d = &e.start;
                 self.append(
                     "eval.csv",
-                    "episode,env_steps,mean_return,success_rate",
+                    Self::EVAL_HEADER,
                     &format!(
-                        "{},{},{:.6},{:.6}",
-                        e.episode, e.env_steps, e.mean_return, e.success_rate
+                        "{},{},{:.6},{:.6},{:.6},{:.6},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e}",
+                        e.episode,
+                        e.env_steps,
+                        e.mean_return,
+                        e.success_rate,
+                        e.discounted_return,
+                        d.q,
+                        d.entropy,
+                        d.std,
+                        d.kl,
+                        d.alpha,
+                        d.beta
                     ),
                 )?;
                 format!(
-                    ",\"eval_return\":{:.6},\"eval_success\":{:.6}",
-                    e.mean_return, e.success_rate
+                    ",\"eval_return\":{:.6},\"eval_success\":{:.6},\"eval_discounted_return\":{:.6},\"eval_q\":{:.6},\"eval_entropy\":{:.6e},\"eval_std\":{:.6e},\"eval_kl\":{:.6e},\"alpha\":{:.6e},\"beta\":{:.6e}",
+                    e.mean_return,
+                    e.success_rate,
+                    e.discounted_return,
+                    d.q,
+                    d.entropy,
+                    d.std,
+                    d.kl,
+                    d.alpha,
+                    d.beta
                 )
             }
             None => String::new(),
@@ -126,6 +148,12 @@ pub fn train<T: TaskFamily + Serialize>(
         .train(Some(&ckpt), &mut |r, e| {
             if let Err(err) = run.record(r, e) {
                 write_err.get_or_insert(err);
+            }
+            if let Some(warning) = e.and_then(bprl_agents::EvalRecord::divergence) {
+                if !quiet {
+                    eprintln!();
+                }
+                eprintln!("{label}: warning at {} env steps: {warning}", r.env_steps);
             }
             if !quiet {
                 progress(label, r, total, e);

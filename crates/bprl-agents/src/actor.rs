@@ -2,7 +2,7 @@
 //! for Retrace's importance ratios.
 
 use crate::error::Result;
-use crate::learner::HierNetworks;
+use crate::learner::{ActionBox, HierNetworks};
 use bprl_distributions::DiagGaussian;
 use bprl_policy::{GaussianPolicy, LatentHold};
 use ndarray::Array2;
@@ -33,12 +33,32 @@ fn draw<R: Rng + ?Sized>(
     Ok((a.row(0).to_vec(), lp))
 }
 
-/// Acts with a flat policy on one observation row (greedy: the mean action).
+/// An action drawn from a Gaussian (greedy: its mean), squashed onto `squash`'s box when
+/// given, with its log-probability: `log N(u) - sum_i log |da_i/du_i|` for `a = squash(u)`.
+fn draw_action<R: Rng + ?Sized>(
+    dist: &DiagGaussian<f32>,
+    squash: Option<ActionBox>,
+    greedy: bool,
+    rng: &mut R,
+) -> Result<(Vec<f32>, f32)> {
+    let (u, lp) = draw(dist, greedy, rng)?;
+    Ok(match squash {
+        None => (u, lp),
+        Some(b) => (
+            u.iter().map(|&x| b.squash(x)).collect(),
+            lp - u.iter().map(|&x| b.log_det(x)).sum::<f32>(),
+        ),
+    })
+}
+
+/// Acts with a flat policy on one observation row (greedy: the mean action), squashing onto
+/// the action box when `squash` is given.
 ///
 /// # Errors
 /// An observation of the wrong width or non-finite.
 pub fn act_flat<R: Rng + ?Sized>(
     policy: &GaussianPolicy<f32>,
+    squash: Option<ActionBox>,
     obs: &[f32],
     greedy: bool,
     rng: &mut R,
@@ -46,7 +66,7 @@ pub fn act_flat<R: Rng + ?Sized>(
     let x = Array2::from_shape_vec((1, obs.len()), obs.to_vec())
         .map_err(|e| crate::AgentError::Shape(e.to_string()))?;
     let dist = policy.forward(x.view(), None)?.dist;
-    let (action, log_prob) = draw(&dist, greedy, rng)?;
+    let (action, log_prob) = draw_action(&dist, squash, greedy, rng)?;
     Ok(Action {
         action,
         log_prob,
@@ -75,13 +95,15 @@ impl HierActor {
 
     /// Acts: resamples `z ~ pi^H(.|x)` at episode starts and every `k` steps, then
     /// `a ~ pi^L(.|z, x)`. The stored log-probability is the acting joint density
-    /// `log pi^H(z|x) + log pi^L(a|z, x)` at the current `x`.
+    /// `log pi^H(z|x) + log pi^L(a|z, x)` at the current `x` (the low level's squashed onto
+    /// the action box when `squash` is given).
     ///
     /// # Errors
     /// An observation of the wrong width or non-finite.
     pub fn act<R: Rng + ?Sized>(
         &mut self,
         nets: &HierNetworks<f32>,
+        squash: Option<ActionBox>,
         obs: &[f32],
         episode_start: bool,
         greedy: bool,
@@ -102,7 +124,7 @@ impl HierActor {
             .clone()
             .unwrap_or_else(|| unreachable!("set above"));
         let low = nets.policy.low.forward(x.view(), Some(z.view()))?.dist;
-        let (action, lp_low) = draw(&low, greedy, rng)?;
+        let (action, lp_low) = draw_action(&low, squash, greedy, rng)?;
         let lp_high = high.log_prob(z.view())?[0];
         Ok(Action {
             action,

@@ -5,7 +5,9 @@ use crate::actor::{Action, HierActor, act_flat};
 use crate::batch::LearnerBatch;
 use crate::config::AgentConfig;
 use crate::error::Result;
-use crate::learner::{FlatLearner, HierLearner, Metrics};
+use crate::learner::{ActionBox, FlatLearner, HierLearner, Metrics};
+use crate::trainer::Diagnostics;
+use bprl_envs::ActionSpec;
 use bprl_policy::ObservationSpec;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -25,10 +27,25 @@ impl Learner {
     /// # Errors
     /// An invalid configuration, a group the spec lacks ([`crate::ConfigError::UnknownGroup`]),
     /// bad sizes.
-    pub fn new(config: &AgentConfig, spec: &ObservationSpec, action_dim: usize) -> Result<Self> {
+    pub fn new(config: &AgentConfig, spec: &ObservationSpec, action: &ActionSpec) -> Result<Self> {
         config.validate_for(spec)?;
+        if config.learner.squash
+            && !(action.low.is_finite() && action.high.is_finite() && action.low < action.high)
+        {
+            return Err(crate::ConfigError::Invalid {
+                field: "learner.squash".into(),
+                value: format!("action box [{}, {}]", action.low, action.high),
+                requirement: "a squashed policy needs finite action bounds with low < high".into(),
+            }
+            .into());
+        }
+        let action_box = ActionBox {
+            low: f64::from(action.low),
+            high: f64::from(action.high),
+        };
+        let action_dim = action.dim;
         let seed = config.run.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5eed;
-        Ok(match &config.hierarchy {
+        let mut learner = match &config.hierarchy {
             None => Learner::Flat(Box::new(FlatLearner::new(
                 spec,
                 action_dim,
@@ -44,7 +61,12 @@ impl Learner {
                 config.prior.clone(),
                 seed,
             )?)),
-        })
+        };
+        match &mut learner {
+            Learner::Flat(l) => l.action_box = action_box,
+            Learner::Hierarchical(l) => l.action_box = action_box,
+        }
+        Ok(learner)
     }
 
     /// One update.
@@ -68,6 +90,93 @@ impl Learner {
             }
             _ => false,
         }
+    }
+
+    /// The discount `gamma`.
+    pub fn gamma(&self) -> f64 {
+        f64::from(match self {
+            Learner::Flat(l) => l.config.gamma,
+            Learner::Hierarchical(l) => l.config.gamma,
+        })
+    }
+
+    /// The learner's diagnostics at states `x` with the actions taken there (and latents, for
+    /// Algorithm 2): the online critics' minimum `Q(x, a[, z])`, the policy's entropy, mean
+    /// std and KL to the prior, and the multipliers. Zeros for no states.
+    ///
+    /// # Errors
+    /// Observations or actions of the wrong width.
+    pub fn diagnose(&self, at: &[(Vec<f32>, Action)]) -> Result<Diagnostics> {
+        use ndarray::{Array2, Axis};
+        let shape = |e: ndarray::ShapeError| crate::AgentError::Shape(e.to_string());
+        let rows = |f: &dyn Fn(&(Vec<f32>, Action)) -> Vec<f32>| -> Result<Array2<f32>> {
+            let v: Vec<Vec<f32>> = at.iter().map(f).collect();
+            let w = v.first().map_or(0, Vec::len);
+            Array2::from_shape_vec((v.len(), w), v.concat()).map_err(shape)
+        };
+        if at.is_empty() {
+            return Ok(Diagnostics::default());
+        }
+        let x = rows(&|(o, _)| o.clone())?;
+        let a = rows(&|(_, a)| a.action.clone())?;
+        let mean = |v: ndarray::Array1<f32>| f64::from(v.mean().unwrap_or(0.0));
+        let q_min =
+            |critics: Vec<&bprl_policy::Critic<f32>>, z: Option<&Array2<f32>>| -> Result<f64> {
+                let mut q: Option<ndarray::Array1<f32>> = None;
+                for c in critics {
+                    let v = c.q(x.view(), a.view(), z.map(|z| z.view()))?;
+                    q = Some(match q {
+                        None => v,
+                        Some(m) => ndarray::Zip::from(&m).and(&v).map_collect(|a, b| a.min(*b)),
+                    });
+                }
+                Ok(q.map_or(0.0, mean))
+            };
+        use crate::learner::Networks;
+        Ok(match self {
+            Learner::Flat(l) => {
+                let d = l.online.policy.forward(x.view(), None)?.dist;
+                let kl = match (&l.prior_kind, &l.online.prior) {
+                    (crate::PriorConfig::Learned { .. }, Some(p)) => {
+                        mean(d.kl(&p.forward(x.view(), None)?.dist)?)
+                    }
+                    (crate::PriorConfig::StandardNormal, _) => mean(d.kl(
+                        &bprl_distributions::DiagGaussian::standard_normal(x.nrows(), d.dim()),
+                    )?),
+                    _ => 0.0,
+                };
+                Diagnostics {
+                    q: q_min(l.online.critics(), None)?,
+                    entropy: mean(d.entropy()),
+                    std: mean(d.std().mean_axis(Axis(1)).unwrap_or_default()),
+                    kl,
+                    alpha: l.alpha().into(),
+                    beta: l.beta().into(),
+                }
+            }
+            Learner::Hierarchical(l) => {
+                let z = rows(&|(_, a)| a.latent.clone().unwrap_or_default())?;
+                let high = l.online.policy.high.forward(x.view(), None)?.dist;
+                let low = l.online.policy.low.forward(x.view(), Some(z.view()))?.dist;
+                let kl = match (&l.prior_kind, &l.online.prior) {
+                    (crate::PriorConfig::Learned { .. }, Some(p)) => {
+                        mean(high.kl(&p.high.forward(x.view(), None)?.dist)?)
+                    }
+                    (crate::PriorConfig::StandardNormal, _) => mean(high.kl(
+                        &bprl_distributions::DiagGaussian::standard_normal(x.nrows(), high.dim()),
+                    )?),
+                    _ => 0.0,
+                };
+                Diagnostics {
+                    q: q_min(l.online.critics(), Some(&z))?,
+                    entropy: mean(high.entropy() + low.entropy()),
+                    std: mean(low.std().mean_axis(Axis(1)).unwrap_or_default()),
+                    kl,
+                    alpha: l.alpha().into(),
+                    beta: l.beta().into(),
+                }
+            }
+        })
     }
 
     /// Learner steps taken.
@@ -112,9 +221,13 @@ impl Learner {
         rng: &mut R,
     ) -> Result<Action> {
         match (self, state) {
-            (Learner::Flat(l), _) => act_flat(&l.online.policy, obs, greedy, rng),
+            (Learner::Flat(l), _) => {
+                let squash = l.config.squash.then_some(l.action_box);
+                act_flat(&l.online.policy, squash, obs, greedy, rng)
+            }
             (Learner::Hierarchical(l), ActorState::Hierarchical(a)) => {
-                a.act(&l.online, obs, episode_start, greedy, rng)
+                let squash = l.config.squash.then_some(l.action_box);
+                a.act(&l.online, squash, obs, episode_start, greedy, rng)
             }
             (Learner::Hierarchical(l), s) => {
                 *s = ActorState::Hierarchical(HierActor::new(l.hierarchy().hold_steps)?);

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 /// The first 8 bytes of a state file.
 pub const MAGIC: [u8; 8] = *b"BPRLCKPT";
 /// The state format version this build writes and reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 const HEADER: usize = 28;
 
 fn fnv1a(bytes: &[u8]) -> u64 {

@@ -96,7 +96,53 @@ pub enum RatioPolicy {
     Online,
 }
 
-/// Network sizes and the learner's hyperparameters.
+/// Which critics a loss reads: the online ones or their target copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CriticChoice {
+    /// The online critics (SAC's actor).
+    Online,
+    /// The target critics (Acme's `svg0_prior` actor).
+    Target,
+}
+
+/// A named set of defaults a configuration file starts from (`preset = "..."` at the top).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// The setting that learns best on the project's suites (docs/results.md): twin critics
+    /// with the minimum, Polyak targets, a tanh-squashed policy with a bounded std, the entropy
+    /// in the soft value and its weight tuned to a target entropy; Acme's sizes and rates.
+    #[default]
+    Bprl,
+    /// Acme's `svg0_prior` exactly, as the paper: one critic, hard target copies, the actor on
+    /// the target critic, an unsquashed policy, fixed `alpha` and `beta` (DESIGN.md section 3).
+    Acme,
+}
+
+impl Preset {
+    /// The preset's full configuration.
+    pub fn config(self) -> AgentConfig {
+        let acme = AgentConfig {
+            preset: Preset::Acme,
+            prior: PriorConfig::learned(&["proprio"]),
+            hierarchy: None,
+            learner: LearnerConfig::acme(),
+            run: RunConfig::default(),
+        };
+        match self {
+            Preset::Acme => acme,
+            Preset::Bprl => AgentConfig {
+                preset: Preset::Bprl,
+                learner: LearnerConfig::bprl(),
+                ..acme
+            },
+        }
+    }
+}
+
+/// Network sizes and the learner's hyperparameters. [`LearnerConfig::default`] is the
+/// [`Preset::Bprl`] learner; [`LearnerConfig::acme`] Acme's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LearnerConfig {
@@ -132,10 +178,70 @@ pub struct LearnerConfig {
     pub ratio_policy: RatioPolicy,
     /// Optional global gradient-norm clipping per network (off).
     pub max_grad_norm: Option<f64>,
+    /// Two critics, each regressed on the same targets, whose minimum is the value of a
+    /// sample in the soft value, in the Retrace targets and in the policy loss (clipped double
+    /// Q, Fujimoto et al. 2018; SAC). Acme: off (one critic).
+    pub twin_critics: bool,
+    /// Which critics the policy loss climbs (SVG(0)'s `Q`): online (SAC) or target (Acme).
+    pub policy_critic: CriticChoice,
+    /// Polyak averaging `target <- (1 - tau) target + tau online` after every step instead of
+    /// hard copies every `target_period` steps (SAC: 0.005). Acme: none (hard copies).
+    pub tau: Option<f64>,
+    /// A tanh-squashed policy: actions `a = low + (high - low) (tanh(u) + 1) / 2` of a Gaussian
+    /// `u` onto the environment's action box, log-probabilities with the exact
+    /// change-of-variables correction, the entropy of `a` estimated from the samples, so the
+    /// critic's action gradient never vanishes at the box's edge. KLs between policy and prior
+    /// are those of the Gaussians `u` (a shared bijection leaves KL unchanged). Acme: off.
+    pub squash: bool,
+    /// The heads' mean is `mean_scale * tanh(.)` (Acme: 1; with `squash`, 3 lets the greedy
+    /// action reach `tanh(3) = 0.995` of the box).
+    pub mean_scale: f64,
+    /// Upper bound of the heads' std (Acme: none; SAC's `exp(2) = 7.39`).
+    pub max_scale: Option<f64>,
+    /// The soft value also carries the entropy bonus, `V = mean_s [Q'(x, a_s) - beta log
+    /// pi(a_s|x)] - alpha KL`, so the critic learns the entropy-regularized return (SAC). Acme:
+    /// off (the entropy enters the policy loss only).
+    pub value_entropy: bool,
+    /// Tune `beta` to a target entropy, in nats per action dimension (SAC: -1); `beta` is
+    /// then its initial value. Absent: `beta` is fixed.
+    pub target_entropy: Option<f64>,
+    /// Tune `alpha` to a target `KL(pi || pi0)`, in nats per step (a Lagrange multiplier, as
+    /// SPiRL's target divergence); `alpha` is then its initial value. Absent: fixed.
+    pub target_kl: Option<f64>,
+    /// Adam learning rate of the tuned multipliers' logarithms (SAC: 3e-4).
+    pub multiplier_lr: f64,
+    /// Reset the policy, the critics and their optimizers (not the prior, the multipliers or
+    /// the replay) every this many updates (D'Oro et al. 2023, SR-SAC), for replay ratios far
+    /// above 1. Absent: never.
+    pub reset_every_updates: Option<u64>,
 }
 
 impl Default for LearnerConfig {
     fn default() -> Self {
+        Self::bprl()
+    }
+}
+
+impl LearnerConfig {
+    /// The [`Preset::Bprl`] learner: Acme's sizes and rates with the options that learn best.
+    pub fn bprl() -> Self {
+        Self {
+            beta: 0.05,
+            min_scale: 0.01,
+            twin_critics: true,
+            policy_critic: CriticChoice::Online,
+            tau: Some(0.005),
+            squash: true,
+            mean_scale: 3.0,
+            max_scale: Some(2f64.exp()),
+            value_entropy: true,
+            target_entropy: Some(-1.0),
+            ..Self::acme()
+        }
+    }
+
+    /// Acme's `svg0_prior` learner (DESIGN.md section 3).
+    pub fn acme() -> Self {
         Self {
             gamma: 0.99,
             batch_size: 256,
@@ -153,6 +259,17 @@ impl Default for LearnerConfig {
             min_scale: 0.1,
             ratio_policy: RatioPolicy::Target,
             max_grad_norm: None,
+            twin_critics: false,
+            policy_critic: CriticChoice::Target,
+            tau: None,
+            squash: false,
+            mean_scale: 1.0,
+            max_scale: None,
+            value_entropy: false,
+            target_entropy: None,
+            target_kl: None,
+            multiplier_lr: 3e-4,
+            reset_every_updates: None,
         }
     }
 }
@@ -204,6 +321,9 @@ impl Default for RunConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AgentConfig {
+    /// The preset the file's missing fields come from (default `bprl`; `acme` for the paper's
+    /// setting).
+    pub preset: Preset,
     /// The prior.
     pub prior: PriorConfig,
     /// Algorithm 2's hierarchy; absent for Algorithm 1.
@@ -216,12 +336,62 @@ pub struct AgentConfig {
 
 impl Default for AgentConfig {
     fn default() -> Self {
-        Self {
-            prior: PriorConfig::learned(&["proprio"]),
-            hierarchy: None,
-            learner: LearnerConfig::default(),
-            run: RunConfig::default(),
+        Preset::Bprl.config()
+    }
+}
+
+/// The learner's optional fields: TOML has no `None`, so a preset's absent option cannot be
+/// laid over a file; [`AgentConfig::from_table`] copies these from the preset when the file
+/// leaves them out.
+const OPTIONAL_LEARNER_FIELDS: [&str; 6] = [
+    "tau",
+    "max_scale",
+    "target_entropy",
+    "target_kl",
+    "reset_every_updates",
+    "max_grad_norm",
+];
+
+/// Fills a parsed TOML table's missing fields from its `preset` (default `bprl`): the preset's
+/// configuration with the file's values laid over it, section by section. Unknown top-level
+/// keys are left for the caller (an experiment file adds its own sections). The preset's
+/// absent options cannot be written in TOML: [`AgentConfig::from_table`] completes them.
+///
+/// # Errors
+/// [`ConfigError::Parse`] for an unknown preset name.
+pub fn with_preset(mut table: toml::Table) -> Result<toml::Table, ConfigError> {
+    let preset = preset_of(&table)?;
+    let base = toml::Table::try_from(preset.config()).map_err(|e| ConfigError::Parse {
+        path: "<preset>".into(),
+        reason: e.to_string(),
+    })?;
+    for (key, value) in base {
+        match (table.get_mut(&key), value) {
+            (Some(toml::Value::Table(user)), toml::Value::Table(defaults))
+                if key == "learner" || key == "run" =>
+            {
+                for (k, v) in defaults {
+                    user.entry(k).or_insert(v);
+                }
+            }
+            (Some(_), _) => {}
+            (None, value) => {
+                // `hierarchy` and `prior` are not laid over: absent means the preset's.
+                table.insert(key, value);
+            }
         }
+    }
+    Ok(table)
+}
+
+/// The `preset` a table names (default `bprl`).
+fn preset_of(table: &toml::Table) -> Result<Preset, ConfigError> {
+    match table.get("preset") {
+        None => Ok(Preset::default()),
+        Some(v) => v.clone().try_into().map_err(|e| ConfigError::Parse {
+            path: "<string>".into(),
+            reason: format!("preset: {e} (expected \"bprl\" or \"acme\")"),
+        }),
     }
 }
 
@@ -239,11 +409,48 @@ impl AgentConfig {
     /// # Errors
     /// [`ConfigError::Parse`] naming the field and line, or [`ConfigError::Invalid`].
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        let cfg: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let parse = |e: &dyn std::fmt::Display| ConfigError::Parse {
             path: "<string>".into(),
             reason: e.to_string(),
-        })?;
+        };
+        let table: toml::Table = toml::from_str(text).map_err(|e| parse(&e))?;
+        let cfg = Self::from_table(table)?;
         cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The configuration a parsed TOML table describes, its missing fields from its preset
+    /// ([`with_preset`]); not validated.
+    ///
+    /// # Errors
+    /// [`ConfigError::Parse`] for a bad field or preset.
+    pub fn from_table(table: toml::Table) -> Result<Self, ConfigError> {
+        let preset = preset_of(&table)?;
+        let given: Vec<String> = match table.get("learner") {
+            Some(toml::Value::Table(l)) => l.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        let mut cfg: Self = with_preset(table)?
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: "<string>".into(),
+                reason: e.to_string(),
+            })?;
+        let base = preset.config().learner;
+        let l = &mut cfg.learner;
+        for field in OPTIONAL_LEARNER_FIELDS {
+            if given.iter().any(|g| g == field) {
+                continue;
+            }
+            match field {
+                "tau" => l.tau = base.tau,
+                "max_scale" => l.max_scale = base.max_scale,
+                "target_entropy" => l.target_entropy = base.target_entropy,
+                "target_kl" => l.target_kl = base.target_kl,
+                "reset_every_updates" => l.reset_every_updates = base.reset_every_updates,
+                _ => l.max_grad_norm = base.max_grad_norm,
+            }
+        }
         Ok(cfg)
     }
 
@@ -326,6 +533,68 @@ impl AgentConfig {
                 l.min_scale,
                 "must be finite and > 0",
             ));
+        }
+        if let Some(tau) = l.tau
+            && !(tau > 0.0 && tau <= 1.0)
+        {
+            return Err(invalid("learner.tau", tau, "must be in (0, 1]"));
+        }
+        if !(l.mean_scale.is_finite() && l.mean_scale > 0.0) {
+            return Err(invalid(
+                "learner.mean_scale",
+                l.mean_scale,
+                "must be finite and > 0",
+            ));
+        }
+        if let Some(m) = l.max_scale
+            && !(m.is_finite() && m > l.min_scale)
+        {
+            return Err(invalid(
+                "learner.max_scale",
+                m,
+                "must be finite and > learner.min_scale",
+            ));
+        }
+        if let Some(h) = l.target_entropy
+            && !h.is_finite()
+        {
+            return Err(invalid("learner.target_entropy", h, "must be finite"));
+        }
+        if let Some(k) = l.target_kl {
+            if !(k.is_finite() && k > 0.0) {
+                return Err(invalid("learner.target_kl", k, "must be finite and > 0"));
+            }
+            if self.prior == PriorConfig::None {
+                return Err(invalid(
+                    "learner.target_kl",
+                    k,
+                    "needs a prior (prior = \"none\" has no KL to tune)",
+                ));
+            }
+        }
+        if l.target_entropy.is_some() && l.beta <= 0.0 {
+            return Err(invalid(
+                "learner.beta",
+                l.beta,
+                "must be > 0 as the initial value of a tuned entropy weight",
+            ));
+        }
+        if l.target_kl.is_some() && l.alpha <= 0.0 {
+            return Err(invalid(
+                "learner.alpha",
+                l.alpha,
+                "must be > 0 as the initial value of a tuned KL weight",
+            ));
+        }
+        if !(l.multiplier_lr.is_finite() && l.multiplier_lr > 0.0) {
+            return Err(invalid(
+                "learner.multiplier_lr",
+                l.multiplier_lr,
+                "must be finite and > 0",
+            ));
+        }
+        if l.reset_every_updates == Some(0) {
+            return Err(invalid("learner.reset_every_updates", 0, "must be >= 1"));
         }
         if let Some(h) = &self.hierarchy {
             if h.latent_dim == 0 {

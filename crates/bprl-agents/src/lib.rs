@@ -98,13 +98,14 @@ pub mod trainer;
 pub use agent::{ActorState, Learner};
 pub use bprl_envs::{TaskFamily, TaskSplit};
 pub use config::{
-    AgentConfig, HierarchyConfig, LearnerConfig, LowLevel, PriorConfig, RatioPolicy, RunConfig,
+    AgentConfig, CriticChoice, HierarchyConfig, LearnerConfig, LowLevel, Preset, PriorConfig,
+    RatioPolicy, RunConfig, with_preset,
 };
 pub use error::{AgentError, ConfigError, Result};
 pub use learner::{
     FlatLearner, HierLearner, HierNoise, LearnerState, Metrics, UpdateNoise, flat, hierarchical,
 };
-pub use trainer::{Counters, EpisodeRecord, EvalRecord, Trainer};
+pub use trainer::{Counters, Diagnostics, EpisodeRecord, EvalRecord, Trainer};
 
 /// An `f64` constant in the learner's scalar type.
 pub(crate) fn cst<F: bprl_policy::Float>(x: f64) -> F {

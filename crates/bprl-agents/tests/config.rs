@@ -1,11 +1,13 @@
 //! Configuration: Acme's defaults, TOML round trip, typed errors naming the bad field.
 
-use bprl_agents::{AgentConfig, ConfigError, PriorConfig, TaskSplit, Trainer};
+use bprl_agents::{
+    AgentConfig, ConfigError, CriticChoice, LearnerConfig, Preset, PriorConfig, TaskSplit, Trainer,
+};
 use bprl_envs::Suite;
 
 #[test]
-fn defaults_are_acme_svg0_prior() {
-    let c = AgentConfig::default();
+fn the_acme_preset_is_acme_svg0_prior() {
+    let c = Preset::Acme.config();
     let l = &c.learner;
     assert_eq!(
         (l.gamma, l.batch_size, l.sequence_length, l.target_period),
@@ -24,7 +26,52 @@ fn defaults_are_acme_svg0_prior() {
         ),
         (vec![200, 100], vec![400, 300], 0.1)
     );
+    assert!(!l.twin_critics && !l.squash && !l.value_entropy);
+    assert_eq!(
+        (l.tau, l.max_scale, l.target_entropy, l.target_kl),
+        (None, None, None, None)
+    );
+    assert_eq!((l.policy_critic, l.mean_scale), (CriticChoice::Target, 1.0));
     c.validate().unwrap();
+}
+
+#[test]
+fn the_default_is_the_bprl_preset_and_a_file_picks_its_preset() {
+    let d = AgentConfig::default();
+    assert_eq!(d, Preset::Bprl.config());
+    assert_eq!(d.learner, LearnerConfig::bprl());
+    let l = &d.learner;
+    assert!(l.twin_critics && l.squash && l.value_entropy);
+    assert_eq!((l.tau, l.target_entropy), (Some(0.005), Some(-1.0)));
+    // Sizes and rates are Acme's in both presets.
+    let a = LearnerConfig::acme();
+    assert_eq!(
+        (l.batch_size, l.policy_lr, &l.critic_hidden),
+        (a.batch_size, a.policy_lr, &a.critic_hidden)
+    );
+    // A file's missing fields come from its preset; its own fields win.
+    let c = AgentConfig::from_toml("preset = \"acme\"\n[learner]\nalpha = 0.25\n").unwrap();
+    assert_eq!(c.preset, Preset::Acme);
+    assert_eq!(
+        c.learner,
+        LearnerConfig {
+            alpha: 0.25,
+            ..LearnerConfig::acme()
+        }
+    );
+    let c = AgentConfig::from_toml("[learner]\ntwin_critics = false\n").unwrap();
+    assert_eq!(
+        c.learner,
+        LearnerConfig {
+            twin_critics: false,
+            ..LearnerConfig::bprl()
+        }
+    );
+    let e = AgentConfig::from_toml("preset = \"sac\"\n").unwrap_err();
+    assert!(e.to_string().contains("preset"), "{e}");
+    // Round trip of a non-default preset.
+    let acme = Preset::Acme.config();
+    assert_eq!(AgentConfig::from_toml(&acme.to_toml()).unwrap(), acme);
 }
 
 #[test]

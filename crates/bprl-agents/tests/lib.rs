@@ -6,5 +6,6 @@
 mod config;
 mod hier_losses;
 mod losses;
+mod options;
 mod threads;
 mod training;

@@ -31,7 +31,7 @@ pub(crate) fn config(alpha: f32, lambda: f32) -> LearnerConfig {
         action_samples: 2,
         policy_hidden: vec![4],
         critic_hidden: vec![5],
-        ..LearnerConfig::default()
+        ..LearnerConfig::acme()
     }
 }
 
@@ -386,7 +386,7 @@ fn f32_update_matches_f64_at_a_size_with_many_tiles() {
         action_samples: 10,
         policy_hidden: vec![32, 24],
         critic_hidden: vec![40, 30],
-        ..LearnerConfig::default()
+        ..LearnerConfig::acme()
     };
     let prior = PriorConfig::learned(&["proprio"]);
     let mut l64 = FlatLearner::<f64>::new(&spec(), A, cfg.clone(), prior.clone(), 9).unwrap();

@@ -267,3 +267,24 @@ fn threaded_learner_catches_up_after_the_actors_finish() {
         t.learner.steps()
     );
 }
+
+/// Regression: update credit accrued before `min_replay` items were in, and ~all of it ran at
+/// once when learning started (a burst of hundreds of updates on a tiny replay).
+#[test]
+fn no_update_burst_when_learning_starts() {
+    let mut c = easy(3, 800);
+    c.run.updates_per_env_step = 1.0;
+    c.run.min_replay = 20; // ~200 environment steps of items
+    let mut t = trainer(c);
+    let mut rows = Vec::new();
+    t.train(None, &mut |r, _| rows.push((r.env_steps, r.learner_steps)))
+        .unwrap();
+    assert!(rows.last().unwrap().1 > 0, "it learned");
+    for w in rows.windows(2) {
+        let (env, learner) = (w[1].0 - w[0].0, w[1].1 - w[0].1);
+        assert!(
+            learner <= env + 1,
+            "{learner} updates in an episode of {env} steps at ratio 1"
+        );
+    }
+}

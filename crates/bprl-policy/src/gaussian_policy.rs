@@ -97,6 +97,14 @@ impl<F: Float> GaussianPolicy<F> {
         })
     }
 
+    /// This network with its head's bounds set: the mean `mean_scale * tanh(.)` and the std at
+    /// most `max_scale` (see [`GaussianHead`]; Acme's head is `1` and `None`).
+    pub fn with_head_bounds(mut self, mean_scale: f64, max_scale: Option<f64>) -> Self {
+        self.head.mean_scale = <F as bprl_nn::Scalar>::c(mean_scale);
+        self.head.max_scale = max_scale.map(<F as bprl_nn::Scalar>::c);
+        self
+    }
+
     /// The output dimension.
     pub fn output_dim(&self) -> usize {
         self.head.action_dim()

@@ -12,8 +12,14 @@ const LN_2: f64 = std::f64::consts::LN_2;
 /// The diagonal-Gaussian head of Acme's `svg0_prior` networks.
 ///
 /// # Formula
-/// `mean = tanh(h W_mu + b_mu)`, `std = softplus(h W_sigma + b_sigma) * 0.7 / ln 2 + min_scale`
-/// (so a zero pre-activation gives `std = 0.7 + min_scale`).
+/// `mean = mean_scale * tanh(h W_mu + b_mu)`,
+/// `std = min(softplus(h W_sigma + b_sigma) * 0.7 / ln 2 + min_scale, max_scale)`
+/// (so a zero pre-activation gives `std = 0.7 + min_scale`). Acme's head is `mean_scale = 1`
+/// and no `max_scale`, the defaults.
+///
+/// # Invariants
+/// `min_scale <= std <= max_scale`; `|mean| < mean_scale`. Where the upper bound is active the
+/// std's gradient is zero (as a clipped log-std in SAC).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound = "F: Float")]
 pub struct GaussianHead<F> {
@@ -23,6 +29,54 @@ pub struct GaussianHead<F> {
     pub std: Linear<F>,
     /// Lower bound added to the standard deviation (Acme: 0.1).
     pub min_scale: F,
+    /// Upper bound of the standard deviation (Acme: none).
+    #[serde(default)]
+    pub max_scale: Option<F>,
+    /// Bound of the mean, `mean_scale * tanh(.)` (Acme: 1).
+    #[serde(default = "one")]
+    pub mean_scale: F,
+}
+
+fn one<F: Float>() -> F {
+    F::one()
+}
+
+/// The head's output nonlinearities and their derivatives, in one place for the plain and the
+/// tiled passes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadMaps<F> {
+    k: F,
+    min_scale: F,
+    max_scale: Option<F>,
+    mean_scale: F,
+}
+
+impl<F: Float> HeadMaps<F> {
+    /// `mean_scale * tanh(x)`.
+    pub(crate) fn mean(&self, x: F) -> F {
+        self.mean_scale * x.tanh()
+    }
+    /// `d mean / d x` from the mean `m`: `mean_scale (1 - (m / mean_scale)^2)`.
+    pub(crate) fn d_mean(&self, m: F) -> F {
+        let t = m / self.mean_scale;
+        self.mean_scale * (F::one() - t * t)
+    }
+    /// `min(softplus(x) k + min_scale, max_scale)`.
+    pub(crate) fn std(&self, x: F) -> F {
+        let s = bprl_distributions::softplus(x) * self.k + self.min_scale;
+        match self.max_scale {
+            Some(m) if s > m => m,
+            _ => s,
+        }
+    }
+    /// `d std / d x` from the pre-activation `x` (0 where the upper bound holds).
+    pub(crate) fn d_std(&self, x: F) -> F {
+        let s = bprl_distributions::softplus(x) * self.k + self.min_scale;
+        match self.max_scale {
+            Some(m) if s > m => F::zero(),
+            _ => self.k / (F::one() + (-x).exp()),
+        }
+    }
 }
 
 /// What [`GaussianHead::backward`] needs from the forward pass.
@@ -46,6 +100,18 @@ impl<F: Float> GaussianHead<F> {
             mean: Linear::near_zero(hidden, action_dim, std, rng),
             std: Linear::near_zero(hidden, action_dim, std, rng),
             min_scale: <F as bprl_nn::Scalar>::c(min_scale),
+            max_scale: None,
+            mean_scale: F::one(),
+        }
+    }
+
+    /// The output maps of this head.
+    pub(crate) fn maps(&self) -> HeadMaps<F> {
+        HeadMaps {
+            k: <F as bprl_nn::Scalar>::c(0.7 / LN_2),
+            min_scale: self.min_scale,
+            max_scale: self.max_scale,
+            mean_scale: self.mean_scale,
         }
     }
 
@@ -56,10 +122,10 @@ impl<F: Float> GaussianHead<F> {
 
     /// `(mean, std)`, each `[B, A]`, and the cache.
     pub fn forward(&self, h: ArrayView2<'_, F>) -> (Array2<F>, Array2<F>, HeadCache<F>) {
-        let mean = self.mean.forward(h).mapv(F::tanh);
+        let maps = self.maps();
+        let mean = self.mean.forward(h).mapv(|x| maps.mean(x));
         let pre_std = self.std.forward(h);
-        let k = <F as bprl_nn::Scalar>::c(0.7 / LN_2);
-        let std = pre_std.mapv(|x| bprl_distributions::softplus(x) * k + self.min_scale);
+        let std = pre_std.mapv(|x| maps.std(x));
         let cache = HeadCache {
             input: h.to_owned(),
             pre_std,
@@ -76,15 +142,15 @@ impl<F: Float> GaussianHead<F> {
         d_std: ArrayView2<'_, F>,
         grad: &mut Self,
     ) -> Array2<F> {
+        let maps = self.maps();
         let mut d_pre_mean = d_mean.to_owned();
         Zip::from(&mut d_pre_mean)
             .and(&cache.mean)
-            .for_each(|d, &m| *d *= F::one() - m * m);
-        let k = <F as bprl_nn::Scalar>::c(0.7 / LN_2);
+            .for_each(|d, &m| *d *= maps.d_mean(m));
         let mut d_pre_std = d_std.to_owned();
         Zip::from(&mut d_pre_std)
             .and(&cache.pre_std)
-            .for_each(|d, &x| *d *= k / (F::one() + (-x).exp()));
+            .for_each(|d, &x| *d *= maps.d_std(x));
         let dh = self
             .mean
             .backward(cache.input.view(), d_pre_mean.view(), &mut grad.mean);

@@ -21,13 +21,11 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 /// Rows per tile.
 const TILE_ROWS: usize = 256;
 
-/// `0.7 / ln 2`: Acme's scale of the softplus standard deviation.
-const STD_SCALE: f64 = 0.7 / std::f64::consts::LN_2;
-
 /// Per-thread buffers of one tile of a policy pass.
 struct PolicyTile<F> {
     torso: MlpTile<F>,
-    /// `[cap, A]`: the mean head's output `tanh(h W_m + b_m)`, then its pre-activation gradient.
+    /// `[cap, A]`: the mean head's output `mean_scale tanh(h W_m + b_m)`, then its
+    /// pre-activation gradient.
     mean: Array2<F>,
     /// `[cap, A]`: the std head's pre-activation `h W_s + b_s`, then its gradient.
     pre_std: Array2<F>,
@@ -50,8 +48,9 @@ impl<F: Float> GaussianPolicy<F> {
         let h = t.torso.output();
         let mut mean = t.mean.slice_mut(s![..r, ..]);
         general_mat_mul(F::one(), &h, &self.head.mean.weight, F::zero(), &mut mean);
+        let maps = self.head.maps();
         for mut row in mean.rows_mut() {
-            row.zip_mut_with(&self.head.mean.bias, |m, &b| *m = (*m + b).tanh());
+            row.zip_mut_with(&self.head.mean.bias, |m, &b| *m = maps.mean(*m + b));
         }
         let mut pre = t.pre_std.slice_mut(s![..r, ..]);
         general_mat_mul(F::one(), &h, &self.head.std.weight, F::zero(), &mut pre);
@@ -85,8 +84,7 @@ impl<F: Float> GaussianPolicy<F> {
     ) -> Result<DiagGaussian<F>> {
         let n = input.nrows();
         let a = self.output_dim();
-        let k = <F as bprl_nn::Scalar>::c(STD_SCALE);
-        let min_scale = self.head.min_scale;
+        let maps = self.head.maps();
         let n_tiles = n.div_ceil(TILE_ROWS);
         let parts = parallel::map_ranges_indexed(n_tiles, 1, |slot, range| -> Result<_> {
             let mut t = self.tile(tiles, slot, TILE_ROWS);
@@ -96,10 +94,7 @@ impl<F: Float> GaussianPolicy<F> {
                 let r = rows.len();
                 self.tile_forward(&mut t, input.slice(s![rows.clone(), ..]))?;
                 let mean = t.mean.slice(s![..r, ..]).to_owned();
-                let std = t
-                    .pre_std
-                    .slice(s![..r, ..])
-                    .mapv(|x| bprl_distributions::softplus(x) * k + min_scale);
+                let std = t.pre_std.slice(s![..r, ..]).mapv(|x| maps.std(x));
                 out.push((rows.start, mean, std));
             }
             tiles.put(slot, t.torso);
@@ -154,7 +149,7 @@ impl<F: Float> GaussianPolicy<F> {
         let a = self.output_dim();
         check_shape("d_mean", &[n, a], d_mean.shape())?;
         check_shape("d_std", &[n, a], d_std.shape())?;
-        let k = <F as bprl_nn::Scalar>::c(STD_SCALE);
+        let maps = self.head.maps();
         let one = F::one();
         // Gradients are summed per chunk of tiles, a split that does not depend on the thread
         // count (`map_chunks_indexed`), so they are bit-identical on every machine.
@@ -169,14 +164,14 @@ impl<F: Float> GaussianPolicy<F> {
                 let r = rows.len();
                 let x = input.slice(s![rows.clone(), ..]);
                 self.tile_forward(&mut t, x)?;
-                // Head: d pre_mean = d_mean (1 - m^2); d pre_std = d_std k sigmoid(pre_std).
+                // Head: d pre_mean = d_mean d mean/d pre; d pre_std = d_std d std/d pre.
                 let mut dm = t.mean.slice_mut(s![..r, ..]);
                 dm.zip_mut_with(&d_mean.slice(s![rows.clone(), ..]), |m, &d| {
-                    *m = d * (one - *m * *m);
+                    *m = d * maps.d_mean(*m);
                 });
                 let mut ds = t.pre_std.slice_mut(s![..r, ..]);
                 ds.zip_mut_with(&d_std.slice(s![rows.clone(), ..]), |p, &d| {
-                    *p = d * k / (one + (-*p).exp());
+                    *p = d * maps.d_std(*p);
                 });
                 let (dm, ds) = (t.mean.slice(s![..r, ..]), t.pre_std.slice(s![..r, ..]));
                 let h = t.torso.output();

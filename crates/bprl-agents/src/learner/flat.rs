@@ -11,9 +11,10 @@
 //! The update around them (Adam, target copies) is the shared [`LearnerState::update`].
 
 use super::metrics::Metrics;
-use super::networks::{FlatNetworks, Gradients};
+use super::networks::{FlatNetworks, Gradients, Networks};
 use super::targets::{
-    Weights, behavior_log_prob, critic_loss, grid, kl_weight, retrace_targets, soft_value,
+    Weights, behavior_log_prob, critic_losses, grid, min_q_samples, policy_value, retrace_targets,
+    soft_value,
 };
 use super::update::{Algorithm, LearnerState};
 use crate::batch::LearnerBatch;
@@ -52,6 +53,29 @@ fn rows<F: Float>(d: &DiagGaussian<F>, n: usize) -> Result<DiagGaussian<F>> {
         d.mean().slice(s![..n, ..]).to_owned(),
         d.std().slice(s![..n, ..]).to_owned(),
     )?)
+}
+
+/// What the policy loss reports.
+struct PolicyTerms<F: Float> {
+    loss: F,
+    entropy: F,
+    kl: F,
+    std: F,
+    grad: GaussianPolicy<F>,
+}
+
+/// `log N(mu + sigma eps; mu, sigma) = sum_i [-eps_i^2 / 2 - log sigma_i - log(2 pi) / 2]` of
+/// samples drawn from their noise, `eps: [S, N, A]`, `sigma: [N, A]`; returns `[S, N]`.
+pub(crate) fn gaussian_log_prob_of_noise<F: Float>(
+    eps: &Array3<F>,
+    sigma: ArrayView2<'_, F>,
+) -> Array2<F> {
+    let half = cst::<F>(0.5);
+    let c = cst::<F>(0.5 * (2.0 * std::f64::consts::PI).ln());
+    let log_sigma = sigma.mapv(|s| s.ln() + c);
+    let mut out = eps.mapv(|e| -half * e * e);
+    out -= &log_sigma.insert_axis(Axis(0));
+    out.sum_axis(Axis(2))
 }
 
 /// What steps 1-3 leave for the losses: the online policy on every row, the target prior, and
@@ -121,7 +145,7 @@ impl<F: Float> FlatLearner<F> {
         let obs = batch.obs.view();
         let n = batch.steps * batch.batch;
         let a_dim = self.online.policy.output_dim();
-        let alpha: F = kl_weight(&self.config, &self.prior_kind);
+        let alpha = self.alpha();
         // 1. Forward passes.
         let pol = self.online.policy.dist_batched(&self.tiles, obs, None)?;
         let pol_target = self.target.policy.dist_batched(&self.tiles, obs, None)?;
@@ -130,24 +154,36 @@ impl<F: Float> FlatLearner<F> {
             Some(p) => pol.kl(p)?,
             None => Array1::zeros(obs.nrows()),
         };
-        // 2. Soft value V(x) = mean_s Q'(x, a_s) - alpha KL, a_s ~ pi' (stop-gradient).
-        let actions = &noise.value * &pol_target.std().insert_axis(Axis(0))
+        // 2. Soft value V(x) = mean_s [min_k Q'_k(x, a_s) (- beta log pi'(a_s|x))] - alpha KL,
+        // a_s ~ pi' (stop-gradient).
+        let u = &noise.value * &pol_target.std().insert_axis(Axis(0))
             + pol_target.mean().insert_axis(Axis(0)); // [S, N, A]
-        let q = self
-            .target
-            .critic
-            .q_samples(&self.tiles, obs, actions.view(), None)?; // [S, N]
+        let actions = self.critic_actions(&u);
+        let mut q = min_q_samples(
+            &self.tiles,
+            &self.target_critics(),
+            obs,
+            actions.view(),
+            None,
+        )?; // [S, N]
+        if self.config.value_entropy {
+            let log_pi =
+                gaussian_log_prob_of_noise(&noise.value, pol_target.std()) - self.log_det(u.view());
+            q.zip_mut_with(&log_pi, |q, &lp| *q -= self.beta() * lp);
+        }
         let v = soft_value(q, &kl_all, alpha)?;
         // 3. Retrace targets, traces from the ratio policy.
         let ratio_pi = match self.config.ratio_policy {
             RatioPolicy::Target => &pol_target,
             RatioPolicy::Online => &pol,
         };
-        let log_pi = ratio_pi.log_prob(batch.actions.view())?;
+        let u_taken = self.pre_squash(batch.actions.view());
+        let log_pi = ratio_pi.log_prob(u_taken.view())? - self.log_det(u_taken.view());
         let log_rho =
             &grid(log_pi.slice(s![..n]), batch.steps, batch.batch)? - &behavior_log_prob(batch);
-        let q_taken = self.target.critic.q_samples(
+        let q_taken = min_q_samples(
             &self.tiles,
+            &self.target_critics(),
             batch.head(&batch.obs),
             batch.head(&batch.actions).insert_axis(Axis(0)),
             None,
@@ -168,9 +204,12 @@ impl<F: Float> FlatLearner<F> {
     }
 
     /// Algorithm 1's policy loss, the per-step objective of Eq. 1 with the prior of Eq. 8:
-    /// `mean_valid [ -mean_s Q'(x, a_s) - beta H(pi) + alpha KL(pi || pi0') ]`, `a_s = mu +
-    /// sigma eps_s` (SVG(0) through the target critic, analytic entropy). Returns the loss,
-    /// the mean entropy, the mean KL and the policy's gradient.
+    /// `mean_valid [ -mean_s Q(x, a_s(theta)) - beta H(pi) + alpha KL(pi || pi0') ]`, `a_s =
+    /// mu + sigma eps_s` (SVG(0) through the minimum of the policy critics, the target ones in
+    /// Acme's setting; the analytic entropy). With a squashed policy `a_s = squash(mu + sigma
+    /// eps_s)` and `H` is the squashed actions' entropy `H(u) + mean_s sum_i log |da/du|`.
+    /// Returns the loss, the mean entropy, the mean KL, the mean std and the policy's
+    /// gradient.
     #[doc(alias = "Eq. 1")]
     #[doc(alias = "Eq. 8")]
     fn policy_loss(
@@ -179,33 +218,42 @@ impl<F: Float> FlatLearner<F> {
         fwd: &Forward<F>,
         eps: &Array3<F>,
         w: &Array1<F>,
-    ) -> Result<(F, F, F, GaussianPolicy<F>)> {
-        let alpha: F = kl_weight(&self.config, &self.prior_kind);
-        let beta = cst::<F>(f64::from(self.config.beta));
+    ) -> Result<PolicyTerms<F>> {
+        let alpha = self.alpha();
+        let beta = self.beta();
         let n = batch.steps * batch.batch;
         let head = rows(&fwd.policy, n)?;
-        let actions = eps * &head.std().insert_axis(Axis(0)) + head.mean().insert_axis(Axis(0)); // [S, n, A]
+        let u = eps * &head.std().insert_axis(Axis(0)) + head.mean().insert_axis(Axis(0)); // [S, n, A]
+        let actions = self.critic_actions(&u);
         let s_f = cst::<F>(self.config.action_samples as f64);
-        // Input gradient only: the target critic is held fixed. dL/dQ_{s,n} = -w_n / S.
-        let qf = self.target.critic.backward_samples(
+        // Input gradient only: the critics are held fixed. dL/dQ_{s,n} = -w_n / S.
+        let (q, mut d_u) = policy_value(
             &self.tiles,
+            &self.policy_critics(),
             batch.head(&batch.obs),
             actions.view(),
             None,
-            &|_, n, _| -w[n] / s_f,
-            None,
-            true,
+            &|_, n| -w[n] / s_f,
         )?;
-        let q_term = -(&qf.q * &w.view().insert_axis(Axis(0))).sum() / s_f;
-        let d_action = qf
-            .d_action
-            .ok_or_else(|| AgentError::Shape("critic returned no action gradient".into()))?; // [S, n, A]
-        // The bootstrap step's rows carry no policy loss: the backward pass covers the first n.
-        let mut d_mean = d_action.sum_axis(Axis(0));
-        let mut d_std = (&d_action * eps).sum_axis(Axis(0));
-        // Entropy bonus -beta H: dH/dsigma = 1/sigma.
+        let q_term = -(&q * &w.view().insert_axis(Axis(0))).sum() / s_f;
+        // Entropy bonus -beta H: dH/dsigma = 1/sigma; with the squash, the log-determinant's
+        // sample mean and its reparameterized gradient.
         let entropy = head.entropy();
-        let h_mean = (&entropy * w).sum();
+        let mut h_mean = (&entropy * w).sum();
+        if self.config.squash {
+            let b = self.action_box;
+            d_u.zip_mut_with(&u, |d, &x| *d *= b.d_squash(x));
+            let ld = self.log_det(u.view()); // [S, n]
+            h_mean += (&ld * &w.view().insert_axis(Axis(0))).sum() / s_f;
+            let mut d_ld = u.mapv(|x| b.d_log_det(x));
+            for ((_, n, _), d) in d_ld.indexed_iter_mut() {
+                *d *= -beta * w[n] / s_f;
+            }
+            d_u += &d_ld;
+        }
+        // The bootstrap step's rows carry no policy loss: the backward pass covers the first n.
+        let mut d_mean = d_u.sum_axis(Axis(0));
+        let mut d_std = (&d_u * eps).sum_axis(Axis(0));
         let w_col = w.view().insert_axis(Axis(1));
         let d_h = head.entropy_grad_std() * w_col * (-beta);
         d_std.zip_mut_with(&d_h, |a, b| *a += *b);
@@ -220,6 +268,12 @@ impl<F: Float> FlatLearner<F> {
             d_std.zip_mut_with(&(&g.d_std_p * &w_col * alpha), |a, b| *a += *b);
         }
         let loss = q_term - beta * h_mean + alpha * kl_mean;
+        let std_mean = (head
+            .std()
+            .mean_axis(Axis(1))
+            .unwrap_or_else(|| Array1::zeros(n))
+            * w)
+            .sum();
         let mut grad = self.online.policy.zeros_like();
         self.online.policy.backward_batched(
             &self.tiles,
@@ -230,7 +284,13 @@ impl<F: Float> FlatLearner<F> {
             &mut grad,
             false,
         )?;
-        Ok((loss, h_mean, kl_mean, grad))
+        Ok(PolicyTerms {
+            loss,
+            entropy: h_mean,
+            kl: kl_mean,
+            std: std_mean,
+            grad,
+        })
     }
 
     /// Algorithm 1's prior distillation `mean_valid KL(sg(pi) || pi0)` and its gradient on the
@@ -281,6 +341,10 @@ impl<F: Float> Algorithm<F> for Flat {
         FlatNetworks::new(spec, action_dim, config, prior, rng)
     }
 
+    fn entropy_dims(learner: &FlatLearner<F>) -> usize {
+        learner.online.policy.output_dim()
+    }
+
     fn draw_noise(
         learner: &FlatLearner<F>,
         batch: &LearnerBatch<F>,
@@ -306,32 +370,35 @@ impl<F: Float> Algorithm<F> for Flat {
         let weights = Weights::of(batch);
         // 1-3. Forward passes, soft value, Retrace targets.
         let fwd = l.forward_targets(batch, noise, &weights)?;
-        // 4. Critic loss.
-        let (critic_loss, q_mean, g_critic) = critic_loss(
+        // 4. Critic loss (each critic on the same targets).
+        let (critic_loss, q_mean, mut g_critics) = critic_losses(
             &l.tiles,
-            &l.online.critic,
+            &l.online.critics(),
             batch,
             None,
             &fwd.q_ret,
             &weights,
         )?;
         // 5. Policy loss.
-        let (policy_loss, entropy, kl_mean, g_policy) =
-            l.policy_loss(batch, &fwd, &noise.policy, &weights.w)?;
+        let policy = l.policy_loss(batch, &fwd, &noise.policy, &weights.w)?;
         // 6. Prior loss.
         let (prior_loss, g_prior) = l.prior_loss(batch, &fwd.policy, &weights.w)?;
         let metrics = Metrics {
             critic_loss: critic_loss.as_f64(),
-            policy_loss: policy_loss.as_f64(),
+            policy_loss: policy.loss.as_f64(),
             prior_loss: prior_loss.as_f64(),
-            kl: kl_mean.as_f64(),
+            kl: policy.kl.as_f64(),
             q: q_mean.as_f64(),
-            entropy: entropy.as_f64(),
+            entropy: policy.entropy.as_f64(),
             target: ((&fwd.q_ret * &weights.valid).sum() / weights.n_valid).as_f64(),
+            std: policy.std.as_f64(),
+            ..Metrics::default()
         };
+        let critic2 = (g_critics.len() > 1).then(|| g_critics.remove(1));
         let grads = Gradients {
-            policy: g_policy,
-            critic: g_critic,
+            policy: policy.grad,
+            critic: g_critics.remove(0),
+            critic2,
             prior: g_prior,
         };
         Ok((metrics, grads))

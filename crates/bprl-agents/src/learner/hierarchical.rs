@@ -15,9 +15,10 @@
 //! The update around them (Adam, target copies) is the shared [`LearnerState::update`].
 
 use super::metrics::Metrics;
-use super::networks::{Gradients, HierNetworks};
+use super::networks::{Gradients, HierNetworks, Networks};
 use super::targets::{
-    Weights, behavior_log_prob, critic_loss, grid, kl_weight, retrace_targets, soft_value,
+    Weights, behavior_log_prob, critic_losses, grid, min_q_samples, policy_value, retrace_targets,
+    soft_value,
 };
 use super::update::{Algorithm, LearnerState};
 use crate::batch::LearnerBatch;
@@ -107,6 +108,7 @@ struct PolicyLoss<F: Float> {
     loss: F,
     entropy: F,
     kl: F,
+    std: F,
     grad: HierarchicalPolicy<F>,
 }
 
@@ -186,8 +188,9 @@ impl<F: Float> HierLearner<F> {
         }
     }
 
-    /// Step 1: the soft value `V = mean_s Q'(x, a_s, z_s) - alpha KL` over every row, with
-    /// target chains `(z_s, a_s)` and the Eq. 11 KL of an online chain to the target prior.
+    /// Step 1: the soft value `V = mean_s [min_k Q'_k(x, a_s, z_s) (- beta log pi'(z_s, a_s |
+    /// x))] - alpha KL` over every row, with target chains `(z_s, a_s)` and the Eq. 11 KL of an
+    /// online chain to the target prior.
     fn soft_value(&self, batch: &LearnerBatch<F>, noise: &HierNoise<F>) -> Result<Array1<F>> {
         let sc = self.config.action_samples;
         let obs = batch.obs.view();
@@ -198,12 +201,21 @@ impl<F: Float> HierLearner<F> {
             noise.value_latent.view(),
             noise.value_action.view(),
         )?;
-        let q = self.target.critic.q_samples(
+        let actions = self.critic_actions(&chain.action);
+        let mut q = min_q_samples(
             &self.tiles,
+            &self.target_critics(),
             obs,
-            samples_view(&chain.action, sc)?,
+            samples_view(&actions, sc)?,
             Some(samples_view(&chain.latent, sc)?),
         )?; // [S, N]
+        if self.config.value_entropy {
+            let log_pi = chain.high.dist.log_prob(chain.latent.view())?
+                + chain.low.dist.log_prob(chain.action.view())?
+                - self.log_det(chain.action.view()); // [S N]
+            let log_pi = grid(log_pi.view(), sc, obs.nrows())?;
+            q.zip_mut_with(&log_pi, |q, &lp| *q -= self.beta() * lp);
+        }
         let kl_chain = self.online.policy.sample_with_noise(
             &self.tiles,
             obs,
@@ -211,7 +223,7 @@ impl<F: Float> HierLearner<F> {
             noise.kl_action.view(),
         )?;
         let (kl, _) = self.kl_to_target_prior(obs, &kl_chain, None)?;
-        soft_value(q, &kl, kl_weight(&self.config, &self.prior_kind))
+        soft_value(q, &kl, self.alpha())
     }
 
     /// Step 2: Retrace targets with a resampled latent `z_t ~ pi^H'(.|x_t)` and traces
@@ -241,13 +253,16 @@ impl<F: Float> HierLearner<F> {
             .low
             .forward_with(&self.tiles, head_obs, Some(z_t.view()))?;
         let (t, b) = (batch.steps, batch.batch);
+        let u_taken = self.pre_squash(head_act);
+        let log_low = low_r.dist.log_prob(u_taken.view())? - self.log_det(u_taken.view());
         let log_rho = latent_log_rho(
             grid(high_r.dist.log_prob(z_t.view())?.view(), t, b)?.view(),
-            grid(low_r.dist.log_prob(head_act)?.view(), t, b)?.view(),
+            grid(log_low.view(), t, b)?.view(),
             behavior_log_prob(batch),
         )?;
-        let q_taken = self.target.critic.q_samples(
+        let q_taken = min_q_samples(
             &self.tiles,
+            &self.target_critics(),
             head_obs,
             head_act.insert_axis(Axis(0)),
             Some(z_t.view().insert_axis(Axis(0))),
@@ -264,9 +279,11 @@ impl<F: Float> HierLearner<F> {
     }
 
     /// Step 4: the policy loss over `S` online chains per transition,
-    /// `mean [ -Q'(x, a_s, sg(z_s)) - beta (H(pi^H) + H(pi^L)) + alpha KL ]` where the KL is
-    /// Eq. 11's bound to the target prior (Eq. 12 for a shared low level: `KL_H` alone). SVG(0)
-    /// through the action only: `Q'`'s latent input is not differentiated.
+    /// `mean [ -Q(x, a_s, sg(z_s)) - beta (H(pi^H) + H(pi^L)) + alpha KL ]` where the KL is
+    /// Eq. 11's bound to the target prior (Eq. 12 for a shared low level: `KL_H` alone) and `Q`
+    /// the minimum of the policy critics (the target one in Acme's setting). SVG(0) through
+    /// the action only: `Q`'s latent input is not differentiated. With a squashed policy the
+    /// low level's entropy is the squashed actions' (`H(u) + log |da/du|` at the sample).
     #[doc(alias = "Eq. 11")]
     #[doc(alias = "Eq. 12")]
     fn policy_loss(
@@ -279,29 +296,35 @@ impl<F: Float> HierLearner<F> {
             self.algorithm.hierarchy.latent_dim,
             self.online.policy.action_dim(),
         );
-        let alpha: F = kl_weight(&self.config, &self.prior_kind);
-        let beta = cst::<F>(f64::from(self.config.beta));
+        let alpha = self.alpha();
+        let beta = self.beta();
         let PolicyChains { obs, w, chain } = chains;
-        // Input gradient only (the target critic is fixed): dL/dQ_{s,i} = -w_i / S.
-        let qf = self.target.critic.backward_samples(
+        let actions = self.critic_actions(&chain.action);
+        // Input gradient only (the critics are fixed): dL/dQ_{s,i} = -w_i / S (in w).
+        let (q, d_action) = policy_value(
             &self.tiles,
+            &self.policy_critics(),
             batch.head(&batch.obs),
-            samples_view(&chain.action, sc)?,
+            samples_view(&actions, sc)?,
             Some(samples_view(&chain.latent, sc)?),
-            &|_, i, _| -w[i],
-            None,
-            true,
+            &|_, i| -w[i],
         )?;
-        let q_chain: Array1<F> = qf.q.iter().copied().collect();
+        let q_chain: Array1<F> = q.iter().copied().collect();
         let mut cg = ChainGrad::zeros(w.len(), zd, ad);
-        cg.d_action = qf
-            .d_action
-            .ok_or_else(|| AgentError::Shape("critic returned no action gradient".into()))?
+        cg.d_action = d_action
             .into_shape_with_order((w.len(), ad))
             .map_err(shape_err)?;
         let wc = w.view().insert_axis(Axis(1));
         let h_high = chain.high.dist.entropy();
-        let h_low = chain.low.dist.entropy();
+        let mut h_low = chain.low.dist.entropy();
+        if self.config.squash {
+            let bx = self.action_box;
+            cg.d_action
+                .zip_mut_with(&chain.action, |d, &u| *d *= bx.d_squash(u));
+            h_low += &self.log_det(chain.action.view());
+            let d_ld = chain.action.mapv(|u| bx.d_log_det(u)) * wc * (-beta);
+            cg.d_action += &d_ld;
+        }
         cg.d_high_std = chain.high.dist.entropy_grad_std() * wc * (-beta);
         cg.d_low_std = chain.low.dist.entropy_grad_std() * wc * (-beta);
         let (kl, kl_grad) =
@@ -312,6 +335,12 @@ impl<F: Float> HierLearner<F> {
         let entropy = ((&h_high + &h_low) * w).sum();
         let kl_mean = (&kl * w).sum();
         let loss = -(&q_chain * w).sum() - beta * entropy + alpha * kl_mean;
+        let std = chain
+            .low
+            .dist
+            .std()
+            .mean_axis(Axis(1))
+            .map_or(F::zero(), |m| (&m * w).sum());
         let mut grad = self.online.policy.zeros_like();
         self.online
             .policy
@@ -320,6 +349,7 @@ impl<F: Float> HierLearner<F> {
             loss,
             entropy,
             kl: kl_mean,
+            std,
             grad,
         })
     }
@@ -377,6 +407,10 @@ impl<F: Float> Algorithm<F> for Hierarchical {
         HierNetworks::new(spec, action_dim, config, &self.hierarchy, prior, rng)
     }
 
+    fn entropy_dims(l: &HierLearner<F>) -> usize {
+        l.algorithm.hierarchy.latent_dim + l.online.policy.action_dim()
+    }
+
     fn draw_noise(l: &HierLearner<F>, batch: &LearnerBatch<F>, rng: &mut StdRng) -> HierNoise<F> {
         let (n, n_all) = (batch.steps * batch.batch, (batch.steps + 1) * batch.batch);
         let (zd, ad) = (
@@ -405,10 +439,10 @@ impl<F: Float> Algorithm<F> for Hierarchical {
         // 1-2. Soft value and Retrace targets with resampled latents.
         let v = l.soft_value(batch, noise)?;
         let (z_t, q_ret) = l.latent_retrace(batch, noise, &weights, &v)?;
-        // 3. Critic loss on Q(x_t, a_t, z_t).
-        let (critic_loss, q_mean, g_critic) = critic_loss(
+        // 3. Critic loss on Q(x_t, a_t, z_t) (each critic on the same targets).
+        let (critic_loss, q_mean, mut g_critics) = critic_losses(
             &l.tiles,
-            &l.online.critic,
+            &l.online.critics(),
             batch,
             Some(z_t.view()),
             &q_ret,
@@ -427,10 +461,14 @@ impl<F: Float> Algorithm<F> for Hierarchical {
             q: q_mean.as_f64(),
             entropy: policy.entropy.as_f64(),
             target: ((&q_ret * &weights.valid).sum() / weights.n_valid).as_f64(),
+            std: policy.std.as_f64(),
+            ..Metrics::default()
         };
+        let critic2 = (g_critics.len() > 1).then(|| g_critics.remove(1));
         let grads = Gradients {
             policy: policy.grad,
-            critic: g_critic,
+            critic: g_critics.remove(0),
+            critic2,
             prior: g_prior,
         };
         Ok((metrics, grads))

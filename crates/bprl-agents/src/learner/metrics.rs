@@ -16,15 +16,25 @@ pub struct Metrics {
     pub kl: f64,
     /// Mean `Q(x_t, a_t)`.
     pub q: f64,
-    /// Mean analytic entropy of `pi`.
+    /// Mean entropy of `pi` (analytic; with a squashed policy, of the squashed actions,
+    /// estimated from the policy loss's samples).
     pub entropy: f64,
     /// Mean Retrace target.
     pub target: f64,
+    /// Mean standard deviation of the policy's (pre-squash) action Gaussian.
+    #[serde(default)]
+    pub std: f64,
+    /// The KL weight `alpha` this update used.
+    #[serde(default)]
+    pub alpha: f64,
+    /// The entropy weight `beta` this update used.
+    #[serde(default)]
+    pub beta: f64,
 }
 
 impl Metrics {
     /// Every field, in declaration order, with its name.
-    fn fields_mut(&mut self) -> [&mut f64; 7] {
+    fn fields_mut(&mut self) -> [&mut f64; 10] {
         [
             &mut self.critic_loss,
             &mut self.policy_loss,
@@ -33,6 +43,9 @@ impl Metrics {
             &mut self.q,
             &mut self.entropy,
             &mut self.target,
+            &mut self.std,
+            &mut self.alpha,
+            &mut self.beta,
         ]
     }
 

@@ -6,7 +6,7 @@ use crate::error::Result;
 use bprl_nn::Parameters;
 use bprl_policy::{
     Critic, CriticConfig, Float, GaussianPolicy, GaussianPolicyConfig, HierarchicalConfig,
-    HierarchicalPolicy, HierarchicalPrior, ObservationSpec, Selection,
+    HierarchicalPolicy, HierarchicalPrior, LowLevelPrior, ObservationSpec, Selection,
 };
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,10 @@ pub trait Networks<F: Float>: Clone {
     fn critic(&self) -> &Critic<F>;
     /// The critic, mutably.
     fn critic_mut(&mut self) -> &mut Critic<F>;
+    /// The second critic of twin critics ([`LearnerConfig::twin_critics`]).
+    fn critic2(&self) -> Option<&Critic<F>>;
+    /// The second critic, mutably.
+    fn critic2_mut(&mut self) -> Option<&mut Critic<F>>;
     /// The prior, if learned.
     fn prior(&self) -> Option<&Self::Prior>;
     /// The prior, mutably, if learned.
@@ -36,16 +40,39 @@ pub trait Networks<F: Float>: Clone {
     fn copy_from_networks(&mut self, other: &Self) {
         self.policy_mut().copy_from(other.policy());
         self.critic_mut().copy_from(other.critic());
+        if let (Some(a), Some(b)) = (self.critic2_mut(), other.critic2()) {
+            a.copy_from(b);
+        }
         if let (Some(a), Some(b)) = (self.prior_mut(), other.prior()) {
             a.copy_from(b);
         }
     }
 
-    /// Parameters per network: policy, critic, prior (0 without a learned prior).
+    /// Polyak averaging of every network, `self <- (1 - tau) self + tau other` (targets
+    /// following the online networks).
+    fn polyak_from_networks(&mut self, other: &Self, tau: F) {
+        self.policy_mut().polyak_from(other.policy(), tau);
+        self.critic_mut().polyak_from(other.critic(), tau);
+        if let (Some(a), Some(b)) = (self.critic2_mut(), other.critic2()) {
+            a.polyak_from(b, tau);
+        }
+        if let (Some(a), Some(b)) = (self.prior_mut(), other.prior()) {
+            a.polyak_from(b, tau);
+        }
+    }
+
+    /// The critics: one, or the twins.
+    fn critics(&self) -> Vec<&Critic<F>> {
+        std::iter::once(self.critic())
+            .chain(self.critic2())
+            .collect()
+    }
+
+    /// Parameters per network: policy, critics (both twins), prior (0 without a learned prior).
     fn parameter_counts(&self) -> (usize, usize, usize) {
         (
             self.policy().num_params(),
-            self.critic().num_params(),
+            self.critics().iter().map(|c| c.num_params()).sum(),
             self.prior().map_or(0, Parameters::num_params),
         )
     }
@@ -58,6 +85,8 @@ pub struct Gradients<F: Float, N: Networks<F>> {
     pub policy: N::Policy,
     /// Critic gradient.
     pub critic: Critic<F>,
+    /// The second critic's gradient (twin critics).
+    pub critic2: Option<Critic<F>>,
     /// Prior gradient (learned prior only).
     pub prior: Option<N::Prior>,
 }
@@ -96,6 +125,9 @@ pub struct FlatNetworks<F> {
     pub policy: GaussianPolicy<F>,
     /// `Q(x, a)`, sees every group.
     pub critic: Critic<F>,
+    /// The second critic `Q_2(x, a)` of twin critics.
+    #[serde(default)]
+    pub critic2: Option<Critic<F>>,
     /// `pi0(a | x^D)` for a learned prior.
     pub prior: Option<GaussianPolicy<F>>,
 }
@@ -118,13 +150,22 @@ impl<F: Float> FlatNetworks<F> {
             extra_input_dim: 0,
             min_scale: cfg.min_scale,
         };
-        // Initialization order (prior, policy, critic) fixes the networks a seed gives.
+        let bounded = |p: GaussianPolicy<F>| p.with_head_bounds(cfg.mean_scale, cfg.max_scale);
+        // Initialization order (prior, policy, critic, critic 2) fixes the networks a seed
+        // gives.
         let prior = prior_selection(spec, prior)?
-            .map(|sel| GaussianPolicy::new(sel, &pcfg, rng))
+            .map(|sel| GaussianPolicy::new(sel, &pcfg, rng).map(bounded))
+            .transpose()?;
+        let policy = bounded(GaussianPolicy::new(spec.select_all(), &pcfg, rng)?);
+        let critic1 = critic(spec, action_dim, 0, cfg, rng)?;
+        let critic2 = cfg
+            .twin_critics
+            .then(|| critic(spec, action_dim, 0, cfg, rng))
             .transpose()?;
         Ok(Self {
-            policy: GaussianPolicy::new(spec.select_all(), &pcfg, rng)?,
-            critic: critic(spec, action_dim, 0, cfg, rng)?,
+            policy,
+            critic: critic1,
+            critic2,
             prior,
         })
     }
@@ -145,6 +186,12 @@ impl<F: Float> Networks<F> for FlatNetworks<F> {
     fn critic_mut(&mut self) -> &mut Critic<F> {
         &mut self.critic
     }
+    fn critic2(&self) -> Option<&Critic<F>> {
+        self.critic2.as_ref()
+    }
+    fn critic2_mut(&mut self) -> Option<&mut Critic<F>> {
+        self.critic2.as_mut()
+    }
     fn prior(&self) -> Option<&GaussianPolicy<F>> {
         self.prior.as_ref()
     }
@@ -161,6 +208,9 @@ pub struct HierNetworks<F> {
     pub policy: HierarchicalPolicy<F>,
     /// `Q(x, a, z)`.
     pub critic: Critic<F>,
+    /// The second critic `Q_2(x, a, z)` of twin critics.
+    #[serde(default)]
+    pub critic2: Option<Critic<F>>,
     /// The learned hierarchical prior.
     pub prior: Option<HierarchicalPrior<F>>,
 }
@@ -195,18 +245,33 @@ impl<F: Float> HierNetworks<F> {
             (None, Some(sel)) => sel.clone(),
             (None, None) => spec.select_all(),
         };
-        // Initialization order (policy, prior, critic) fixes the networks a seed gives.
-        let policy = HierarchicalPolicy::new(spec.select_all(), low_sel, &hc, rng)?;
+        let bounded = |p: GaussianPolicy<F>| p.with_head_bounds(cfg.mean_scale, cfg.max_scale);
+        // Initialization order (policy, prior, critic, critic 2) fixes the networks a seed
+        // gives.
+        let mut policy = HierarchicalPolicy::new(spec.select_all(), low_sel, &hc, rng)?;
+        policy.high = bounded(policy.high);
+        policy.low = bounded(policy.low);
         let prior = prior_sel
             .map(|sel| {
                 let low = (h.low_level == LowLevel::Separate).then(|| sel.clone());
-                HierarchicalPrior::new(sel, low, &hc, rng)
+                HierarchicalPrior::new(sel, low, &hc, rng).map(|mut p| {
+                    p.high = bounded(p.high);
+                    if let LowLevelPrior::Separate(q) = p.low {
+                        p.low = LowLevelPrior::Separate(Box::new(bounded(*q)));
+                    }
+                    p
+                })
             })
             .transpose()?;
-        let critic = critic(spec, action_dim, h.latent_dim, cfg, rng)?;
+        let critic1 = critic(spec, action_dim, h.latent_dim, cfg, rng)?;
+        let critic2 = cfg
+            .twin_critics
+            .then(|| critic(spec, action_dim, h.latent_dim, cfg, rng))
+            .transpose()?;
         Ok(Self {
             policy,
-            critic,
+            critic: critic1,
+            critic2,
             prior,
         })
     }
@@ -226,6 +291,12 @@ impl<F: Float> Networks<F> for HierNetworks<F> {
     }
     fn critic_mut(&mut self) -> &mut Critic<F> {
         &mut self.critic
+    }
+    fn critic2(&self) -> Option<&Critic<F>> {
+        self.critic2.as_ref()
+    }
+    fn critic2_mut(&mut self) -> Option<&mut Critic<F>> {
+        self.critic2.as_mut()
     }
     fn prior(&self) -> Option<&HierarchicalPrior<F>> {
         self.prior.as_ref()

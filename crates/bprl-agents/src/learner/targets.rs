@@ -5,13 +5,13 @@
 //! and its own probabilities; these functions turn them into the critic's regression.
 
 use crate::batch::LearnerBatch;
-use crate::config::{LearnerConfig, PriorConfig};
+use crate::config::LearnerConfig;
 use crate::cst;
 use crate::error::{AgentError, Result};
 use bprl_nn::{Parameters, TileCache};
 use bprl_policy::{Critic, Float};
 use bprl_retrace::{Lambda, Sequence, retrace};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
+use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis, s};
 
 /// The per-transition weights of every loss: a transition counts when its next step is real.
 #[derive(Debug, Clone)]
@@ -34,13 +34,99 @@ impl<F: Float> Weights<F> {
     }
 }
 
-/// The KL weight `alpha` in the learner's scalar: 0 without a prior (the KL term is dropped).
-pub fn kl_weight<F: Float>(config: &LearnerConfig, prior: &PriorConfig) -> F {
-    if *prior == PriorConfig::None {
-        F::zero()
-    } else {
-        cst::<F>(f64::from(config.alpha))
+/// `min_k Q_k(x_n, a_{s,n}[, z_{s,n}])` over one critic or twin critics (clipped double Q,
+/// Fujimoto et al. 2018), `[S, N]`.
+///
+/// # Errors
+/// Shape errors from the critics.
+pub fn min_q_samples<F: Float>(
+    tiles: &TileCache<F>,
+    critics: &[&Critic<F>],
+    obs: ArrayView2<'_, F>,
+    actions: ArrayView3<'_, F>,
+    latent: Option<ArrayView3<'_, F>>,
+) -> Result<Array2<F>> {
+    let mut out: Option<Array2<F>> = None;
+    for c in critics {
+        let q = c.q_samples(tiles, obs, actions, latent)?;
+        out = Some(match out {
+            None => q,
+            Some(mut m) => {
+                m.zip_mut_with(&q, |a, &b| *a = a.min(b));
+                m
+            }
+        });
     }
+    out.ok_or_else(|| AgentError::Shape("no critic".into()))
+}
+
+/// SVG(0)'s value of the policy's samples through the (minimum of the) critics, with its
+/// input gradient: `Q_{s,n} = min_k Q_k(x_n, a_{s,n}[, z_{s,n}])` and `dL/da_{s,n}` for
+/// `dL/dQ_{s,n} = d_q(s, n)`, which flows into the critic that attains the minimum (the
+/// critics' parameters are not differentiated; their latent input neither). Returns `Q`,
+/// `[S, N]`, and `dL/da`, `[S, N, A]`.
+///
+/// # Errors
+/// Shape errors from the critics.
+pub fn policy_value<F: Float>(
+    tiles: &TileCache<F>,
+    critics: &[&Critic<F>],
+    obs: ArrayView2<'_, F>,
+    actions: ArrayView3<'_, F>,
+    latent: Option<ArrayView3<'_, F>>,
+    d_q: &(dyn Fn(usize, usize) -> F + Sync),
+) -> Result<(Array2<F>, Array3<F>)> {
+    let no_grad = || AgentError::Shape("critic returned no action gradient".into());
+    if let [only] = critics {
+        let f = only.backward_samples(
+            tiles,
+            obs,
+            actions,
+            latent,
+            &|s, n, _| d_q(s, n),
+            None,
+            true,
+        )?;
+        return Ok((f.q, f.d_action.ok_or_else(no_grad)?));
+    }
+    let qs = critics
+        .iter()
+        .map(|c| c.q_samples(tiles, obs, actions, latent))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    // The first critic attaining the minimum takes the gradient.
+    let argmin = |s: usize, n: usize| {
+        (1..qs.len()).fold(0, |best, k| {
+            if qs[k][[s, n]] < qs[best][[s, n]] {
+                k
+            } else {
+                best
+            }
+        })
+    };
+    let mut d_action = Array3::zeros(actions.raw_dim());
+    for (k, c) in critics.iter().enumerate() {
+        let f = c.backward_samples(
+            tiles,
+            obs,
+            actions,
+            latent,
+            &|s, n, _| {
+                if argmin(s, n) == k {
+                    d_q(s, n)
+                } else {
+                    F::zero()
+                }
+            },
+            None,
+            true,
+        )?;
+        d_action += &f.d_action.ok_or_else(no_grad)?;
+    }
+    let mut q = qs[0].clone();
+    for other in &qs[1..] {
+        q.zip_mut_with(other, |a, &b| *a = a.min(b));
+    }
+    Ok((q, d_action))
 }
 
 /// `[T B]` rows (row `t * B + b`) as a `[T, B]` grid.
@@ -108,6 +194,33 @@ pub fn retrace_targets<F: Float>(
         discount_t: discount.view(),
     };
     Ok(retrace(&seq, log_rho, Lambda::PerStep(lambda.view()))?.targets)
+}
+
+/// [`critic_loss`] for every critic on the same targets: the mean of their losses, the first
+/// critic's mean `Q`, and each critic's gradient.
+///
+/// # Errors
+/// Shape errors from the critics.
+pub fn critic_losses<F: Float>(
+    tiles: &TileCache<F>,
+    critics: &[&Critic<F>],
+    batch: &LearnerBatch<F>,
+    latent: Option<ArrayView2<'_, F>>,
+    q_ret: &Array2<F>,
+    weights: &Weights<F>,
+) -> Result<(F, F, Vec<Critic<F>>)> {
+    let mut loss = F::zero();
+    let mut q_mean = F::zero();
+    let mut grads = Vec::with_capacity(critics.len());
+    for (k, c) in critics.iter().enumerate() {
+        let (l, q, g) = critic_loss(tiles, c, batch, latent, q_ret, weights)?;
+        loss += l;
+        if k == 0 {
+            q_mean = q;
+        }
+        grads.push(g);
+    }
+    Ok((loss / cst::<F>(critics.len().max(1) as f64), q_mean, grads))
 }
 
 /// The critic's loss `1/2 mean_valid (Q^ret - Q(x_t, a_t[, z_t]))^2`, the mean `Q(x_t, a_t)`,

@@ -5,21 +5,27 @@
 //! 1. check the batch (NaN or infinity stops the run before anything changes);
 //! 2. draw the step's noise from `(seed, step)` ([`step_rng`]);
 //! 3. the algorithm's named losses and their gradients ([`Algorithm::losses`]);
-//! 4. check the losses; one Adam step per network (the prior unless frozen);
-//! 5. a hard copy of every target network every `P` steps.
+//! 4. check the losses; one Adam step per network (the prior unless frozen), one dual step
+//!    per tuned multiplier;
+//! 5. the targets follow: Polyak averaging every step (`tau`), or a hard copy every `P` steps;
+//! 6. every `reset_every_updates` steps, fresh policy and critics (SR-SAC's resets).
 //!
 //! What the algorithms contribute is only the [`Algorithm`] trait: their networks, their noise
 //! and their losses (`flat.rs`, `hierarchical.rs`); the soft value, the Retrace targets and the
 //! critic loss they both use are in `targets.rs`.
 
 use super::metrics::Metrics;
+use super::multipliers::{Multiplier, Multipliers};
 use super::networks::{Gradients, Networks};
 use super::optim::Optimizers;
+use super::squash::ActionBox;
 use crate::batch::LearnerBatch;
-use crate::config::{LearnerConfig, PriorConfig};
+use crate::config::{CriticChoice, LearnerConfig, PriorConfig};
+use crate::cst;
 use crate::error::Result;
-use bprl_nn::TileCache;
-use bprl_policy::{Float, ObservationSpec};
+use bprl_nn::{Parameters, TileCache};
+use bprl_policy::{Critic, Float, ObservationSpec};
+use ndarray::{Array, ArrayView, Axis};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::de::DeserializeOwned;
@@ -58,6 +64,10 @@ pub trait Algorithm<F: Float>: Sized + Clone + std::fmt::Debug {
         rng: &mut StdRng,
     ) -> Self::Noise;
 
+    /// The number of sampled dimensions whose entropy the policy loss reports (the target
+    /// entropy is per dimension): the action's, and the latent's for Algorithm 2.
+    fn entropy_dims(learner: &LearnerState<F, Self>) -> usize;
+
     /// Every loss and its gradient for given noise; no parameter changes.
     ///
     /// # Errors
@@ -95,6 +105,13 @@ pub struct LearnerState<F: Float, A: Algorithm<F>> {
     pub seed: u64,
     /// Transfer: keep the prior fixed.
     pub prior_frozen: bool,
+    /// The weights `alpha` and `beta`, fixed or tuned.
+    pub multipliers: Multipliers,
+    /// The action box a squashed policy maps onto ([`LearnerConfig::squash`]).
+    pub action_box: ActionBox,
+    /// The observation spec and action dimension the networks were built for (resets).
+    spec: ObservationSpec,
+    action_dim: usize,
     /// Scratch tiles of the batched passes, owned here and lent to every pass: not state (not
     /// saved; a clone starts with an empty one).
     #[serde(skip)]
@@ -117,6 +134,10 @@ impl<F: Float, A: Algorithm<F>> LearnerState<F, A> {
         let mut rng = StdRng::seed_from_u64(seed);
         let online = algorithm.networks(spec, action_dim, &config, &prior_kind, &mut rng)?;
         let optimizers = Optimizers::new(&config, &online)?;
+        let multipliers = Multipliers {
+            alpha: Multiplier::new(f64::from(config.alpha), config.target_kl),
+            beta: Multiplier::new(f64::from(config.beta), config.target_entropy),
+        };
         Ok(Self {
             optimizers,
             target: online.clone(),
@@ -127,8 +148,73 @@ impl<F: Float, A: Algorithm<F>> LearnerState<F, A> {
             steps: 0,
             seed,
             prior_frozen: false,
+            multipliers,
+            action_box: ActionBox::default(),
+            spec: spec.clone(),
+            action_dim,
             tiles: TileCache::new(),
         })
+    }
+
+    /// The KL weight `alpha` of the next update, in the learner's scalar: 0 without a prior
+    /// (the KL term is dropped).
+    pub fn alpha(&self) -> F {
+        if self.prior_kind == PriorConfig::None {
+            F::zero()
+        } else {
+            cst(self.multipliers.alpha.value())
+        }
+    }
+
+    /// The entropy weight `beta` of the next update.
+    pub fn beta(&self) -> F {
+        cst(self.multipliers.beta.value())
+    }
+
+    /// The target critics (one, or the twins).
+    pub fn target_critics(&self) -> Vec<&Critic<F>> {
+        self.target.critics()
+    }
+
+    /// The critics the policy loss climbs ([`LearnerConfig::policy_critic`]).
+    pub fn policy_critics(&self) -> Vec<&Critic<F>> {
+        match self.config.policy_critic {
+            CriticChoice::Online => self.online.critics(),
+            CriticChoice::Target => self.target.critics(),
+        }
+    }
+
+    /// The critic's input for policy samples `u`: `squash(u)` onto the action box for a
+    /// squashed policy, `u` itself otherwise.
+    pub fn critic_actions<D: ndarray::Dimension>(&self, u: &Array<F, D>) -> Array<F, D> {
+        if self.config.squash {
+            let b = self.action_box;
+            u.mapv(|x| b.squash(x))
+        } else {
+            u.clone()
+        }
+    }
+
+    /// The pre-squash Gaussian sample `u` of stored actions (`a` itself when unsquashed).
+    pub fn pre_squash<D: ndarray::Dimension>(&self, a: ArrayView<'_, F, D>) -> Array<F, D> {
+        if self.config.squash {
+            let b = self.action_box;
+            a.mapv(|x| b.unsquash(x))
+        } else {
+            a.to_owned()
+        }
+    }
+
+    /// `sum_i log |da_i/du_i|` over the last axis (0 when unsquashed): what a squashed
+    /// policy's log-probability subtracts from its Gaussian's.
+    pub fn log_det<D: ndarray::RemoveAxis>(&self, u: ArrayView<'_, F, D>) -> Array<F, D::Smaller> {
+        let last = Axis(u.ndim() - 1);
+        if self.config.squash {
+            let b = self.action_box;
+            u.mapv(|x| b.log_det(x)).sum_axis(last)
+        } else {
+            Array::zeros(u.raw_dim().remove_axis(last))
+        }
     }
 
     /// Draws the noise of the next update from `(seed, steps)`.
@@ -156,15 +242,55 @@ impl<F: Float, A: Algorithm<F>> LearnerState<F, A> {
     pub fn update(&mut self, batch: &LearnerBatch<F>) -> Result<Metrics> {
         batch.check_finite(self.steps)?;
         let noise = self.next_noise(batch);
-        let (metrics, grads) = self.losses(batch, &noise)?;
+        let (mut metrics, grads) = self.losses(batch, &noise)?;
         metrics.check_losses(self.steps)?;
+        metrics.alpha = self.alpha().as_f64();
+        metrics.beta = self.beta().as_f64();
         self.optimizers
             .step(&mut self.online, &grads, self.prior_frozen)?;
+        let dims = A::entropy_dims(self);
+        self.multipliers
+            .step(metrics.entropy, metrics.kl, dims, self.config.multiplier_lr);
         self.steps += 1;
-        if self.steps.is_multiple_of(self.config.target_period) {
-            self.target.copy_from_networks(&self.online);
+        match self.config.tau {
+            Some(tau) => self.target.polyak_from_networks(&self.online, cst(tau)),
+            None if self.steps.is_multiple_of(self.config.target_period) => {
+                self.target.copy_from_networks(&self.online);
+            }
+            None => {}
+        }
+        if let Some(every) = self.config.reset_every_updates
+            && self.steps.is_multiple_of(every)
+        {
+            self.reset()?;
         }
         Ok(metrics)
+    }
+
+    /// SR-SAC's reset (D'Oro et al. 2023): fresh policy and critics (online and target) and
+    /// their optimizers, drawn from `(seed, steps)`; the prior, the multipliers and the step
+    /// count are kept (and the replay, which the learner does not own).
+    ///
+    /// # Errors
+    /// As [`LearnerState::with_algorithm`].
+    pub fn reset(&mut self) -> Result<()> {
+        let mut rng = step_rng(self.seed ^ 0x7E5E_7000, self.steps);
+        let fresh = self.algorithm.networks(
+            &self.spec,
+            self.action_dim,
+            &self.config,
+            &self.prior_kind,
+            &mut rng,
+        )?;
+        for nets in [&mut self.online, &mut self.target] {
+            nets.policy_mut().copy_from(fresh.policy());
+            nets.critic_mut().copy_from(fresh.critic());
+            if let (Some(a), Some(b)) = (nets.critic2_mut(), fresh.critic2()) {
+                a.copy_from(b);
+            }
+        }
+        self.optimizers
+            .reset_policy_and_critics(&self.config, &self.online)
     }
 
     /// Number of online parameters per network (policy, critic, prior).

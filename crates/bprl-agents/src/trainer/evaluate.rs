@@ -1,6 +1,7 @@
 //! Greedy evaluation: the policy's mean action on fixed start states, the same every time.
 
 use super::acting::{Host, run_episode};
+use super::records::Diagnostics;
 use super::seeds::eval_seed;
 use crate::actor::Action;
 use crate::agent::{ActorState, Learner};
@@ -10,10 +11,15 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 /// The greedy host: the policy's mean action (the latent's mean for Algorithm 2), rewards
-/// summed over every step of every episode.
+/// summed over every step of every episode (and discounted per episode), the first step of
+/// each episode kept for the diagnostics.
 struct Greedy<'a> {
     learner: &'a Learner,
+    gamma: f64,
     total: f64,
+    discounted: f64,
+    discount: f64,
+    starts: Vec<(Vec<f32>, Action)>,
 }
 
 impl Host for Greedy<'_> {
@@ -28,17 +34,38 @@ impl Host for Greedy<'_> {
         first: bool,
         rng: &mut StdRng,
     ) -> Result<Action> {
-        self.learner.act(state, obs, first, true, rng)
+        let a = self.learner.act(state, obs, first, true, rng)?;
+        if first {
+            self.starts.push((obs.to_vec(), a.clone()));
+            self.discount = 1.0;
+        }
+        Ok(a)
     }
 
     fn transition(&mut self, _: &TimeStep, _: Action, next: &TimeStep, _: bool) -> Result<bool> {
         self.total += f64::from(next.reward);
+        self.discounted += self.discount * f64::from(next.reward);
+        self.discount *= self.gamma * f64::from(next.discount);
         Ok(true)
     }
 }
 
-/// The mean return and success rate of the greedy policy over `episodes` episodes started
-/// from [`eval_seed`]`(0..episodes)`.
+/// What an evaluation measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvalStats {
+    /// Mean return.
+    pub mean_return: f64,
+    /// Fraction of episodes that completed the task.
+    pub success_rate: f64,
+    /// Mean discounted return (the learner's `gamma`).
+    pub discounted_return: f64,
+    /// The learner's diagnostics at the start states and greedy first actions.
+    pub start: Diagnostics,
+}
+
+/// The mean return, success rate and discounted return of the greedy policy over `episodes`
+/// episodes started from [`eval_seed`]`(0..episodes)`, and the learner's diagnostics at their
+/// start states.
 ///
 /// # Errors
 /// Environment or acting errors.
@@ -46,11 +73,15 @@ pub fn evaluate<E: Env + ?Sized>(
     learner: &Learner,
     env: &mut E,
     episodes: usize,
-) -> Result<(f64, f64)> {
+) -> Result<EvalStats> {
     let mut rng = StdRng::seed_from_u64(0);
     let mut host = Greedy {
         learner,
+        gamma: learner.gamma(),
         total: 0.0,
+        discounted: 0.0,
+        discount: 1.0,
+        starts: Vec::with_capacity(episodes),
     };
     let mut successes = 0usize;
     for e in 0..episodes {
@@ -58,5 +89,11 @@ pub fn evaluate<E: Env + ?Sized>(
         successes += usize::from(out.success);
     }
     let n = episodes.max(1) as f64;
-    Ok((host.total / n, successes as f64 / n))
+    let start = learner.diagnose(&host.starts)?;
+    Ok(EvalStats {
+        mean_return: host.total / n,
+        success_rate: successes as f64 / n,
+        discounted_return: host.discounted / n,
+        start,
+    })
 }

@@ -21,7 +21,7 @@ pub mod seeds;
 mod sync;
 pub mod threaded;
 
-pub use records::{Counters, EpisodeRecord, EvalRecord};
+pub use records::{Counters, Diagnostics, EpisodeRecord, EvalRecord, STD_DIVERGED};
 
 use crate::agent::Learner;
 use crate::checkpoint;
@@ -81,7 +81,7 @@ impl<T: TaskFamily> Trainer<T> {
         let spec = ObservationSpec::new(groups.clone())?;
         let action_dim = env.action_spec().dim;
         // Validates the configuration, its groups against the environment's spec included.
-        let learner = Learner::new(&config, &spec, action_dim)?;
+        let learner = Learner::new(&config, &spec, &env.action_spec())?;
         let extras = config
             .hierarchy
             .as_ref()
@@ -176,13 +176,14 @@ impl<T: TaskFamily> Trainer<T> {
     /// # Errors
     /// Environment errors.
     pub fn evaluate(&mut self, episodes: usize) -> Result<EvalRecord> {
-        let (mean_return, success_rate) =
-            evaluate::evaluate(&self.learner, &mut self.eval_env, episodes)?;
+        let stats = evaluate::evaluate(&self.learner, &mut self.eval_env, episodes)?;
         let r = EvalRecord {
             episode: self.counters.episodes,
             env_steps: self.counters.env_steps,
-            mean_return,
-            success_rate,
+            mean_return: stats.mean_return,
+            success_rate: stats.success_rate,
+            discounted_return: stats.discounted_return,
+            start: stats.start,
         };
         self.evals.push(r);
         Ok(r)

@@ -33,7 +33,8 @@ pub struct EpisodeRecord {
     pub metrics: Metrics,
 }
 
-/// One evaluation (greedy policy, fixed seeds).
+/// One evaluation (greedy policy, fixed seeds), with the diagnostics of the learner at the
+/// evaluation's start states.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EvalRecord {
     /// Episodes of training before it.
@@ -44,4 +45,56 @@ pub struct EvalRecord {
     pub mean_return: f64,
     /// Fraction of episodes that completed the task.
     pub success_rate: f64,
+    /// Mean discounted return `sum_t gamma^t r_t` of the greedy episodes (what the critic's
+    /// estimate at their start states would be for the greedy policy).
+    #[serde(default)]
+    pub discounted_return: f64,
+    /// The learner's diagnostics at the start states.
+    #[serde(default)]
+    pub start: Diagnostics,
+}
+
+/// The learner seen at a set of states: what a run reports at every evaluation so that a
+/// critic that overestimates, or a std that blows up, shows.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// Mean `min_k Q_k(x, a)` of the online critics at the states and greedy actions.
+    pub q: f64,
+    /// Mean entropy of the policy's Gaussian (pre-squash; both levels for Algorithm 2).
+    pub entropy: f64,
+    /// Mean std of the policy's action Gaussian.
+    pub std: f64,
+    /// Mean `KL(pi || pi0)` to the prior (the latent level's for Algorithm 2; 0 without a
+    /// prior).
+    pub kl: f64,
+    /// The KL weight `alpha`.
+    pub alpha: f64,
+    /// The entropy weight `beta`.
+    pub beta: f64,
+}
+
+/// A policy std above this counts as diverged ([`EvalRecord::divergence`]).
+pub const STD_DIVERGED: f64 = 100.0;
+
+impl EvalRecord {
+    /// A warning when the run looks diverged: a non-finite or huge policy std (above
+    /// [`STD_DIVERGED`]), or a critic whose estimate at the start states is off from the
+    /// measured discounted return by more than 10 times `max(1, |return|)`.
+    pub fn divergence(&self) -> Option<String> {
+        let s = &self.start;
+        if !s.std.is_finite() || s.std > STD_DIVERGED {
+            return Some(format!(
+                "policy std diverged: mean std {:.3e} at the evaluation start states",
+                s.std
+            ));
+        }
+        let scale = self.discounted_return.abs().max(1.0);
+        if !s.q.is_finite() || (s.q - self.discounted_return).abs() > 10.0 * scale {
+            return Some(format!(
+                "critic diverged: Q {:.3e} at the evaluation start states vs measured discounted return {:.3e}",
+                s.q, self.discounted_return
+            ));
+        }
+        None
+    }
 }

@@ -32,8 +32,8 @@ pub(crate) fn learn_once(
 }
 
 /// The synchronous host: acts with the learner it owns, inserts every item into the replay and
-/// runs the updates owed (`run.updates_per_env_step` per step, once `run.min_replay` items are
-/// in).
+/// runs the updates owed: `run.updates_per_env_step` per step, accrued only from the step at
+/// which the replay holds `run.min_replay` items (so no burst of updates owed from before).
 pub(crate) struct SyncHost<'a> {
     pub learner: &'a mut Learner,
     pub replay: &'a Replay,
@@ -75,8 +75,11 @@ impl Host for SyncHost<'_> {
         for item in items {
             self.replay.insert(item, Some(Duration::ZERO))?;
         }
+        if self.replay.len() < self.run.min_replay {
+            return Ok(true);
+        }
         self.counters.update_credit += self.run.updates_per_env_step;
-        while self.counters.update_credit >= 1.0 && self.replay.len() >= self.run.min_replay {
+        while self.counters.update_credit >= 1.0 {
             let m = learn_once(self.learner, self.replay, self.spec, self.batch_size)?;
             self.metrics.accumulate(&m);
             self.updates += 1;
