@@ -225,11 +225,7 @@ impl<F: NdFloat> ValueTransform<F> {
         what: &'static str,
         x: ArrayView<'_, F, D>,
     ) -> Result<Array<F, D>> {
-        self.validate()?;
-        check::finite(what, &x)?;
-        let y = x.mapv(|v| self.apply(v));
-        check::finite("h(x)", &y)?;
-        Ok(y)
+        self.map_checked(what, "h(x)", x, |v| self.apply(v))
     }
 
     /// `h^{-1}` applied element-wise to an array.
@@ -243,11 +239,23 @@ impl<F: NdFloat> ValueTransform<F> {
         what: &'static str,
         y: ArrayView<'_, F, D>,
     ) -> Result<Array<F, D>> {
+        self.map_checked(what, "h^-1(y)", y, |v| self.inverse(v))
+    }
+
+    /// Validates, checks `x` is finite (naming `what`), maps `f` and checks the result is
+    /// finite (naming `what_out`).
+    fn map_checked<D: Dimension>(
+        &self,
+        what: &'static str,
+        what_out: &'static str,
+        x: ArrayView<'_, F, D>,
+        f: impl Fn(F) -> F,
+    ) -> Result<Array<F, D>> {
         self.validate()?;
-        check::finite(what, &y)?;
-        let x = y.mapv(|v| self.inverse(v));
-        check::finite("h^-1(y)", &x)?;
-        Ok(x)
+        check::finite(what, &x)?;
+        let y = x.mapv(f);
+        check::finite(what_out, &y)?;
+        Ok(y)
     }
 }
 
@@ -269,8 +277,10 @@ fn untransform<F: NdFloat, D: Dimension>(
 ) -> Result<(Array<F, D>, Array<F, D>)> {
     seq.validate()?;
     transform.validate()?;
-    let q = transform.inverse_array("q_t", seq.q_t.view())?;
-    let v = transform.inverse_array("v_tp1", seq.v_tp1.view())?;
+    let q = transform.map_checked("q_t", "h^-1(q_t)", seq.q_t.view(), |y| transform.inverse(y))?;
+    let v = transform.map_checked("v_tp1", "h^-1(v_tp1)", seq.v_tp1.view(), |y| {
+        transform.inverse(y)
+    })?;
     Ok((q, v))
 }
 
@@ -279,7 +289,10 @@ fn retransform<F: NdFloat, D: Dimension>(
     untransformed: ReturnTargets<F, D>,
     transform: ValueTransform<F>,
 ) -> Result<TransformedTargets<F, D>> {
-    let targets = transform.apply_array("Q^ret", untransformed.targets.view())?;
+    let targets =
+        transform.map_checked("Q^ret", "h(Q^ret)", untransformed.targets.view(), |x| {
+            transform.apply(x)
+        })?;
     Ok(TransformedTargets {
         targets,
         untransformed,
@@ -299,8 +312,8 @@ fn retransform<F: NdFloat, D: Dimension>(
 /// [`ValueTransform::Identity`] the result equals [`retrace`] exactly.
 ///
 /// # Errors
-/// As [`retrace`] and [`ValueTransform::inverse_array`] / [`ValueTransform::apply_array`]
-/// (an inverse that overflows is an error, not an infinite target).
+/// As [`retrace`] and [`ValueTransform::validate`]; [`crate::RetraceError::NonFinite`] naming
+/// `h^-1(q_t)` or `h^-1(v_tp1)` where the inverse overflows (an error, not an infinite target).
 pub fn transformed_retrace<F: NdFloat, D: RemoveAxis>(
     seq: &Sequence<'_, F, D>,
     log_rho_t: ArrayView<'_, F, D>,

@@ -98,7 +98,7 @@ fn transformed_retrace_errors() {
         matches!(
             e,
             RetraceError::NonFinite {
-                what: "h^-1(y)",
+                what: "h^-1(v_tp1)",
                 index: 1,
                 ..
             }
@@ -145,6 +145,21 @@ fn transformed_retrace_errors() {
             e,
             RetraceError::ShapeMismatch {
                 what: "log_rho_t",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let big = array![0.0f64, 1e3];
+    let e = ValueTransform::HyperbolicSin
+        .inverse_array("y", big.view())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            RetraceError::NonFinite {
+                what: "h^-1(y)",
+                index: 1,
                 ..
             }
         ),
