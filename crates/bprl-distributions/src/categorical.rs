@@ -172,6 +172,64 @@ impl<F: Real> Categorical<F> {
         g
     }
 
+    /// Per-row entropy clipped from above at a fraction of its maximum, shape `[B]`: rlax's
+    /// `clipped_entropy_softmax(temperature, entropy_clip)` entropy.
+    ///
+    /// # Formula
+    /// `min(H, c ln K)` with `H = -sum_k p_k ln p_k` ([`Categorical::entropy`]), `c` the
+    /// `entropy_clip` and `K` the number of categories (rlax `rlax/_src/distributions.py`,
+    /// `clipped_entropy_softmax`'s `entropy_fn`; its default `c = 1` is no clipping, since
+    /// `H <= ln K`). Used as an entropy bonus, it stops rewarding entropy once the policy is
+    /// within the threshold of uniform.
+    ///
+    /// # Errors
+    /// [`DistError::NonFinite`] or [`DistError::OutOfRange`] for an `entropy_clip` that is not
+    /// finite and `>= 0`.
+    #[doc(alias = "clipped_entropy_softmax")]
+    pub fn clipped_entropy(&self, entropy_clip: F) -> Result<Array1<F>> {
+        let cap = self.entropy_cap(entropy_clip)?;
+        Ok(self.entropy().mapv(|h| h.min(cap)))
+    }
+
+    /// Gradient of [`Categorical::clipped_entropy`] with respect to the raw logits, `[B, K]`.
+    ///
+    /// # Formula
+    /// `dH/dl` ([`Categorical::entropy_grad`]) in rows where `H < c ln K`, `0` where
+    /// `H > c ln K`, and `dH/dl / 2` on a tie (the convention of JAX's `jnp.minimum`, which rlax
+    /// differentiates; a tie away from the uniform policy is a measure-zero event).
+    ///
+    /// # Errors
+    /// As [`Categorical::clipped_entropy`].
+    pub fn clipped_entropy_grad(&self, entropy_clip: F) -> Result<Array2<F>> {
+        let cap = self.entropy_cap(entropy_clip)?;
+        let h = self.entropy();
+        let mut g = self.entropy_grad();
+        Zip::from(g.rows_mut()).and(&h).for_each(|mut row, &h| {
+            let w = if h < cap {
+                F::one()
+            } else if h > cap {
+                F::zero()
+            } else {
+                F::c(0.5)
+            };
+            row.mapv_inplace(|v| v * w);
+        });
+        Ok(g)
+    }
+
+    /// The clipping threshold `c ln K`, after validating `c`.
+    fn entropy_cap(&self, entropy_clip: F) -> Result<F> {
+        check::finite("entropy_clip", &ndarray::arr0(entropy_clip))?;
+        if entropy_clip < F::zero() {
+            return Err(DistError::OutOfRange {
+                what: "entropy_clip",
+                value: entropy_clip.as_f64(),
+                range: "[0, inf)",
+            });
+        }
+        Ok(entropy_clip * F::c(self.num_categories() as f64).ln())
+    }
+
     /// Draws one category per row (inverse-CDF sampling).
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<usize> {
         let k = self.num_categories();

@@ -59,6 +59,31 @@ pub enum DistError {
         /// The support, in words.
         support: &'static str,
     },
+    /// An action box is empty in some dimension: `low >= high` there.
+    #[error("`{what}`: dimension {index} needs low < high, got low = {low}, high = {high}")]
+    EmptyBox {
+        /// The argument (the bounds of a squashed distribution).
+        what: &'static str,
+        /// The first offending dimension.
+        index: usize,
+        /// Its lower bound, as `f64`.
+        low: f64,
+        /// Its upper bound, as `f64`.
+        high: f64,
+    },
+    /// Two squashed distributions that must share their bijection have different action
+    /// boxes (or one is bounded and the other is not).
+    #[error("`{what}`: dimension {index} has box {this:?} here and {other:?} in the other")]
+    BoundsMismatch {
+        /// The argument.
+        what: &'static str,
+        /// The first dimension whose `[low, high]` differ.
+        index: usize,
+        /// `[low, high]` of the first distribution.
+        this: [f64; 2],
+        /// `[low, high]` of the second.
+        other: [f64; 2],
+    },
     /// A vector of probabilities does not sum to one (within [`crate::prec::NORMALIZATION`]).
     #[error("`{what}` row {row} sums to {sum}, not 1")]
     NotNormalized {

@@ -20,12 +20,19 @@
 //! | [`DiagGaussian`] | `N(mu, diag(sigma^2))`, the flat policy and prior | analytic, with gradients |
 //! | [`Categorical`] | `Cat(softmax(l / tau))`, discrete actions or latents | analytic, with gradients |
 //! | [`DiagGaussianMixture`] | `sum_k w_k N(mu_k, sigma_k^2)`, the optimal prior of Eq. 7 | [`monte_carlo_kl`] |
-//! | [`TanhGaussian`] | `tanh(u)`, `u ~ N`, bounded actions | [`monte_carlo_kl`] |
+//! | [`TanhGaussian`] | `tanh(u)`, or `low + (high - low)(tanh(u) + 1)/2` in an [`ActionBounds`] box, `u ~ N`: bounded actions | exact via the shared bijection ([`TanhGaussian::kl`]), or [`monte_carlo_kl`] |
 //! | `FullGaussian` (feature `lapack`) | `N(mu, Sigma)` | analytic, and MPO's decoupled split |
 //!
 //! and, in [`theory`], the paper's claims as exact functions over discrete spaces: the
 //! soft-optimal policy (Eq. 3-5), the optimal shared prior (Eq. 6-7), the information
 //! bottleneck inequality (Eq. 9) and the hierarchical KL bound (Eq. 11).
+//!
+//! The squashed Gaussian has no closed-form entropy: [`TanhGaussian::entropy_estimate`] gives a
+//! reparameterized estimate with its gradient. [`Categorical::clipped_entropy`] is rlax's
+//! `clipped_entropy_softmax` entropy `min(H, c ln K)`. The element-wise kernels of the bounded
+//! squash ([`squash()`], [`unsquash`], [`log_abs_det_jacobian`], the stable
+//! [`log_one_minus_tanh_sq`], and their derivatives) live in [`squash`](mod@squash) for
+//! learners that work row by row.
 //!
 //! ## Should I use this crate?
 //!
@@ -88,6 +95,7 @@ mod mixture;
 mod monte_carlo;
 pub mod prec;
 mod real;
+pub mod squash;
 mod tanh_gaussian;
 pub mod theory;
 
@@ -99,4 +107,8 @@ pub use full_gaussian::{DecoupledKl, FullGaussian};
 pub use mixture::DiagGaussianMixture;
 pub use monte_carlo::{BatchDistribution, KlEstimator, McEstimate, monte_carlo_kl};
 pub use real::{LN_2PI, Real, logsumexp, softplus};
-pub use tanh_gaussian::{TanhGaussian, TanhSample};
+pub use squash::{
+    log_abs_det_jacobian, log_abs_det_jacobian_derivative, log_one_minus_tanh_sq,
+    log_one_minus_tanh_sq_derivative, squash, squash_derivative, unsquash, unsquash_derivative,
+};
+pub use tanh_gaussian::{ActionBounds, EntropyEstimate, TanhGaussian, TanhSample};

@@ -107,4 +107,60 @@ proptest! {
         assert_grad_close("d KL / d logits_p", &dp, &fd_p);
         assert_grad_close("d KL / d logits_q", &dq, &fd_q);
     }
+
+    /// rlax's `clipped_entropy_softmax`: `min(H, c ln K)`; `c = 1` (rlax's default) is the
+    /// plain entropy, `c = 0` is zero; the gradient is the entropy's below the threshold and
+    /// zero above, checked against finite differences away from the kink.
+    #[test]
+    fn clipped_entropy_is_min_of_entropy_and_threshold(
+        l in array2(3, 4, -3.0..3.0),
+        tau in 0.5f64..2.0,
+        clip in 0.0f64..1.2,
+    ) {
+        let c = cat(&l, tau);
+        let h = c.entropy();
+        let cap = clip * 4.0f64.ln();
+        let clipped = c.clipped_entropy(clip).unwrap();
+        for b in 0..3 {
+            prop_assert_eq!(clipped[b], h[b].min(cap));
+            prop_assert!(clipped[b] <= cap);
+        }
+        prop_assert_eq!(c.clipped_entropy(1.0).unwrap(), h.clone());
+        prop_assert!(c.clipped_entropy(0.0).unwrap().iter().all(|&v| v == 0.0));
+        let g = c.clipped_entropy_grad(clip).unwrap();
+        // Finite differences are valid only where no row sits at the kink.
+        let margin = 1e-4;
+        prop_assume!(h.iter().all(|&v| (v - cap).abs() > margin));
+        let fd = fd_grad(&l, |v| cat(v, tau).clipped_entropy(clip).unwrap().sum());
+        assert_grad_close("d clipped H / d logits", &g, &fd);
+        let full = c.entropy_grad();
+        for b in 0..3 {
+            let expect = if h[b] < cap { full.row(b).to_owned() } else { full.row(b).mapv(|_| 0.0) };
+            prop_assert_eq!(g.row(b).to_owned(), expect);
+        }
+    }
+}
+
+#[test]
+fn clipped_entropy_tie_takes_half_the_gradient() {
+    // A non-uniform row whose own entropy is the threshold: search the few floats around
+    // H / ln K for a clip `c` with `c ln K == H` exactly, then the gradient is half of dH/dl.
+    let c = Categorical::new(array![[0.3f64, -0.2, 1.0]]).unwrap();
+    let h = c.entropy()[0];
+    let ln_k = 3.0f64.ln();
+    let guess = (h / ln_k).to_bits();
+    let clip = (guess - 4..=guess + 4)
+        .map(f64::from_bits)
+        .find(|&clip| clip * ln_k == h)
+        .expect("a float clip within 4 ulps hits the entropy exactly");
+    let full = c.entropy_grad();
+    assert!(
+        full.iter().any(|&v| v.abs() > 1e-3),
+        "a row with a non-zero gradient"
+    );
+    assert_eq!(c.clipped_entropy(clip).unwrap()[0], h);
+    assert_eq!(
+        c.clipped_entropy_grad(clip).unwrap(),
+        full.mapv(|v| 0.5 * v)
+    );
 }

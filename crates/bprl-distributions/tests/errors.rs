@@ -143,3 +143,87 @@ fn out_of_support_and_range() {
         .to_string();
     assert!(msg.contains("std") && msg.contains("-2.5"), "{msg}");
 }
+
+#[test]
+fn bounded_squash_and_clipped_entropy_errors() {
+    use bprl_distributions::ActionBounds;
+    let g = DiagGaussian::<f64>::standard_normal(1, 2);
+    let e = TanhGaussian::with_bounds(g.clone(), array![-1.0], array![1.0]).unwrap_err();
+    assert!(matches!(e, DistError::ShapeMismatch { what: "low", .. }));
+    let e = TanhGaussian::with_bounds(g.clone(), array![-1.0, 0.0], array![1.0]).unwrap_err();
+    assert!(matches!(e, DistError::ShapeMismatch { what: "high", .. }));
+    let e =
+        TanhGaussian::with_bounds(g.clone(), array![-1.0, 0.0], array![1.0, f64::NAN]).unwrap_err();
+    assert!(matches!(
+        e,
+        DistError::NonFinite {
+            what: "high",
+            index: 1,
+            ..
+        }
+    ));
+    let e = TanhGaussian::with_bounds(g.clone(), array![f64::NEG_INFINITY, 0.0], array![1.0, 1.0])
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        DistError::NonFinite {
+            what: "low",
+            index: 0,
+            ..
+        }
+    ));
+    let e = TanhGaussian::with_bounds(g.clone(), array![-1.0, 2.0], array![1.0, 2.0]).unwrap_err();
+    assert!(matches!(e, DistError::EmptyBox { index: 1, .. }));
+    assert!(e.to_string().contains("low = 2"), "{e}");
+    assert!(matches!(
+        ActionBounds::<f64>::new(array![], array![]).unwrap_err(),
+        DistError::Empty { what: "low" }
+    ));
+    let t = TanhGaussian::with_bounds(g.clone(), array![-1.0, 0.0], array![1.0, 3.0]).unwrap();
+    let e = t.log_prob(array![[0.5, 3.0]].view()).unwrap_err();
+    assert!(matches!(
+        e,
+        DistError::OutOfSupport {
+            what: "a",
+            index: 1,
+            ..
+        }
+    ));
+    let e = t.log_prob(array![[0.5, 1.0, 2.0]].view()).unwrap_err();
+    assert!(matches!(e, DistError::ShapeMismatch { what: "a", .. }));
+    let e = t
+        .entropy_estimate(ndarray::Array3::zeros((0, 1, 2)).view())
+        .unwrap_err();
+    assert!(matches!(e, DistError::Empty { what: "noise" }));
+    let e = t
+        .entropy_estimate(ndarray::Array3::zeros((3, 1, 3)).view())
+        .unwrap_err();
+    assert!(matches!(e, DistError::ShapeMismatch { what: "noise", .. }));
+    let mut nan = ndarray::Array3::zeros((2, 1, 2));
+    nan[(1, 0, 0)] = f64::NAN;
+    assert!(matches!(
+        t.entropy_estimate(nan.view()).unwrap_err(),
+        DistError::NonFinite {
+            what: "noise",
+            index: 2,
+            ..
+        }
+    ));
+    let e = t.kl(&TanhGaussian::new(g)).unwrap_err();
+    assert!(matches!(e, DistError::BoundsMismatch { index: 1, .. }));
+    let c = Categorical::new(array![[0.0f64, 1.0]]).unwrap();
+    assert!(matches!(
+        c.clipped_entropy(-0.1).unwrap_err(),
+        DistError::OutOfRange {
+            what: "entropy_clip",
+            ..
+        }
+    ));
+    assert!(matches!(
+        c.clipped_entropy_grad(f64::NAN).unwrap_err(),
+        DistError::NonFinite {
+            what: "entropy_clip",
+            ..
+        }
+    ));
+}

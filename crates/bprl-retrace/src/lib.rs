@@ -28,6 +28,13 @@
 //! the KL-regularized [`kl_regularized_value`]; for latent policies the ratio is
 //! [`latent_log_rho`].
 //!
+//! A critic of widely ranging returns can learn a squashed value `h(Q)` instead: the
+//! [`ValueTransform`]s (rlax's transform pairs: [`signed_logp1`] / [`signed_expm1`],
+//! [`signed_hyperbolic`] / [`signed_parabolic`] of Pohlen et al. 2018, [`hyperbolic_arcsin`] /
+//! [`hyperbolic_sin`], each with its derivative) and [`transformed_retrace`] (rlax
+//! `transformed_retrace`: `h` of the Retrace target computed on `h^{-1}` of the bootstrapped
+//! values) provide that.
+//!
 //! ## Conventions (stated once, followed everywhere)
 //!
 //! - **Time-major**: axis 0 is time `t in [0, T)`; the remaining axes are batch. A single
@@ -68,6 +75,7 @@ mod check;
 mod discrete;
 mod error;
 mod returns;
+mod transforms;
 
 pub use discrete::{DiscreteSequence, retrace_discrete};
 pub use error::{Result, RetraceError};
@@ -75,4 +83,11 @@ pub use returns::{
     Lambda, MAX_LOG_RATIO, ReturnTargets, Sequence, Trace, general_off_policy_returns,
     kl_regularized_value, latent_log_rho, n_step_returns, off_policy_returns, retrace,
     retrace_latent, trace_coefficients,
+};
+pub use transforms::{
+    SIGNED_HYPERBOLIC_EPS, TransformedTargets, ValueTransform, hyperbolic_arcsin,
+    hyperbolic_arcsin_derivative, hyperbolic_sin, hyperbolic_sin_derivative, signed_expm1,
+    signed_expm1_derivative, signed_hyperbolic, signed_hyperbolic_derivative, signed_logp1,
+    signed_logp1_derivative, signed_parabolic, signed_parabolic_derivative,
+    transformed_general_off_policy_returns, transformed_retrace,
 };

@@ -6,3 +6,4 @@ mod family;
 mod mdp;
 mod properties;
 mod reference;
+mod transforms;
