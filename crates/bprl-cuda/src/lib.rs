@@ -39,14 +39,18 @@
 // Every public item is documented: users pick this crate alone, so its docs are the manual.
 #![deny(missing_docs)]
 
+mod compile;
 pub mod cpu;
 mod error;
 mod gpu;
+pub mod launch;
 pub mod philox;
 
+pub use compile::{
+    KERNEL_SOURCE, NVRTC_OPTIONS, compile_cubin, compile_kernels, nvrtc_available,
+    nvrtc_supported_archs, nvrtc_version,
+};
 pub use cpu::{GaussianBatch, HeadOutput, KlWithGrad, Samples, StdParam};
 pub use error::{CudaError, Result};
-pub use gpu::{
-    DeviceGaussian, Gpu, KERNEL_NAMES, KERNEL_SOURCE, WARP_KL_MIN_DIM, compile_kernels,
-    driver_available, nvrtc_available,
-};
+pub use gpu::{DeviceGaussian, Gpu, KernelImage, driver_available};
+pub use launch::{KERNEL_NAMES, Kernel, WARP_KL_MIN_DIM};

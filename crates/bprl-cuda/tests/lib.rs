@@ -5,5 +5,6 @@
 mod common;
 mod cpu_reference;
 mod gpu;
+mod host;
 mod nvrtc;
 mod philox;
