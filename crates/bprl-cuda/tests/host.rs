@@ -9,7 +9,7 @@
 //! Needs a C++ compiler (`c++`, or `$CXX`); `scripts/install-deps.sh` installs `g++`. A
 //! missing compiler fails these tests: they never skip.
 
-use crate::common::{batch, values};
+use crate::common::{Tol, assert_close, batch, tol, values};
 use bprl_cuda::launch::{self, LaunchPlan};
 use bprl_cuda::{GaussianBatch, StdParam, cpu};
 use std::io::Write;
@@ -19,13 +19,32 @@ use std::sync::OnceLock;
 
 const CRATE: &str = env!("CARGO_MANIFEST_DIR");
 
-/// Builds `tests/host/run_kernels.cpp` once per test run.
-fn runner() -> &'static PathBuf {
-    static RUNNER: OnceLock<PathBuf> = OnceLock::new();
-    RUNNER.get_or_init(|| {
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bprl_run_kernels");
+/// How the host kernels compute transcendentals.
+#[derive(Clone, Copy, PartialEq)]
+enum Math {
+    /// The C library's, as the CPU references.
+    Exact,
+    /// Moved by up to 3 ulp at random (`BPRL_PERTURB_ULPS`), a stand-in for CUDA's.
+    Perturbed,
+}
+
+/// Builds `tests/host/run_kernels.cpp` once per test run and kind of math.
+fn runner(math: Math) -> &'static PathBuf {
+    static EXACT: OnceLock<PathBuf> = OnceLock::new();
+    static PERTURBED: OnceLock<PathBuf> = OnceLock::new();
+    let (cell, file, define) = match math {
+        Math::Exact => (&EXACT, "bprl_run_kernels", None),
+        Math::Perturbed => (
+            &PERTURBED,
+            "bprl_run_kernels_3ulp",
+            Some("-DBPRL_PERTURB_ULPS=3"),
+        ),
+    };
+    cell.get_or_init(|| {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(file);
         let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
         let status = Command::new(&cxx)
+            .args(define)
             .args(["-std=c++17", "-O2", "-ffp-contract=off", "-fno-fast-math"])
             .args(["-Wall", "-Wextra", "-Wno-unknown-pragmas", "-Werror", "-pthread"])
             .arg(format!("-I{CRATE}/kernels"))
@@ -44,6 +63,10 @@ fn runner() -> &'static PathBuf {
 /// Runs `plan.kernel` on the host over `plan`'s grid with integer arguments `ints` and input
 /// arrays `arrays`; returns the output arrays.
 fn run(plan: LaunchPlan, ints: &[u64], arrays: &[&[f32]]) -> Vec<Vec<f32>> {
+    run_with(Math::Exact, plan, ints, arrays)
+}
+
+fn run_with(math: Math, plan: LaunchPlan, ints: &[u64], arrays: &[&[f32]]) -> Vec<Vec<f32>> {
     let mut input = Vec::new();
     let scalars: Vec<u64> = [u64::from(plan.blocks), u64::from(plan.threads)]
         .into_iter()
@@ -56,7 +79,7 @@ fn run(plan: LaunchPlan, ints: &[u64], arrays: &[&[f32]]) -> Vec<Vec<f32>> {
         input.extend((a.len() as u64).to_le_bytes());
         a.iter().for_each(|v| input.extend(v.to_le_bytes()));
     }
-    let mut child = Command::new(runner())
+    let mut child = Command::new(runner(math))
         .arg(plan.kernel.name())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -303,4 +326,100 @@ fn grid_stride_loops_cover_rows_beyond_the_grid() {
     let want =
         cpu::kl_rows_warp_order(&batch(&mp, &sp, 40, 100), &batch(&mq, &sq, 40, 100)).unwrap();
     assert_bits("warp KL on a 2-block grid", &got[0], &want);
+}
+
+/// The bounds of the GPU tests (`common::tol`) hold when every transcendental is off by up to
+/// 3 ulp, as CUDA's may be: the kernels run on the host with perturbed math functions over
+/// the GPU tests' shapes and inputs, against the exact CPU references.
+#[test]
+fn gpu_bounds_hold_for_transcendentals_off_by_3_ulp() {
+    let p = Math::Perturbed;
+    for (rows, dim) in [(1000, 8), (513, 7), (64, 200), (3, 65)] {
+        let n = rows * dim;
+        let (mp, sp) = (values(n, 1, -2.0, 2.0), values(n, 2, 0.05, 3.0));
+        let (mq, sq) = (values(n, 3, -2.0, 2.0), values(n, 4, 0.05, 3.0));
+        let (lsp, lsq) = (log_of(&sp), log_of(&sq));
+        for (param, s1, s2) in [(StdParam::Std, &sp, &sq), (StdParam::LogStd, &lsp, &lsq)] {
+            let pb = GaussianBatch {
+                param,
+                ..batch(&mp, s1, rows, dim)
+            };
+            let qb = GaussianBatch {
+                param,
+                ..batch(&mq, s2, rows, dim)
+            };
+            let ints = [
+                rows as u64,
+                dim as u64,
+                u64::from(param == StdParam::LogStd),
+            ];
+            let (kl_tol, grad_tol) = match param {
+                StdParam::Std => (tol::kl(dim), tol::EXACT),
+                StdParam::LogStd => (tol::kl_log_std(dim), tol::GRAD_LOG_STD),
+            };
+            eprintln!("perturbed KL [{rows}, {dim}] {param:?}");
+            let got = run_with(p, launch::kl_plan(rows, dim), &ints, &[&mp, s1, &mq, s2]);
+            let want = if dim > bprl_cuda::WARP_KL_MIN_DIM {
+                cpu::kl_rows_warp_order(&pb, &qb)
+            } else {
+                cpu::kl_rows(&pb, &qb)
+            }
+            .unwrap();
+            assert_close("kl", &got[0], &want, kl_tol);
+            if dim <= bprl_cuda::WARP_KL_MIN_DIM {
+                let got = run_with(p, launch::kl_grad_plan(rows), &ints, &[&mp, s1, &mq, s2]);
+                let w = cpu::kl_rows_grad(&pb, &qb).unwrap();
+                assert_close("grad kl", &got[0], &w.kl, kl_tol);
+                assert_close("d_mean_p", &got[1], &w.d_mean_p, grad_tol);
+                assert_close("d_scale_p", &got[2], &w.d_scale_p, grad_tol);
+                assert_close("d_mean_q", &got[3], &w.d_mean_q, grad_tol);
+                assert_close("d_scale_q", &got[4], &w.d_scale_q, grad_tol);
+            }
+        }
+    }
+    let (rows, dim, samples) = (2048, 7, 10);
+    let n = rows * dim;
+    let (m, s) = (values(n, 5, -1.0, 1.0), values(n, 6, 0.2, 1.5));
+    let ls = log_of(&s);
+    for (param, scale) in [(StdParam::Std, &s), (StdParam::LogStd, &ls)] {
+        for squash in [false, true] {
+            eprintln!("perturbed sample {param:?} squash={squash}");
+            let b = GaussianBatch {
+                param,
+                ..batch(&m, scale, rows, dim)
+            };
+            let flag = u64::from(param == StdParam::LogStd);
+            let ints = [
+                rows as u64,
+                dim as u64,
+                samples as u64,
+                1234,
+                u64::from(squash),
+                flag,
+            ];
+            let got = run_with(p, launch::sample_plan(rows, samples), &ints, &[&m, scale]);
+            let want = cpu::sample(&b, samples, 1234, squash).unwrap();
+            assert_close("actions", &got[0], &want.actions, tol::actions(1.5));
+            assert_close("log_prob", &got[1], &want.log_prob, tol::log_prob(dim));
+        }
+    }
+    let (rows, dim) = (777, 8);
+    let raw = values(2 * rows * dim, 8, -2.0, 2.0);
+    let (pm, ps) = (
+        values(rows * dim, 9, -1.0, 1.0),
+        values(rows * dim, 10, 0.2, 1.5),
+    );
+    let ints = [rows as u64, dim as u64, 10, 5, u64::from(0.1f32.to_bits())];
+    let got = run_with(p, launch::head_plan(rows), &ints, &[&raw, &pm, &ps]);
+    let w = cpu::fused_policy_head(&raw, &batch(&pm, &ps, rows, dim), 0.1, 10, 5).unwrap();
+    eprintln!("perturbed fused head");
+    let head_actions = Tol {
+        atol: tol::actions(2.3).atol + 1e-5,
+        ..tol::actions(2.3)
+    };
+    assert_close("mean", &got[0], &w.mean, tol::HEAD_MEAN);
+    assert_close("std", &got[1], &w.std, tol::HEAD_STD);
+    assert_close("actions", &got[2], &w.actions, head_actions);
+    assert_close("log_prob", &got[3], &w.log_prob, tol::log_prob(dim));
+    assert_close("kl", &got[4], &w.kl, tol::kl_log_std(dim));
 }

@@ -4,9 +4,7 @@
 // (u64 length, f32 values). Output: u32 k, k arrays in the same form. Non-warp kernels run one
 // thread index at a time; the warp kernel runs each warp's 32 lanes as 32 threads so that
 // __shfl_down_sync exchanges values as on a GPU.
-#include "host_shim.h"
-#include "bprl_kernels.cu"
-
+// The standard headers first: the shim may define the math functions as macros.
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +14,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "host_shim.h"
+#include "bprl_kernels.cu"
 
 dim3 gridDim, blockDim;
 thread_local dim3 blockIdx, threadIdx;
