@@ -47,7 +47,9 @@ pub struct Tol {
 /// the CUDA C Programming Guide bounds `logf`, `expm1f`, `log1pf` by 1 ulp and `expf`,
 /// `sinf`, `cosf`, `tanhf` by 2 ulp; glibc's are within 1 ulp; so each transcendental differs
 /// by at most 3 ulp = `3 EPS` relative. The bounds below propagate that through each formula,
-/// with a margin of about 3.
+/// with a margin of about 3. `host::gpu_bounds_hold_for_transcendentals_off_by_3_ulp` checks
+/// them without a GPU: the host-compiled kernels with every transcendental moved by up to
+/// 3 ulp stay within them.
 pub mod tol {
     use super::Tol;
 

@@ -95,6 +95,8 @@ fn grid_stride_loops_count_in_64_bits() {
     assert!(!KERNEL_SOURCE.contains("row += gridDim"));
 }
 
+/// Regression (issue 20): kernels were compiled with NVRTC's default `--fmad=true`, so
+/// `m + sd * eps`, `r * r - 1` and the KL terms became `fma.rn` and differed from the CPU.
 #[test]
 fn contraction_is_off() {
     assert!(NVRTC_OPTIONS.contains(&"--fmad=false"));
