@@ -1,7 +1,7 @@
 # bprl: the two commands a fresh machine needs.
 #   make test   installs missing system packages, then fmt + clippy + the whole test suite
 #   make demo   runs the main job and writes its report
-.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu
+.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check
 
 CARGO ?= cargo
 # NVRTC from the PyPI wheel (installed by scripts/install-deps.sh): lets the tests compile every
@@ -44,9 +44,17 @@ bench: deps
 bench-jax: deps
 	bash scripts/bench-vs-jax 20
 
-# On a machine with an NVIDIA GPU: the GPU tests (they skip elsewhere) and the kernel benchmark.
-test-gpu: deps
-	$(CARGO) test -p bprl-cuda -- --nocapture
+# On a machine with an NVIDIA GPU and a Rust toolchain: the GPU tests and the kernel benchmark.
+# BPRL_REQUIRE_GPU=1: no GPU is a failure, not a skip. No `deps`: a GPU machine may have no
+# network, and its own NVRTC (CUDA 13) must be the one found (put its folder on
+# LD_LIBRARY_PATH, e.g. /usr/local/cuda/lib64).
+test-gpu:
+	BPRL_REQUIRE_GPU=1 BPRL_REQUIRE_NVRTC=1 $(CARGO) test -p bprl-cuda -- --nocapture
 
-bench-gpu: deps
-	bash scripts/bench-cuda
+bench-gpu:
+	BPRL_REQUIRE_GPU=1 bash scripts/bench-cuda
+
+# For a GPU machine with no Rust and no network: builds the GPU tests and the benchmark here
+# into gpu-pack/ and prints the one command to run there (scripts/gpu-check).
+gpu-check:
+	bash scripts/gpu-check

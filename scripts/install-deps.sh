@@ -20,6 +20,8 @@ apt_install() {
 need_apt=()
 if ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\b'; then need_apt+=(libopenblas-dev); fi
 if ! command -v pkg-config >/dev/null 2>&1; then need_apt+=(pkg-config); fi
+# bprl-cuda's tests compile the CUDA kernels as host C++ and compare them with the CPU references.
+if ! command -v c++ >/dev/null 2>&1 && ! command -v g++ >/dev/null 2>&1; then need_apt+=(g++); fi
 if ! python3 -m pip --version >/dev/null 2>&1; then need_apt+=(python3-pip); fi
 # A TTF font for the labels of the demo's plots.
 if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then need_apt+=(fonts-dejavu-core); fi

@@ -1,7 +1,9 @@
 //! GPU benchmark of the kernels: `cargo bench -p bprl-cuda` (prints that it skipped without a
 //! GPU). For `B * D` from 2^16 to 2^26 elements (D = 8): time per call, effective GB/s (bytes
 //! the kernel must read and write), and the fraction of the measured device-to-device copy
-//! bandwidth. `scripts/bench-cuda` runs this and the PyTorch equivalent side by side.
+//! bandwidth. `scripts/bench-cuda` runs this and the PyTorch equivalent side by side (the
+//! device package of `scripts/gpu-check` too). With `BPRL_BENCH_CSV=path` the table is also
+//! written as CSV; with `BPRL_REQUIRE_GPU=1` a missing GPU is an error (exit 1), not a skip.
 
 use bprl_cuda::{DeviceGaussian, Gpu, StdParam, driver_available};
 use std::time::Instant;
@@ -20,19 +22,34 @@ fn time<F: FnMut()>(gpu: &Gpu, reps: usize, mut f: F) -> f64 {
     start.elapsed().as_secs_f64() / reps as f64
 }
 
+fn skip(why: &str) {
+    if std::env::var("BPRL_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+        eprintln!("BPRL_REQUIRE_GPU=1 but {why}");
+        std::process::exit(1);
+    }
+    println!("skipped: {why}");
+}
+
 fn main() {
     if !driver_available() {
-        println!("skipped: no CUDA driver on this machine (the benchmark needs a GPU)");
+        skip("no CUDA driver on this machine (the benchmark needs a GPU)");
         return;
     }
     let gpu = match Gpu::new(0) {
         Ok(g) => g,
         Err(e) => {
-            println!("skipped: {e}");
+            skip(&e.to_string());
             return;
         }
     };
-    println!("device: {}", gpu.name());
+    println!(
+        "device: {}; kernels: {}; NVRTC {:?}, driver CUDA {:?}",
+        gpu.name(),
+        gpu.image(),
+        gpu.nvrtc_version(),
+        gpu.driver_version()
+    );
+    let mut csv = String::from("n,copy_gbps,kl_us,kl_gbps,sample_us,sample_gbps\n");
     println!(
         "{:>10} {:>6} {:>11} {:>9} {:>8} {:>11} {:>9} {:>8}",
         "B*D", "copy", "kl us", "kl GB/s", "kl %cp", "sample us", "smp GB/s", "smp %cp"
@@ -43,20 +60,8 @@ fn main() {
         let rows = n / DIM;
         let reps = (1usize << 28 >> log2).clamp(10, 2000);
         let dev = |v: f32| s.clone_htod(&vec![v; n]).expect("alloc");
-        let p = DeviceGaussian {
-            mean: dev(0.1),
-            scale: dev(1.2),
-            param: StdParam::Std,
-            rows,
-            dim: DIM,
-        };
-        let q = DeviceGaussian {
-            mean: dev(-0.1),
-            scale: dev(0.8),
-            param: StdParam::Std,
-            rows,
-            dim: DIM,
-        };
+        let p = DeviceGaussian::new(dev(0.1), dev(1.2), StdParam::Std, rows, DIM).expect("p");
+        let q = DeviceGaussian::new(dev(-0.1), dev(0.8), StdParam::Std, rows, DIM).expect("q");
         let mut kl = s.alloc_zeros::<f32>(rows).expect("alloc");
         let mut actions = s.alloc_zeros::<f32>(n * SAMPLES).expect("alloc");
         let mut log_prob = s.alloc_zeros::<f32>(rows * SAMPLES).expect("alloc");
@@ -83,5 +88,13 @@ fn main() {
             s_bw,
             100.0 * s_bw / copy_bw
         );
+        csv += &format!(
+            "{n},{copy_bw:.1},{:.3},{kl_bw:.1},{:.3},{s_bw:.1}\n",
+            t_kl * 1e6,
+            t_s * 1e6
+        );
+    }
+    if let Ok(path) = std::env::var("BPRL_BENCH_CSV") {
+        std::fs::write(&path, csv).unwrap_or_else(|e| panic!("writing {path}: {e}"));
     }
 }

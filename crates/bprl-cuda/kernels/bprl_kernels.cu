@@ -3,7 +3,13 @@
 //
 // Layouts are row-major: [rows, dim] inputs, [samples, rows, dim] actions, [samples, rows]
 // log-probs, [rows] KLs. Every kernel has a CPU reference in src/cpu.rs with the same
-// arithmetic; keep the two in step.
+// arithmetic in the same order; keep the two in step. The same file also compiles as host C++
+// (kernels/host_shim.h, tests/host/run_kernels.cpp) so `cargo test` runs it over the launch
+// grids and compares it bit for bit with the CPU references. Compiled with --fmad=false: no
+// multiply-add is contracted, so only CUDA's transcendentals can differ from the CPU.
+//
+// Grid-stride loops count in 64 bits: an `int` index would overflow past 2^31 minus one
+// grid's worth of rows.
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
@@ -41,15 +47,24 @@ __device__ __forceinline__ u32x4 philox4x32_10(u32x4 c, unsigned int k0, unsigne
     return c;
 }
 
-// The standard normal for (seed, row, sample, dim): counter (dim, sample, row, 0), key
-// (seed low, seed high); Box-Muller on the first two words.
-__device__ __forceinline__ float philox_normal(unsigned long long seed, unsigned int row,
-                                               unsigned int sample, unsigned int dim) {
-    u32x4 c; c.x = dim; c.y = sample; c.z = row; c.w = 0u;
+// Four standard normals for (seed, row, sample, quad): dims 4 quad .. 4 quad + 3. Counter
+// (quad, sample, row, 0), key (seed low, seed high); Box-Muller on words (x, y) gives dims
+// 4q (cosine) and 4q+1 (sine), on words (z, w) dims 4q+2 and 4q+3.
+__device__ __forceinline__ void philox_normals4(unsigned long long seed, unsigned int row,
+                                                unsigned int sample, unsigned int quad,
+                                                float* eps) {
+    u32x4 c; c.x = quad; c.y = sample; c.z = row; c.w = 0u;
     u32x4 r = philox4x32_10(c, (unsigned int)(seed & 0xffffffffull), (unsigned int)(seed >> 32));
     float u1 = ((float)r.x + 1.0f) * INV_2_32;  // (0, 1]
     float u2 = (float)r.y * INV_2_32;           // [0, 1)
-    return sqrtf(-2.0f * logf(u1)) * cosf(TWO_PI * u2);
+    float u3 = ((float)r.z + 1.0f) * INV_2_32;
+    float u4 = (float)r.w * INV_2_32;
+    float rad1 = sqrtf(-2.0f * logf(u1)), th1 = TWO_PI * u2;
+    float rad2 = sqrtf(-2.0f * logf(u3)), th2 = TWO_PI * u4;
+    eps[0] = rad1 * cosf(th1);
+    eps[1] = rad1 * sinf(th1);
+    eps[2] = rad2 * cosf(th2);
+    eps[3] = rad2 * sinf(th2);
 }
 
 __device__ __forceinline__ float softplusf(float x) {
@@ -68,8 +83,9 @@ extern "C" __global__ void diag_gaussian_kl_rows(
     const float* __restrict__ mp, const float* __restrict__ sp,
     const float* __restrict__ mq, const float* __restrict__ sq,
     float* __restrict__ kl, int rows, int dim, int std_is_log) {
-    for (int row = blockIdx.x * blockDim.x + threadIdx.x; row < rows; row += gridDim.x * blockDim.x) {
-        const long long base = (long long)row * dim;
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long row = (long long)blockIdx.x * blockDim.x + threadIdx.x; row < rows; row += stride) {
+        const long long base = row * dim;
         float acc = 0.0f;
         if ((dim & 3) == 0) {
             const float4* a = reinterpret_cast<const float4*>(mp + base);
@@ -107,9 +123,10 @@ extern "C" __global__ void diag_gaussian_kl_rows_warp(
     float* __restrict__ kl, int rows, int dim, int std_is_log) {
     const int lane = threadIdx.x & 31;
     const int warps_per_block = blockDim.x >> 5;
-    for (int row = blockIdx.x * warps_per_block + (threadIdx.x >> 5); row < rows;
-         row += gridDim.x * warps_per_block) {
-        const long long base = (long long)row * dim;
+    const long long stride = (long long)gridDim.x * warps_per_block;
+    for (long long row = (long long)blockIdx.x * warps_per_block + (threadIdx.x >> 5); row < rows;
+         row += stride) {
+        const long long base = row * dim;
         float acc = 0.0f;
         for (int i = lane; i < dim; i += 32) {
             float s1 = sp[base + i], s2 = sq[base + i];
@@ -130,8 +147,9 @@ extern "C" __global__ void diag_gaussian_kl_rows_grad(
     const float* __restrict__ mq, const float* __restrict__ sq,
     float* __restrict__ kl, float* __restrict__ d_mp, float* __restrict__ d_sp,
     float* __restrict__ d_mq, float* __restrict__ d_sq, int rows, int dim, int std_is_log) {
-    for (int row = blockIdx.x * blockDim.x + threadIdx.x; row < rows; row += gridDim.x * blockDim.x) {
-        const long long base = (long long)row * dim;
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long row = (long long)blockIdx.x * blockDim.x + threadIdx.x; row < rows; row += stride) {
+        const long long base = row * dim;
         float acc = 0.0f;
         for (int i = 0; i < dim; ++i) {
             const long long j = base + i;
@@ -156,32 +174,41 @@ extern "C" __global__ void diag_gaussian_kl_rows_grad(
     }
 }
 
-// S reparameterized samples per row: a = mean + std * eps, eps = philox_normal(seed, row,
-// sample, dim); log_prob = sum_d [-eps^2/2 - ln std - ln(2 pi)/2], minus
+// S reparameterized samples per row: a = mean + std * eps, eps from philox_normals4(seed, row,
+// sample, d / 4)[d % 4]; log_prob = sum_d [-eps^2/2 - ln std - ln(2 pi)/2], minus
 // sum_d ln(1 - tanh(u)^2) = 2 (ln 2 - u - softplus(-2u)) when squash (then a = tanh(u)).
+// std_is_log: the scale input holds ln std (std = expf(scale), ln std = scale).
 // One thread per (sample, row).
 extern "C" __global__ void sample_diag_gaussian(
-    const float* __restrict__ mean, const float* __restrict__ std_dev,
+    const float* __restrict__ mean, const float* __restrict__ scale,
     float* __restrict__ actions, float* __restrict__ log_prob,
-    int rows, int dim, int samples, unsigned long long seed, int squash) {
+    int rows, int dim, int samples, unsigned long long seed, int squash, int std_is_log) {
     const long long total = (long long)rows * samples;
-    for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < total;
-         idx += (long long)gridDim.x * blockDim.x) {
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += stride) {
         const int s = (int)(idx / rows);
         const int row = (int)(idx - (long long)s * rows);
         const long long in_base = (long long)row * dim;
         const long long out_base = idx * dim;
         float lp = 0.0f;
-        for (int d = 0; d < dim; ++d) {
-            float m = mean[in_base + d], sd = std_dev[in_base + d];
-            float eps = philox_normal(seed, (unsigned int)row, (unsigned int)s, (unsigned int)d);
-            float u = m + sd * eps;
-            lp += -0.5f * eps * eps - logf(sd) - HALF_LN_2PI;
-            if (squash) {
-                lp -= 2.0f * (LN_2 - u - softplusf(-2.0f * u));
-                u = tanhf(u);
+        for (int q = 0; q < dim; q += 4) {
+            float eps[4];
+            philox_normals4(seed, (unsigned int)row, (unsigned int)s, (unsigned int)(q >> 2), eps);
+            const int n = dim - q < 4 ? dim - q : 4;
+            for (int k = 0; k < n; ++k) {
+                const int d = q + k;
+                float m = mean[in_base + d], x = scale[in_base + d];
+                float sd = std_is_log ? expf(x) : x;
+                float log_sd = std_is_log ? x : logf(x);
+                float u = m + sd * eps[k];
+                lp += -0.5f * eps[k] * eps[k] - log_sd - HALF_LN_2PI;
+                if (squash) {
+                    lp -= 2.0f * (LN_2 - u - softplusf(-2.0f * u));
+                    u = tanhf(u);
+                }
+                actions[out_base + d] = u;
             }
-            actions[out_base + d] = u;
         }
         log_prob[idx] = lp;
     }
@@ -197,9 +224,10 @@ extern "C" __global__ void fused_policy_head(
     float* __restrict__ actions, float* __restrict__ log_prob, float* __restrict__ kl,
     int rows, int dim, int samples, unsigned long long seed) {
     const float scale = 0.7f / LN_2;
-    for (int row = blockIdx.x * blockDim.x + threadIdx.x; row < rows; row += gridDim.x * blockDim.x) {
-        const long long raw_base = (long long)row * 2 * dim;
-        const long long base = (long long)row * dim;
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long row = (long long)blockIdx.x * blockDim.x + threadIdx.x; row < rows; row += stride) {
+        const long long raw_base = row * 2 * dim;
+        const long long base = row * dim;
         float acc = 0.0f;
         for (int d = 0; d < dim; ++d) {
             float m = tanhf(raw[raw_base + d]);
@@ -212,11 +240,16 @@ extern "C" __global__ void fused_policy_head(
         for (int s = 0; s < samples; ++s) {
             const long long out_base = ((long long)s * rows + row) * dim;
             float lp = 0.0f;
-            for (int d = 0; d < dim; ++d) {
-                float m = mean_out[base + d], sd = std_out[base + d];
-                float eps = philox_normal(seed, (unsigned int)row, (unsigned int)s, (unsigned int)d);
-                actions[out_base + d] = m + sd * eps;
-                lp += -0.5f * eps * eps - logf(sd) - HALF_LN_2PI;
+            for (int q = 0; q < dim; q += 4) {
+                float eps[4];
+                philox_normals4(seed, (unsigned int)row, (unsigned int)s, (unsigned int)(q >> 2), eps);
+                const int n = dim - q < 4 ? dim - q : 4;
+                for (int k = 0; k < n; ++k) {
+                    const int d = q + k;
+                    float m = mean_out[base + d], sd = std_out[base + d];
+                    actions[out_base + d] = m + sd * eps[k];
+                    lp += -0.5f * eps[k] * eps[k] - logf(sd) - HALF_LN_2PI;
+                }
             }
             log_prob[(long long)s * rows + row] = lp;
         }

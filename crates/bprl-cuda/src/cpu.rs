@@ -89,6 +89,14 @@ impl GaussianBatch<'_> {
             StdParam::LogStd => self.scale[i].exp(),
         }
     }
+
+    /// `ln sigma` as the sampling kernel computes it: the input itself for log-stds.
+    fn log_std_at(&self, i: usize) -> f32 {
+        match self.param {
+            StdParam::Std => self.scale[i].ln(),
+            StdParam::LogStd => self.scale[i],
+        }
+    }
 }
 
 pub(crate) fn check_pair(p: &GaussianBatch<'_>, q: &GaussianBatch<'_>) -> Result<()> {
@@ -224,7 +232,7 @@ pub struct Samples {
     pub log_prob: Vec<f32>,
 }
 
-fn check_samples(samples: usize, rows: usize) -> Result<()> {
+pub(crate) fn check_samples(samples: usize, rows: usize) -> Result<()> {
     if samples > i32::MAX as usize || samples.saturating_mul(rows) > i32::MAX as usize * 2 {
         return Err(CudaError::TooLarge {
             what: "samples",
@@ -238,12 +246,13 @@ fn check_samples(samples: usize, rows: usize) -> Result<()> {
 /// `S` samples per row (kernel `sample_diag_gaussian`).
 ///
 /// # Formula
-/// `eps = philox::normal(seed, row, s, d)`, `u = mu + sigma eps`;
+/// `eps = philox::normals4(seed, row, s, d / 4)[d % 4]`, `u = mu + sigma eps`;
 /// `log_prob = sum_d [ -eps^2/2 - ln sigma - ln(2 pi)/2 ]`; with `squash`, `a = tanh(u)` and
-/// `log_prob -= sum_d 2 (ln 2 - u - softplus(-2u))` (the Jacobian of tanh).
+/// `log_prob -= sum_d 2 (ln 2 - u - softplus(-2u))` (the Jacobian of tanh). For
+/// [`StdParam::LogStd`], `sigma = exp(scale)` and `ln sigma = scale` (no round trip).
 ///
 /// # Errors
-/// An invalid batch (log-std parameterization is accepted), too many samples.
+/// An invalid batch (both parameterizations are accepted, as on the GPU), too many samples.
 pub fn sample(
     dist: &GaussianBatch<'_>,
     samples: usize,
@@ -259,17 +268,19 @@ pub fn sample(
         for row in 0..rows {
             let idx = s * rows + row;
             let mut lp = 0.0f32;
-            for d in 0..dim {
-                let i = row * dim + d;
-                let (m, sd) = (dist.mean[i], dist.std_at(i));
-                let eps = philox::normal(seed, row as u32, s as u32, d as u32);
-                let mut u = m + sd * eps;
-                lp += -0.5 * eps * eps - sd.ln() - HALF_LN_2PI;
-                if squash {
-                    lp -= 2.0 * (LN_2 - u - softplus(-2.0 * u));
-                    u = u.tanh();
+            for q in (0..dim).step_by(4) {
+                let eps = philox::normals4(seed, row as u32, s as u32, (q / 4) as u32);
+                for (k, &e) in eps.iter().enumerate().take(dim - q) {
+                    let i = row * dim + q + k;
+                    let (m, sd) = (dist.mean[i], dist.std_at(i));
+                    let mut u = m + sd * e;
+                    lp += -0.5 * e * e - dist.log_std_at(i) - HALF_LN_2PI;
+                    if squash {
+                        lp -= 2.0 * (LN_2 - u - softplus(-2.0 * u));
+                        u = u.tanh();
+                    }
+                    actions[idx * dim + q + k] = u;
                 }
-                actions[idx * dim + d] = u;
             }
             log_prob[idx] = lp;
         }
@@ -328,12 +339,14 @@ pub fn fused_policy_head(
         out.kl[row] = acc;
         for s in 0..samples {
             let mut lp = 0.0f32;
-            for d in 0..dim {
-                let i = row * dim + d;
-                let (m, sd) = (out.mean[i], out.std[i]);
-                let eps = philox::normal(seed, row as u32, s as u32, d as u32);
-                out.actions[(s * rows + row) * dim + d] = m + sd * eps;
-                lp += -0.5 * eps * eps - sd.ln() - HALF_LN_2PI;
+            for q in (0..dim).step_by(4) {
+                let eps = philox::normals4(seed, row as u32, s as u32, (q / 4) as u32);
+                for (k, &e) in eps.iter().enumerate().take(dim - q) {
+                    let i = row * dim + q + k;
+                    let (m, sd) = (out.mean[i], out.std[i]);
+                    out.actions[(s * rows + row) * dim + q + k] = m + sd * e;
+                    lp += -0.5 * e * e - sd.ln() - HALF_LN_2PI;
+                }
             }
             out.log_prob[s * rows + row] = lp;
         }

@@ -13,9 +13,42 @@ pub enum CudaError {
         "no NVRTC library found (libnvrtc); put its folder on LD_LIBRARY_PATH (make test installs the PyPI wheel into .tools/nvrtc)"
     )]
     NoNvrtc,
-    /// The driver loaded but reported an error (no device, out of memory, launch failure...).
+    /// The driver loaded but has no device `ordinal` (`CUDA_ERROR_NO_DEVICE` or
+    /// `CUDA_ERROR_INVALID_DEVICE`). The only driver error GPU tests may skip on, and only
+    /// without `BPRL_REQUIRE_GPU=1`.
+    #[error("no CUDA device {ordinal}: {detail}")]
+    NoDevice {
+        /// The device ordinal asked for.
+        ordinal: usize,
+        /// The driver's error.
+        detail: String,
+    },
+    /// The driver reported an error (out of memory, launch failure...).
     #[error("CUDA driver error: {0}")]
     Driver(String),
+    /// The driver rejected the compiled kernels (`cuModuleLoadData`) or lacks an entry point
+    /// (`cuModuleGetFunction`): a broken build, never a missing GPU.
+    #[error("loading the kernels failed ({image}): {detail}")]
+    Load {
+        /// What was loaded (`cubin sm_90`, `PTX compute_90`, or an entry point).
+        image: String,
+        /// The driver's error.
+        detail: String,
+    },
+    /// PTX from this NVRTC cannot load: it is newer than what the driver supports, and no cubin
+    /// could be used.
+    #[error(
+        "PTX from NVRTC {}.{} needs a CUDA {}.{} driver, but this driver supports CUDA {}.{} (and the cubin path failed: {cubin})",
+        nvrtc.0, nvrtc.1, nvrtc.0, nvrtc.1, driver.0, driver.1
+    )]
+    PtxTooNew {
+        /// The NVRTC version `(major, minor)`.
+        nvrtc: (i32, i32),
+        /// The CUDA version the driver supports, `(major, minor)`.
+        driver: (i32, i32),
+        /// Why the cubin was not used.
+        cubin: String,
+    },
     /// NVRTC rejected the kernel source.
     #[error("NVRTC compilation failed: {0}")]
     Compile(String),

@@ -105,6 +105,29 @@ proptest! {
     }
 }
 
+/// Log-std inputs sample the same actions as the stds they encode (`exp` of the log), and the
+/// log-prob uses the log-std itself (no `ln(exp(x))` round trip).
+#[test]
+fn log_std_sampling_matches_std_sampling() {
+    let (rows, dim) = (37, 7);
+    let m = values(rows * dim, 3, -1.0, 1.0);
+    let ls = values(rows * dim, 4, -1.5, 0.5);
+    let s: Vec<f32> = ls.iter().map(|x| x.exp()).collect();
+    let log = GaussianBatch {
+        mean: &m,
+        scale: &ls,
+        param: StdParam::LogStd,
+        rows,
+        dim,
+    };
+    for squash in [false, true] {
+        let a = cpu::sample(&log, 4, 9, squash).unwrap();
+        let b = cpu::sample(&batch(&m, &s, rows, dim), 4, 9, squash).unwrap();
+        assert_eq!(a.actions, b.actions);
+        assert!(close(&a.log_prob, &b.log_prob, 1e-5));
+    }
+}
+
 #[test]
 fn bad_inputs_are_typed_errors() {
     let (m, s) = (vec![0.0f32; 6], vec![1.0f32; 6]);

@@ -1,7 +1,7 @@
 //! Philox4x32-10 against the published known-answer vectors (Random123's `kat_vectors`), and
 //! the normals it yields against N(0, 1).
 
-use bprl_cuda::philox::{normal, philox4x32_10};
+use bprl_cuda::philox::{normal, normals4, philox4x32_10};
 
 #[test]
 fn known_answers() {
@@ -22,10 +22,39 @@ fn known_answers() {
     );
 }
 
+/// Regression (issue 20): each normal took two of Philox's four words and dropped the sine
+/// half of Box-Muller. Now one call gives four normals: both outputs of both pairs.
+#[test]
+fn one_philox_call_gives_four_normals() {
+    let (seed, row, sample, quad) = (0x1234_5678_9abc_def0u64, 17, 3, 2);
+    let w = philox4x32_10([quad, sample, row, 0], [seed as u32, (seed >> 32) as u32]);
+    let pair = |a: u32, b: u32| {
+        let u1 = (a as f32 + 1.0) * 2.328_306_4e-10;
+        let th = std::f32::consts::TAU * (b as f32 * 2.328_306_4e-10);
+        let rho = (-2.0 * u1.ln()).sqrt();
+        (rho * th.cos(), rho * th.sin())
+    };
+    let ((c1, s1), (c2, s2)) = (pair(w[0], w[1]), pair(w[2], w[3]));
+    assert_eq!(normals4(seed, row, sample, quad), [c1, s1, c2, s2]);
+    for k in 0..4 {
+        assert_eq!(
+            normal(seed, row, sample, 4 * quad + k),
+            [c1, s1, c2, s2][k as usize]
+        );
+    }
+}
+
 #[test]
 fn normals_have_standard_moments_and_pass_ks() {
+    // Every position in a quad (cosine and sine halves of both pairs).
+    for dim in 0..4 {
+        moments_and_ks(dim);
+    }
+}
+
+fn moments_and_ks(dim: u32) {
     let n = 100_000u32;
-    let mut xs: Vec<f64> = (0..n).map(|i| f64::from(normal(42, i, 3, 1))).collect();
+    let mut xs: Vec<f64> = (0..n).map(|i| f64::from(normal(42, i, 3, dim))).collect();
     let mean = xs.iter().sum::<f64>() / f64::from(n);
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / f64::from(n - 1);
     assert!(mean.abs() < 5.0 / f64::from(n).sqrt(), "mean {mean}");
