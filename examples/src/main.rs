@@ -109,7 +109,9 @@ summary.md
 OPTIONS:
     --out DIR         output folder (default runs/demo)
     --preset NAME     demo (default, about 7 minutes on 2 cores) or paper (hours)
-    --body NAME       point_mass (default) or reacher (paper preset)";
+    --body NAME       point_mass (default) or reacher
+    --print-config    print the base configuration of the runs (TOML, for `bprl train
+                      --config`: the variants change only [prior] and [hierarchy]) and exit";
 
 fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
@@ -364,7 +366,7 @@ fn bench_cmd(raw: &[String]) -> Result<(), String> {
 }
 
 fn demo_cmd(raw: &[String]) -> Result<(), String> {
-    let args = Args::parse(raw, &["out", "preset", "body"], &[])?;
+    let args = Args::parse(raw, &["out", "preset", "body"], &["print-config"])?;
     let body = match args.get("body").unwrap_or("point_mass") {
         "point_mass" => BodyKind::PointMass,
         "reacher" => BodyKind::Reacher,
@@ -378,6 +380,10 @@ fn demo_cmd(raw: &[String]) -> Result<(), String> {
         "paper" => demo::Preset::paper(body),
         p => return Err(format!("--preset must be demo or paper, got `{p}`")),
     };
+    if args.flag("print-config") {
+        print!("{}", demo::base_config(&preset).to_toml());
+        return Ok(());
+    }
     let out = PathBuf::from(args.get("out").unwrap_or("runs/demo"));
     let summary = demo::run(&out, preset)?;
     println!("{summary}");

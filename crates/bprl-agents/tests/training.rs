@@ -82,7 +82,7 @@ fn random_return(episodes: usize) -> f64 {
 
 #[test]
 fn short_training_beats_a_random_policy() {
-    let config = easy(7, 4000);
+    let config = easy(7, 6000);
     let random = random_return(20);
     let mut t = trainer(config);
     t.train(None, &mut |_, _| {}).unwrap();
@@ -126,6 +126,47 @@ fn checkpoint_resume_equals_an_uninterrupted_run() {
     assert_eq!(params(&resumed.learner), params(&whole.learner));
     assert_eq!(resumed.history, whole.history);
     assert_eq!(resumed.replay.stats(), whole.replay.stats());
+    // The tuned entropy weight travels in the checkpoint (the default tunes it).
+    let beta = |t: &Trainer<Suite>| match &t.learner {
+        Learner::Flat(l) => l.multipliers.beta.clone(),
+        Learner::Hierarchical(l) => l.multipliers.beta.clone(),
+    };
+    assert_ne!(beta(&first).value(), 0.05, "beta was tuned");
+    assert_eq!(beta(&resumed), beta(&whole));
+    let reloaded = Trainer::<Suite>::load(dir.path()).unwrap();
+    assert_eq!(beta(&reloaded), beta(&first));
+}
+
+#[test]
+fn evaluations_report_the_critic_beside_the_measured_return() {
+    let mut c = easy(5, 600);
+    c.run.eval_every_episodes = 5;
+    c.run.eval_episodes = 4;
+    let mut t = trainer(c);
+    t.train(None, &mut |_, _| {}).unwrap();
+    assert!(
+        t.evals.iter().all(|e| e.start.std > 0.0),
+        "every evaluation has diagnostics"
+    );
+    let e = t.evaluate(4).unwrap();
+    let d = e.start;
+    assert!(d.q.is_finite() && d.std > 0.0 && d.entropy.is_finite() && d.kl >= 0.0);
+    assert!(e.discounted_return.abs() <= e.mean_return.abs() + 1e-9 || e.mean_return < 0.0);
+    assert_eq!(
+        d.beta,
+        match &t.learner {
+            Learner::Flat(l) => l.multipliers.beta.value(),
+            Learner::Hierarchical(l) => l.multipliers.beta.value(),
+        }
+    );
+    assert_eq!(e.divergence(), None, "{e:?}");
+    // A blown-up std and a critic far from the measured return are reported.
+    let mut bad = e;
+    bad.start.std = 1e6;
+    assert!(bad.divergence().unwrap().contains("std"));
+    let mut bad = e;
+    bad.start.q = e.discounted_return + 50.0;
+    assert!(bad.divergence().unwrap().contains("critic"));
 }
 
 #[test]

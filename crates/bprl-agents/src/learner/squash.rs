@@ -30,48 +30,39 @@ impl Default for ActionBox {
     }
 }
 
-/// Inverse of the squash is clamped to `|tanh u| <= 1 - EDGE` so stored actions on the box's
-/// edge give a finite `u`.
-const EDGE: f64 = 1e-6;
-
 impl ActionBox {
-    fn center<F: Float>(&self) -> F {
-        cst((self.high + self.low) / 2.0)
+    fn bounds<F: Float>(&self) -> (F, F) {
+        (cst(self.low), cst(self.high))
     }
 
-    fn half<F: Float>(&self) -> F {
-        cst((self.high - self.low) / 2.0)
-    }
-
-    /// `a = c + s tanh(u)`.
+    /// `a = c + s tanh(u)` ([`bprl_distributions::squash`]).
     pub fn squash<F: Float>(&self, u: F) -> F {
-        self.center::<F>() + self.half::<F>() * u.tanh()
+        let (lo, hi) = self.bounds();
+        bprl_distributions::squash(u, lo, hi)
     }
 
-    /// `u = atanh((a - c) / s)`, with `(a - c) / s` clamped to `[-1 + 1e-6, 1 - 1e-6]`.
+    /// `u = atanh((a - c) / s)`, clamped just inside the box's edge so stored actions on it
+    /// give a finite `u` ([`bprl_distributions::unsquash`]).
     pub fn unsquash<F: Float>(&self, a: F) -> F {
-        let lim = cst::<F>(1.0 - EDGE);
-        let y = ((a - self.center::<F>()) / self.half::<F>())
-            .max(-lim)
-            .min(lim);
-        cst::<F>(0.5) * ((F::one() + y) / (F::one() - y)).ln()
+        let (lo, hi) = self.bounds();
+        bprl_distributions::unsquash(a, lo, hi)
     }
 
     /// `da/du = s (1 - tanh^2 u)`.
     pub fn d_squash<F: Float>(&self, u: F) -> F {
-        let t = u.tanh();
-        self.half::<F>() * (F::one() - t * t)
+        let (lo, hi) = self.bounds();
+        bprl_distributions::squash_derivative(u, lo, hi)
     }
 
-    /// `log |da/du| = log s + 2 (ln 2 - u - softplus(-2 u))` (stable for large `|u|`).
+    /// `log |da/du| = log s + log(1 - tanh^2 u)`, in the stable form
+    /// ([`bprl_distributions::log_abs_det_jacobian`]).
     pub fn log_det<F: Float>(&self, u: F) -> F {
-        let two = cst::<F>(2.0);
-        self.half::<F>().ln()
-            + two * (cst::<F>(std::f64::consts::LN_2) - u - bprl_distributions::softplus(-two * u))
+        let (lo, hi) = self.bounds();
+        bprl_distributions::log_abs_det_jacobian(u, lo, hi)
     }
 
     /// `d log |da/du| / du = -2 tanh u`.
     pub fn d_log_det<F: Float>(&self, u: F) -> F {
-        cst::<F>(-2.0) * u.tanh()
+        bprl_distributions::log_abs_det_jacobian_derivative(u)
     }
 }
