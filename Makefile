@@ -1,7 +1,7 @@
 # bprl: the two commands a fresh machine needs.
 #   make test   installs missing system packages, then fmt + clippy + the whole test suite
 #   make demo   runs the main job and writes its report
-.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check
+.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check compare-sb3
 
 CARGO ?= cargo
 # NVRTC from the PyPI wheel (installed by scripts/install-deps.sh): lets the tests compile every
@@ -43,6 +43,12 @@ bench: deps
 # The learner update against the JAX/XLA reference, side by side (installs jax into .tools/jax).
 bench-jax: deps
 	bash scripts/bench-vs-jax 20
+
+# Learning side by side with Stable-Baselines3 SAC on the same Rust environments (through the
+# Python module crates/bprl-py; installs torch, SB3, gymnasium, maturin into .tools/sb3, about
+# 5 GB). Resumable: rerun to continue. More options through ARGS, e.g. ARGS="--body reacher".
+compare-sb3: deps
+	python3 scripts/compare-sb3 --seeds 5 $(ARGS)
 
 # On a machine with an NVIDIA GPU and a Rust toolchain: the GPU tests and the kernel benchmark.
 # BPRL_REQUIRE_GPU=1: no GPU is a failure, not a skip. No `deps`: a GPU machine may have no
