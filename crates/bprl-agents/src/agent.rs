@@ -109,7 +109,8 @@ impl Learner {
     pub fn diagnose(&self, at: &[(Vec<f32>, Action)]) -> Result<Diagnostics> {
         use ndarray::{Array2, Axis};
         let shape = |e: ndarray::ShapeError| crate::AgentError::Shape(e.to_string());
-        let rows = |f: &dyn Fn(&(Vec<f32>, Action)) -> Vec<f32>| -> Result<Array2<f32>> {
+        type Row<'a> = &'a dyn Fn(&(Vec<f32>, Action)) -> Vec<f32>;
+        let rows = |f: Row<'_>| -> Result<Array2<f32>> {
             let v: Vec<Vec<f32>> = at.iter().map(f).collect();
             let w = v.first().map_or(0, Vec::len);
             Array2::from_shape_vec((v.len(), w), v.concat()).map_err(shape)

@@ -398,7 +398,7 @@ fn resets_renew_policy_and_critics_but_keep_the_prior() {
         prior,
         "the prior kept learning"
     );
-    assert_eq!(l.online.critic2.is_some(), true);
+    assert!(l.online.critic2.is_some());
 }
 
 #[test]
