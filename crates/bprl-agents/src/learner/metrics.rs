@@ -88,3 +88,22 @@ impl Metrics {
         Ok(())
     }
 }
+
+/// The learner seen at a set of states: what a run reports at every evaluation so that a
+/// critic that overestimates, or a std that blows up, shows.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// Mean `min_k Q_k(x, a)` of the online critics at the states and greedy actions.
+    pub q: f64,
+    /// Mean entropy of the policy's Gaussian (pre-squash; both levels for Algorithm 2).
+    pub entropy: f64,
+    /// Mean std of the policy's action Gaussian.
+    pub std: f64,
+    /// Mean `KL(pi || pi0)` to the prior (the latent level's for Algorithm 2; 0 without a
+    /// prior).
+    pub kl: f64,
+    /// The KL weight `alpha`.
+    pub alpha: f64,
+    /// The entropy weight `beta`.
+    pub beta: f64,
+}

@@ -27,7 +27,7 @@ pub mod update;
 
 pub use flat::{Flat, FlatGradients, FlatLearner, UpdateNoise};
 pub use hierarchical::{HierGradients, HierLearner, HierNoise, Hierarchical};
-pub use metrics::Metrics;
+pub use metrics::{Diagnostics, Metrics};
 pub use multipliers::{Multiplier, Multipliers};
 pub use networks::{FlatNetworks, Gradients, HierNetworks, Networks};
 pub use squash::ActionBox;

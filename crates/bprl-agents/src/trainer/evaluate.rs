@@ -1,11 +1,11 @@
 //! Greedy evaluation: the policy's mean action on fixed start states, the same every time.
 
 use super::acting::{Host, run_episode};
-use super::records::Diagnostics;
 use super::seeds::eval_seed;
 use crate::actor::Action;
 use crate::agent::{ActorState, Learner};
 use crate::error::Result;
+use crate::learner::Diagnostics;
 use bprl_envs::{Env, TimeStep};
 use rand::SeedableRng;
 use rand::rngs::StdRng;

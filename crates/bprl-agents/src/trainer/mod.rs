@@ -21,7 +21,8 @@ pub mod seeds;
 mod sync;
 pub mod threaded;
 
-pub use records::{Counters, Diagnostics, EpisodeRecord, EvalRecord, STD_DIVERGED};
+pub use crate::learner::Diagnostics;
+pub use records::{Counters, EpisodeRecord, EvalRecord, STD_DIVERGED};
 
 use crate::agent::Learner;
 use crate::checkpoint;

@@ -1,6 +1,6 @@
 //! What a run reports and checkpoints: progress counters, episode and evaluation records.
 
-use crate::learner::Metrics;
+use crate::learner::{Diagnostics, Metrics};
 use serde::{Deserialize, Serialize};
 
 /// Progress counters (part of a checkpoint).
@@ -52,25 +52,6 @@ pub struct EvalRecord {
     /// The learner's diagnostics at the start states.
     #[serde(default)]
     pub start: Diagnostics,
-}
-
-/// The learner seen at a set of states: what a run reports at every evaluation so that a
-/// critic that overestimates, or a std that blows up, shows.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Diagnostics {
-    /// Mean `min_k Q_k(x, a)` of the online critics at the states and greedy actions.
-    pub q: f64,
-    /// Mean entropy of the policy's Gaussian (pre-squash; both levels for Algorithm 2).
-    pub entropy: f64,
-    /// Mean std of the policy's action Gaussian.
-    pub std: f64,
-    /// Mean `KL(pi || pi0)` to the prior (the latent level's for Algorithm 2; 0 without a
-    /// prior).
-    pub kl: f64,
-    /// The KL weight `alpha`.
-    pub alpha: f64,
-    /// The entropy weight `beta`.
-    pub beta: f64,
 }
 
 /// A policy std above this counts as diverged ([`EvalRecord::divergence`]).
