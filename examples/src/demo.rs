@@ -27,7 +27,7 @@ pub struct Preset {
 }
 
 impl Preset {
-    /// `make demo`: about 7 minutes on 2 cores.
+    /// `make demo`: about 8 minutes on 2 cores.
     pub fn demo() -> Self {
         Self {
             seeds: 3,

@@ -108,7 +108,7 @@ summary.md
 
 OPTIONS:
     --out DIR         output folder (default runs/demo)
-    --preset NAME     demo (default, about 7 minutes on 2 cores) or paper (hours)
+    --preset NAME     demo (default, about 8 minutes on 2 cores) or paper (hours)
     --body NAME       point_mass (default) or reacher
     --print-config    print the base configuration of the runs (TOML, for `bprl train
                       --config`: the variants change only [prior] and [hierarchy]) and exit";
