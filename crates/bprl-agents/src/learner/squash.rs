@@ -35,7 +35,7 @@ impl ActionBox {
         (cst(self.low), cst(self.high))
     }
 
-    /// `a = c + s tanh(u)` ([`bprl_distributions::squash`]).
+    /// `a = c + s tanh(u)` ([`bprl_distributions::squash()`]).
     pub fn squash<F: Float>(&self, u: F) -> F {
         let (lo, hi) = self.bounds();
         bprl_distributions::squash(u, lo, hi)
