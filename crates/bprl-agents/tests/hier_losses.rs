@@ -5,7 +5,9 @@
 //! shared low level); every gradient against central finite differences of those direct
 //! losses (f64), with a shared and a separate low level.
 
-use crate::losses::{A, B, T, assert_close, batch, config, kl_row, row, scramble, spec, weights};
+use crate::losses::{
+    A, B, T, assert_close, batch, brute_force_retrace, config, kl_row, row, scramble, spec, weights,
+};
 use bprl_agents::batch::LearnerBatch;
 use bprl_agents::{HierLearner, HierNoise, HierarchyConfig, LowLevel, PriorConfig};
 use bprl_nn::Parameters;
@@ -184,27 +186,16 @@ fn direct_targets(
         let log_pi = log_normal(&z, &hm, &hs) + log_normal(&b.actions.row(i).to_vec(), &lm, &ls);
         lambda * (log_pi - b.log_mu[(t, j)]).exp().min(1.0) * valid[(t, j)]
     };
-    Array2::from_shape_fn((T, B), |(t, j)| {
-        let qt = |s: usize| {
-            let i = s * B + j;
-            let z = retrace_latent(l, b, noise, i);
-            q(
-                &l.target.critic,
-                &row(&b.obs, i),
-                &b.actions.row(i).to_vec(),
-                &z,
-            )
-        };
-        let mut total = qt(t);
-        for s in t..T {
-            let disc = |u: usize| gamma * b.discounts[(u, j)] * valid[(u, j)];
-            let delta = b.rewards[(s, j)] * valid[(s, j)] + disc(s) * v[(s + 1) * B + j] - qt(s);
-            let gammas: f64 = (t..s).map(disc).product();
-            let traces: f64 = (t + 1..=s).map(|u| c(u, j)).product();
-            total += gammas * traces * delta;
-        }
-        total
-    })
+    let q_at = |i: usize| {
+        let z = retrace_latent(l, b, noise, i);
+        q(
+            &l.target.critic,
+            &row(&b.obs, i),
+            &b.actions.row(i).to_vec(),
+            &z,
+        )
+    };
+    brute_force_retrace(b, gamma, &v, &q_at, &c)
 }
 
 fn direct_critic_loss(

@@ -162,14 +162,29 @@ fn direct_targets(
             .sum();
         lambda * (log_pi - b.log_mu[(t, j)]).exp().min(1.0) * valid[(t, j)]
     };
+    let q_at = |i: usize| {
+        q(
+            &l.target.critic,
+            &row(&b.obs, i),
+            &b.actions.row(i).to_vec(),
+        )
+    };
+    brute_force_retrace(b, gamma, &v, &q_at, &c)
+}
+
+/// Retrace targets by the brute-force double sum `Q^ret_t = Q(t) + sum_{s >= t} gamma^{s-t}
+/// (prod_{u=t+1..s} c_u) delta_s`, `delta_s = r_s + gamma d_s V_{s+1} - Q(s)`, cut at padding:
+/// `q_at(i)` is `Q` of row `i = t B + j`, `c(t, j)` the trace, `v` the soft value of every row.
+pub(crate) fn brute_force_retrace(
+    b: &LearnerBatch<f64>,
+    gamma: f64,
+    v: &[f64],
+    q_at: &dyn Fn(usize) -> f64,
+    c: &dyn Fn(usize, usize) -> f64,
+) -> Array2<f64> {
+    let valid = b.valid();
     Array2::from_shape_fn((T, B), |(t, j)| {
-        let qt = |s: usize| {
-            q(
-                &l.target.critic,
-                &row(&b.obs, s * B + j),
-                &b.actions.row(s * B + j).to_vec(),
-            )
-        };
+        let qt = |s: usize| q_at(s * B + j);
         let mut total = qt(t);
         for s in t..T {
             let disc = |u: usize| gamma * b.discounts[(u, j)] * valid[(u, j)];

@@ -4,7 +4,9 @@
 //! entropy, the entropy in the soft value (losses and finite-difference gradients, f64);
 //! Polyak targets; the tuned multipliers; resets; the std bound.
 
-use crate::losses::{A, B, T, assert_close, batch, config, kl_row, row, scramble, spec, weights};
+use crate::losses::{
+    A, B, T, assert_close, batch, brute_force_retrace, config, kl_row, row, scramble, spec, weights,
+};
 use bprl_agents::batch::LearnerBatch;
 use bprl_agents::flat::{FlatLearner, UpdateNoise};
 use bprl_agents::learner::ActionBox;
@@ -141,24 +143,8 @@ fn direct_targets(
         let log_pi = log_normal(&u, &m, &s) - u.iter().map(|&u| log_det(u)).sum::<f64>();
         lambda * (log_pi - b.log_mu[(t, j)]).exp().min(1.0) * valid[(t, j)]
     };
-    Array2::from_shape_fn((T, B), |(t, j)| {
-        let qt = |s: usize| {
-            q_min(
-                &targets,
-                &row(&b.obs, s * B + j),
-                &b.actions.row(s * B + j).to_vec(),
-            )
-        };
-        let mut total = qt(t);
-        for s in t..T {
-            let disc = |u: usize| gamma * b.discounts[(u, j)] * valid[(u, j)];
-            let delta = b.rewards[(s, j)] * valid[(s, j)] + disc(s) * v[(s + 1) * B + j] - qt(s);
-            let gammas: f64 = (t..s).map(disc).product();
-            let traces: f64 = (t + 1..=s).map(|u| c(u, j)).product();
-            total += gammas * traces * delta;
-        }
-        total
-    })
+    let q_at = |i: usize| q_min(&targets, &row(&b.obs, i), &b.actions.row(i).to_vec());
+    brute_force_retrace(b, gamma, &v, &q_at, &c)
 }
 
 fn direct_critic_loss(critic: &Critic<f64>, b: &LearnerBatch<f64>, targets: &Array2<f64>) -> f64 {
