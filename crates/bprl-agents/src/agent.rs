@@ -120,33 +120,42 @@ impl Learner {
         let x = rows(&|(o, _)| o.clone())?;
         let a = rows(&|(_, a)| a.action.clone())?;
         let mean = |v: ndarray::Array1<f32>| f64::from(v.mean().unwrap_or(0.0));
-        let q_min =
-            |critics: Vec<&bprl_policy::Critic<f32>>, z: Option<&Array2<f32>>| -> Result<f64> {
-                let mut q: Option<ndarray::Array1<f32>> = None;
-                for c in critics {
-                    let v = c.q(x.view(), a.view(), z.map(|z| z.view()))?;
-                    q = Some(match q {
-                        None => v,
-                        Some(m) => ndarray::Zip::from(&m).and(&v).map_collect(|a, b| a.min(*b)),
-                    });
-                }
-                Ok(q.map_or(0.0, mean))
-            };
+        // The online critics' minimum at the taken actions: the learner's own clipped double Q.
+        let q_min = |tiles, critics: Vec<&bprl_policy::Critic<f32>>, z: Option<&Array2<f32>>| {
+            let q = crate::learner::targets::min_q_samples(
+                tiles,
+                &critics,
+                x.view(),
+                a.view().insert_axis(Axis(0)),
+                z.map(|z| z.view().insert_axis(Axis(0))),
+            )?;
+            Ok::<f64, crate::AgentError>(f64::from(q.mean().unwrap_or(0.0)))
+        };
+        // KL(d || prior) of the policy (or its latent level) to a learned or fixed N(0, I)
+        // prior; `learned` is the learned prior's distribution at `x`, if any.
+        let kl_to_prior = |kind: &crate::PriorConfig,
+                           d: &bprl_distributions::DiagGaussian<f32>,
+                           learned: Option<bprl_distributions::DiagGaussian<f32>>|
+         -> Result<f64> {
+            Ok(match (kind, learned) {
+                (crate::PriorConfig::Learned { .. }, Some(p)) => mean(d.kl(&p)?),
+                (crate::PriorConfig::StandardNormal, _) => mean(d.kl(
+                    &bprl_distributions::DiagGaussian::standard_normal(x.nrows(), d.dim()),
+                )?),
+                _ => 0.0,
+            })
+        };
         use crate::learner::Networks;
         Ok(match self {
             Learner::Flat(l) => {
                 let d = l.online.policy.forward(x.view(), None)?.dist;
-                let kl = match (&l.prior_kind, &l.online.prior) {
-                    (crate::PriorConfig::Learned { .. }, Some(p)) => {
-                        mean(d.kl(&p.forward(x.view(), None)?.dist)?)
-                    }
-                    (crate::PriorConfig::StandardNormal, _) => mean(d.kl(
-                        &bprl_distributions::DiagGaussian::standard_normal(x.nrows(), d.dim()),
-                    )?),
-                    _ => 0.0,
+                let learned = match &l.online.prior {
+                    Some(p) => Some(p.forward(x.view(), None)?.dist),
+                    None => None,
                 };
+                let kl = kl_to_prior(&l.prior_kind, &d, learned)?;
                 Diagnostics {
-                    q: q_min(l.online.critics(), None)?,
+                    q: q_min(&l.tiles, l.online.critics(), None)?,
                     entropy: mean(d.entropy()),
                     std: mean(d.std().mean_axis(Axis(1)).unwrap_or_default()),
                     kl,
@@ -158,17 +167,13 @@ impl Learner {
                 let z = rows(&|(_, a)| a.latent.clone().unwrap_or_default())?;
                 let high = l.online.policy.high.forward(x.view(), None)?.dist;
                 let low = l.online.policy.low.forward(x.view(), Some(z.view()))?.dist;
-                let kl = match (&l.prior_kind, &l.online.prior) {
-                    (crate::PriorConfig::Learned { .. }, Some(p)) => {
-                        mean(high.kl(&p.high.forward(x.view(), None)?.dist)?)
-                    }
-                    (crate::PriorConfig::StandardNormal, _) => mean(high.kl(
-                        &bprl_distributions::DiagGaussian::standard_normal(x.nrows(), high.dim()),
-                    )?),
-                    _ => 0.0,
+                let learned = match &l.online.prior {
+                    Some(p) => Some(p.high.forward(x.view(), None)?.dist),
+                    None => None,
                 };
+                let kl = kl_to_prior(&l.prior_kind, &high, learned)?;
                 Diagnostics {
-                    q: q_min(l.online.critics(), Some(&z))?,
+                    q: q_min(&l.tiles, l.online.critics(), Some(&z))?,
                     entropy: mean(high.entropy() + low.entropy()),
                     std: mean(low.std().mean_axis(Axis(1)).unwrap_or_default()),
                     kl,

@@ -169,7 +169,8 @@ impl<F: Float> FlatLearner<F> {
         if self.config.value_entropy {
             let log_pi =
                 gaussian_log_prob_of_noise(&noise.value, pol_target.std()) - self.log_det(u.view());
-            q.zip_mut_with(&log_pi, |q, &lp| *q -= self.beta() * lp);
+            let beta = self.beta();
+            q.zip_mut_with(&log_pi, |q, &lp| *q -= beta * lp);
         }
         let v = soft_value(q, &kl_all, alpha)?;
         // 3. Retrace targets, traces from the ratio policy.

@@ -214,7 +214,8 @@ impl<F: Float> HierLearner<F> {
                 + chain.low.dist.log_prob(chain.action.view())?
                 - self.log_det(chain.action.view()); // [S N]
             let log_pi = grid(log_pi.view(), sc, obs.nrows())?;
-            q.zip_mut_with(&log_pi, |q, &lp| *q -= self.beta() * lp);
+            let beta = self.beta();
+            q.zip_mut_with(&log_pi, |q, &lp| *q -= beta * lp);
         }
         let kl_chain = self.online.policy.sample_with_noise(
             &self.tiles,
