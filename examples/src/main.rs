@@ -78,7 +78,9 @@ bprl eval: evaluate a checkpoint's greedy policy
 
 OPTIONS:
     --checkpoint DIR   checkpoint folder
-    --episodes N       episodes (default 20)";
+    --episodes N       episodes (default 20)
+    --stochastic       also evaluate with actions drawn from the policy (fixed seed), on
+                       the same start states";
 
 const PLOT_HELP: &str = "\
 bprl plot: learning curves (mean over seeds, min-max band) from eval.csv files
@@ -257,14 +259,13 @@ fn transfer(raw: &[String]) -> Result<(), String> {
 }
 
 fn eval(raw: &[String]) -> Result<(), String> {
-    let args = Args::parse(raw, &["checkpoint", "episodes"], &[])?;
+    let args = Args::parse(raw, &["checkpoint", "episodes"], &["stochastic"])?;
     let dir = args
         .get("checkpoint")
         .ok_or("--checkpoint DIR is required")?;
     let mut t = Trainer::<Suite>::load(Path::new(dir)).map_err(|e| e.to_string())?;
-    let e = t
-        .evaluate(args.parsed("episodes", 20usize)?)
-        .map_err(|e| e.to_string())?;
+    let episodes = args.parsed("episodes", 20usize)?;
+    let e = t.evaluate(episodes).map_err(|e| e.to_string())?;
     println!(
         "episodes trained: {}, env steps: {}",
         t.counters.episodes, t.counters.env_steps
@@ -281,6 +282,15 @@ fn eval(raw: &[String]) -> Result<(), String> {
     );
     if let Some(w) = e.divergence() {
         println!("warning: {w}");
+    }
+    if args.flag("stochastic") {
+        let s = t.evaluate_stochastic(episodes).map_err(|e| e.to_string())?;
+        println!(
+            "stochastic evaluation: return {:.3}, success {:.0}%, discounted return {:.3}",
+            s.mean_return,
+            100.0 * s.success_rate,
+            s.discounted_return
+        );
     }
     Ok(())
 }

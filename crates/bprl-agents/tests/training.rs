@@ -169,6 +169,24 @@ fn evaluations_report_the_critic_beside_the_measured_return() {
 }
 
 #[test]
+fn stochastic_evaluation_is_repeatable_and_draws_actions() {
+    let mut t = trainer(easy(6, 400));
+    t.train(None, &mut |_, _| {}).unwrap();
+    let history = t.evals.len();
+    let a = t.evaluate_stochastic(6).unwrap();
+    let b = t.evaluate_stochastic(6).unwrap();
+    assert_eq!(a, b, "a fixed generator: the same draws every time");
+    assert_eq!(t.evals.len(), history, "not recorded in the history");
+    let greedy = t.evaluate(6).unwrap();
+    // Same start states, different first actions: the critic sees drawn, not mean, actions.
+    assert_ne!(a.start.q, greedy.start.q);
+    assert_eq!(
+        a.start.std, greedy.start.std,
+        "the same policy at the same states"
+    );
+}
+
+#[test]
 fn corrupted_or_missing_checkpoints_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = trainer(easy(1, 100));

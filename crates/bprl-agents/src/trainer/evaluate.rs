@@ -1,4 +1,5 @@
-//! Greedy evaluation: the policy's mean action on fixed start states, the same every time.
+//! Evaluation on fixed start states, the same every time: greedy (the policy's mean action,
+//! what every table reports) or stochastic (actions drawn from the policy, with a fixed seed).
 
 use super::acting::{Host, run_episode};
 use super::seeds::eval_seed;
@@ -10,11 +11,12 @@ use bprl_envs::{Env, TimeStep};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-/// The greedy host: the policy's mean action (the latent's mean for Algorithm 2), rewards
-/// summed over every step of every episode (and discounted per episode), the first step of
-/// each episode kept for the diagnostics.
-struct Greedy<'a> {
+/// The evaluation host: the policy's mean action (the latent's mean for Algorithm 2) when
+/// `greedy`, else a draw from it; rewards summed over every step of every episode (and
+/// discounted per episode), the first step of each episode kept for the diagnostics.
+struct Evaluator<'a> {
     learner: &'a Learner,
+    greedy: bool,
     gamma: f64,
     total: f64,
     discounted: f64,
@@ -22,7 +24,7 @@ struct Greedy<'a> {
     starts: Vec<(Vec<f32>, Action)>,
 }
 
-impl Host for Greedy<'_> {
+impl Host for Evaluator<'_> {
     fn actor(&self) -> Result<ActorState> {
         self.learner.actor()
     }
@@ -34,7 +36,7 @@ impl Host for Greedy<'_> {
         first: bool,
         rng: &mut StdRng,
     ) -> Result<Action> {
-        let a = self.learner.act(state, obs, first, true, rng)?;
+        let a = self.learner.act(state, obs, first, self.greedy, rng)?;
         if first {
             self.starts.push((obs.to_vec(), a.clone()));
             self.discount = 1.0;
@@ -74,9 +76,25 @@ pub fn evaluate<E: Env + ?Sized>(
     env: &mut E,
     episodes: usize,
 ) -> Result<EvalStats> {
+    evaluate_policy(learner, env, episodes, true)
+}
+
+/// As [`evaluate`], acting greedily when `greedy`, else with actions drawn from the policy
+/// (from a generator seeded with 0, so a stochastic evaluation is also the same every time).
+/// The diagnostics are taken at the first actions the evaluation took.
+///
+/// # Errors
+/// Environment or acting errors.
+pub fn evaluate_policy<E: Env + ?Sized>(
+    learner: &Learner,
+    env: &mut E,
+    episodes: usize,
+    greedy: bool,
+) -> Result<EvalStats> {
     let mut rng = StdRng::seed_from_u64(0);
-    let mut host = Greedy {
+    let mut host = Evaluator {
         learner,
+        greedy,
         gamma: learner.gamma(),
         total: 0.0,
         discounted: 0.0,

@@ -190,6 +190,15 @@ impl<T: TaskFamily> Trainer<T> {
         Ok(r)
     }
 
+    /// Evaluation with actions drawn from the policy (a fixed generator, so the same every
+    /// time) on the same start states as [`Trainer::evaluate`]; not recorded in the history.
+    ///
+    /// # Errors
+    /// Environment errors.
+    pub fn evaluate_stochastic(&mut self, episodes: usize) -> Result<evaluate::EvalStats> {
+        evaluate::evaluate_policy(&self.learner, &mut self.eval_env, episodes, false)
+    }
+
     /// Trains synchronously until `run.env_steps`, evaluating and checkpointing on schedule.
     /// `on_episode` sees every record (for progress and metrics files). Checkpoints need a
     /// family that can be saved with the run ([`Trainer::save`]).
