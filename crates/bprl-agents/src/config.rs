@@ -208,7 +208,11 @@ pub struct LearnerConfig {
     /// Tune `alpha` to a target `KL(pi || pi0)`, in nats per step (a Lagrange multiplier, as
     /// SPiRL's target divergence); `alpha` is then its initial value. Absent: fixed.
     pub target_kl: Option<f64>,
-    /// Adam learning rate of the tuned multipliers' logarithms (SAC: 3e-4).
+    /// Adam learning rate of the tuned multipliers' logarithms (SAC: 3e-4), per update. While
+    /// the entropy is above its target the logarithm falls by about this much per update, so
+    /// the multiplier's schedule in environment steps scales with the replay ratio: to keep a
+    /// schedule measured at `r` updates per step at ratio `r'`, use `multiplier_lr * r / r'`
+    /// (docs/results.md, "Which options learn").
     pub multiplier_lr: f64,
     /// Reset the policy, the critics and their optimizers (not the prior, the multipliers or
     /// the replay) every this many updates (D'Oro et al. 2023, SR-SAC), for replay ratios far
