@@ -137,20 +137,9 @@ impl Replay {
             path: p(),
             reason: e.to_string(),
         })?;
-        let steps = state.table.steps;
-        for (_, item) in &state.table.items {
-            item.check(&state.table.spec, steps)
-                .map_err(|e| ReplayError::Decode {
-                    path: p(),
-                    reason: e.to_string(),
-                })?;
-        }
-        if state.table.items.len() > state.table.capacity {
-            return Err(ReplayError::Decode {
-                path: p(),
-                reason: "more items than capacity".into(),
-            });
-        }
+        state
+            .check()
+            .map_err(|reason| ReplayError::Decode { path: p(), reason })?;
         Ok(Replay::from_state(state))
     }
 }

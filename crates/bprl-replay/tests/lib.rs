@@ -3,5 +3,6 @@
 mod adder;
 mod common;
 mod limiter;
+mod regressions;
 mod snapshot;
 mod table;
