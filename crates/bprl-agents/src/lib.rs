@@ -93,6 +93,7 @@ pub mod checkpoint;
 pub mod config;
 mod error;
 pub mod learner;
+pub mod strict;
 pub mod trainer;
 
 pub use agent::{ActorState, Learner};

@@ -7,5 +7,6 @@ mod config;
 mod hier_losses;
 mod losses;
 mod options;
+mod strict;
 mod threads;
 mod training;
