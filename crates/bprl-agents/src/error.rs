@@ -119,6 +119,32 @@ pub enum AgentError {
         /// What failed.
         reason: String,
     },
+    /// Two learners (a checkpoint and its configuration, or a transfer's source and target)
+    /// whose parameter arrays differ: the first differing array, by name, and both shapes.
+    #[error("{context}: parameter `{name}` has shape {found:?}, expected {expected:?}")]
+    ParameterShape {
+        /// What was being matched (for example `transfer of the prior`).
+        context: String,
+        /// Dotted name of the array.
+        name: String,
+        /// The shape the receiving learner has.
+        expected: Vec<usize>,
+        /// The shape of the array offered.
+        found: Vec<usize>,
+    },
+    /// A checkpoint whose parts do not belong together: a state file of another run, or of
+    /// another episode than its name and `LATEST` say, or a replay file not written with it.
+    #[error("checkpoint {path}: {what} is {found}, expected {expected}")]
+    CheckpointMismatch {
+        /// The file.
+        path: PathBuf,
+        /// What differs (`run id`, `episode`, `replay digest`).
+        what: String,
+        /// The value the rest of the checkpoint requires.
+        expected: String,
+        /// The value found.
+        found: String,
+    },
     /// A batch or network shape that does not fit.
     #[error("shape: {0}")]
     Shape(String),

@@ -61,7 +61,7 @@
 //! config.run.env_steps = 60;
 //! config.run.min_replay = 4;
 //! let mut trainer = Trainer::new(config, Suite::point_mass_default(), TaskSplit::Train)?;
-//! trainer.train(None, &mut |_episode, _eval| {})?;
+//! trainer.train(None, &mut |_episode, _eval| Ok(()))?;
 //! let eval = trainer.evaluate(2)?;
 //! assert!(eval.mean_return.is_finite());
 //!

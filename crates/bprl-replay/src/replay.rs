@@ -292,6 +292,40 @@ impl Replay {
         Ok(out)
     }
 
+    /// A new replay with this one's items, sampler state and configuration but another rate
+    /// limiter (switching a run between a synchronous and a threaded mode). The insert and
+    /// sample counters restart balanced for the new limiter (`inserts` = the items held,
+    /// `samples` such that the ratio sits at its target), so neither side starts blocked.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for a limiter [`Replay::new`] would refuse.
+    pub fn with_rate_limiter(
+        &self,
+        rate_limiter: RateLimiterConfig,
+    ) -> std::result::Result<Replay, ConfigError> {
+        let s = self.lock();
+        let config = ReplayConfig {
+            rate_limiter,
+            ..s.config
+        };
+        config.validate()?;
+        let inserts = s.table.len() as u64;
+        let target = inserts as f64 * rate_limiter.samples_per_insert
+            - rate_limiter.min_size_to_sample as f64 * rate_limiter.samples_per_insert;
+        Ok(Replay::from_state(State {
+            config,
+            table: s.table.clone(),
+            rng: s.rng,
+            inserts,
+            samples: if target.is_finite() && target > 0.0 {
+                target as u64
+            } else {
+                0
+            },
+            closed: false,
+        }))
+    }
+
     /// Closes the replay: every blocked and future `insert`/`sample` returns
     /// [`ReplayError::Shutdown`]. Idempotent.
     pub fn shutdown(&self) {
