@@ -234,7 +234,8 @@ fn threaded_mode_runs_and_learns_steps() {
     c.run.actor_threads = 2;
     c.run.samples_per_insert = 8.0;
     let mut t = trainer(c);
-    t.train_threaded(None, &mut |_, _| Ok(()), &mut |_| {}).unwrap();
+    t.train_threaded(None, &mut |_, _| Ok(()), &mut |_| {})
+        .unwrap();
     assert!(t.counters.env_steps >= 400);
     assert!(t.learner.steps() > 0);
     // 40-step episodes: at least 400 steps means at least some finished episodes were counted.
@@ -293,7 +294,8 @@ fn threaded_learner_catches_up_after_the_actors_finish() {
     // 3 episodes of 40 steps give 12 items of 10 transitions: the last one completes the replay.
     c.run.min_replay = 12;
     let mut t = trainer(c);
-    t.train_threaded(None, &mut |_, _| Ok(()), &mut |_| {}).unwrap();
+    t.train_threaded(None, &mut |_, _| Ok(()), &mut |_| {})
+        .unwrap();
     assert_eq!(t.counters.env_steps, 120);
     // 12 items at 8 samples per insert allow 96 sampled sequences (3 batches of 32) beyond the
     // limiter's tolerance; the old loop took at most the one batch it was waiting for.

@@ -438,7 +438,9 @@ impl<T: TaskFamily + Serialize> threaded::Bookkeeper for ThreadedBooks<'_, T> {
     ) -> Result<()> {
         let run = &self.config.run;
         self.history.push(record);
-        let eval = if run.eval_every_episodes > 0 && record.episode % run.eval_every_episodes == 0 {
+        let eval = if run.eval_every_episodes > 0
+            && record.episode.is_multiple_of(run.eval_every_episodes)
+        {
             let stats = evaluate::evaluate(learner, self.eval_env, run.eval_episodes)?;
             let r = EvalRecord {
                 episode: counters.episodes,
@@ -456,7 +458,7 @@ impl<T: TaskFamily + Serialize> threaded::Bookkeeper for ThreadedBooks<'_, T> {
         (self.on_episode)(&record, eval.as_ref())?;
         if let Some(dir) = self.checkpoint_dir
             && run.checkpoint_every_episodes > 0
-            && record.episode % run.checkpoint_every_episodes == 0
+            && record.episode.is_multiple_of(run.checkpoint_every_episodes)
         {
             let state = StateRef {
                 run_id: self.run_id,
