@@ -122,7 +122,7 @@ fn run(args: &[String]) -> Result<(), String> {
         last = Some(r.metrics);
         Ok(())
     })
-        .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())?;
     let e = t.evaluate(100).map_err(|e| e.to_string())?;
     let m = last.unwrap_or_default();
     println!(

@@ -57,13 +57,11 @@ impl Experiment {
             Some(v) => v.try_into().map_err(|e: toml::de::Error| parse(&e))?,
             None => SuiteConfig::default(),
         };
-        env.targets
-            .validate()
-            .map_err(|e| ConfigError::Invalid {
-                field: "env.targets".into(),
-                value: String::new(),
-                requirement: e.to_string(),
-            })?;
+        env.targets.validate().map_err(|e| ConfigError::Invalid {
+            field: "env.targets".into(),
+            value: String::new(),
+            requirement: e.to_string(),
+        })?;
         // Missing agent fields come from the file's preset (`preset = "acme"` or the default).
         let agent = AgentConfig::from_table(table)?;
         agent.validate()?;

@@ -234,7 +234,7 @@ fn threaded_mode_runs_and_learns_steps() {
     c.run.actor_threads = 2;
     c.run.samples_per_insert = 8.0;
     let mut t = trainer(c);
-    t.train_threaded(None, &mut |_, _| Ok(()), &mut |_| {})
+    t.train_threaded(None, &mut |_, _| Ok(()), &mut |_| Ok(()))
         .unwrap();
     assert!(t.counters.env_steps >= 400);
     assert!(t.learner.steps() > 0);
@@ -294,7 +294,7 @@ fn threaded_learner_catches_up_after_the_actors_finish() {
     // 3 episodes of 40 steps give 12 items of 10 transitions: the last one completes the replay.
     c.run.min_replay = 12;
     let mut t = trainer(c);
-    t.train_threaded(None, &mut |_, _| Ok(()), &mut |_| {})
+    t.train_threaded(None, &mut |_, _| Ok(()), &mut |_| Ok(()))
         .unwrap();
     assert_eq!(t.counters.env_steps, 120);
     // 12 items at 8 samples per insert allow 96 sampled sequences (3 batches of 32) beyond the

@@ -36,7 +36,9 @@ pub trait Parameters<F: Scalar> {
     /// `[1, 5]` and a `[5, 1]` array hold as many scalars).
     fn shapes(&self) -> Vec<(String, Vec<usize>)> {
         let mut out = Vec::new();
-        self.visit("", &mut |name, a| out.push((name.to_string(), a.shape().to_vec())));
+        self.visit("", &mut |name, a| {
+            out.push((name.to_string(), a.shape().to_vec()))
+        });
         out
     }
 
@@ -151,7 +153,11 @@ pub fn first_shape_mismatch(
     (0..n).find_map(|i| match (expected.get(i), found.get(i)) {
         (Some((a, sa)), Some((b, sb))) if a == b && sa == sb => None,
         (Some((a, sa)), Some((b, sb))) => Some((
-            if a == b { a.clone() } else { format!("{a} (found {b})") },
+            if a == b {
+                a.clone()
+            } else {
+                format!("{a} (found {b})")
+            },
             sa.clone(),
             sb.clone(),
         )),

@@ -248,7 +248,7 @@ impl<T: TaskFamily> Trainer<T> {
     /// replay* is written into `checkpoint_dir` every `run.checkpoint_every_episodes` episodes
     /// and at the end. A crash loses at most the episodes since the last checkpoint and the
     /// episodes the actors had in progress. `on_stall` hears when the rate limiter has held the
-    /// actors or the learner for `run.stall_warning_secs`.
+    /// actors or the learner for `run.stall_warning_secs` (an error it returns stops the run).
     ///
     /// # Errors
     /// The first error of any thread, of `on_episode` or of a checkpoint (the run stops
@@ -257,7 +257,7 @@ impl<T: TaskFamily> Trainer<T> {
         &mut self,
         checkpoint_dir: Option<&Path>,
         on_episode: &mut dyn FnMut(&EpisodeRecord, Option<&EvalRecord>) -> Result<()>,
-        on_stall: &mut dyn FnMut(&str),
+        on_stall: &mut dyn FnMut(&str) -> Result<()>,
     ) -> Result<()>
     where
         T::Env: Send,
@@ -418,7 +418,7 @@ fn save_parts<T: Serialize>(dir: &Path, mut state: StateRef<'_, T>, replay: &Rep
 struct ThreadedBooks<'a, T: TaskFamily> {
     checkpoint_dir: Option<&'a Path>,
     on_episode: &'a mut dyn FnMut(&EpisodeRecord, Option<&EvalRecord>) -> Result<()>,
-    on_stall: &'a mut dyn FnMut(&str),
+    on_stall: &'a mut dyn FnMut(&str) -> Result<()>,
     run_id: u64,
     config: &'a AgentConfig,
     family: &'a T,
@@ -476,8 +476,8 @@ impl<T: TaskFamily + Serialize> threaded::Bookkeeper for ThreadedBooks<'_, T> {
         Ok(())
     }
 
-    fn stalled(&mut self, message: &str) {
-        (self.on_stall)(message);
+    fn stalled(&mut self, message: &str) -> Result<()> {
+        (self.on_stall)(message)
     }
 }
 

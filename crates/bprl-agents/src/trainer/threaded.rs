@@ -104,8 +104,9 @@ pub(crate) trait Bookkeeper {
         counters: &Counters,
     ) -> Result<()>;
 
-    /// The rate limiter has held the actors or the learner for a long time.
-    fn stalled(&mut self, message: &str);
+    /// The rate limiter has held the actors or the learner for a long time. An error stops
+    /// the run.
+    fn stalled(&mut self, message: &str) -> Result<()>;
 }
 
 /// What the threaded mode needs of a trainer.
@@ -267,7 +268,7 @@ fn learn<T>(
             (metrics, updates) = (Metrics::default(), 0);
         }
         if let Some(message) = watch.check(shared, config) {
-            books.stalled(&message);
+            books.stalled(&message)?;
         }
         if done {
             return Ok(());
