@@ -106,7 +106,9 @@ pub use error::{AgentError, ConfigError, Result};
 pub use learner::{
     FlatLearner, HierLearner, HierNoise, LearnerState, Metrics, UpdateNoise, flat, hierarchical,
 };
-pub use trainer::{Counters, Diagnostics, EpisodeRecord, EvalRecord, Trainer};
+pub use trainer::{
+    Counters, Diagnostics, EpisodeRecord, EvalRecord, StateInfo, Trainer, inspect_state,
+};
 
 /// An `f64` constant in the learner's scalar type.
 pub(crate) fn cst<F: bprl_policy::Float>(x: f64) -> F {

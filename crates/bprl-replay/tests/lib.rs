@@ -2,6 +2,7 @@
 
 mod adder;
 mod common;
+mod fuzz;
 mod limiter;
 mod regressions;
 mod snapshot;

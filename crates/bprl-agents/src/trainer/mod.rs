@@ -339,31 +339,7 @@ impl<T: TaskFamily> Trainer<T> {
             path: state_path.clone(),
             reason: e.to_string(),
         })?;
-        let state: State<T> = checkpoint::decode(&bytes, &state_path)?;
-        if state.run_id != run_id {
-            return Err(checkpoint::mismatch(
-                &state_path,
-                "run id",
-                format!("{run_id:016x} (LATEST)"),
-                format!("{:016x}", state.run_id),
-            ));
-        }
-        if state.counters.episodes != episode {
-            return Err(checkpoint::mismatch(
-                &state_path,
-                "episode counter",
-                episode,
-                state.counters.episodes,
-            ));
-        }
-        if state.history.len() as u64 != episode {
-            return Err(checkpoint::mismatch(
-                &state_path,
-                "episode history length",
-                episode,
-                state.history.len(),
-            ));
-        }
+        let state: State<T> = decode_state(&bytes, &state_path, episode, run_id)?;
         let replay_bytes = std::fs::read(&replay_path).map_err(|e| AgentError::Checkpoint {
             path: replay_path.clone(),
             reason: e.to_string(),
@@ -396,6 +372,94 @@ impl<T: TaskFamily> Trainer<T> {
         t.replay = Replay::from_snapshot_bytes(&replay_bytes, &replay_path)?;
         Ok(t)
     }
+}
+
+/// What a checkpoint's state file says about itself ([`inspect_state`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateInfo {
+    /// The run id.
+    pub run_id: u64,
+    /// The counters.
+    pub counters: Counters,
+    /// The digest the replay file written with it must have.
+    pub replay_digest: u64,
+    /// Records in its history.
+    pub history: usize,
+    /// Records of evaluations.
+    pub evals: usize,
+}
+
+/// Decodes a state file's bytes (the checked format of [`crate::checkpoint`]) and checks it
+/// against the episode and run id its name and `LATEST` give (`None`: unchecked), without
+/// building the learner's environment: the checkpoint decoder the fuzz targets drive. Never
+/// panics, whatever the bytes.
+///
+/// # Errors
+/// [`AgentError::Checkpoint`] for a bad header, checksum or payload;
+/// [`AgentError::CheckpointMismatch`] for a run id or episode other than expected, or a
+/// history that does not hold one record per episode; [`AgentError::Config`] for an invalid
+/// configuration inside.
+pub fn inspect_state<T: DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+    expected: Option<(u64, u64)>,
+) -> Result<StateInfo> {
+    let state: State<T> = match expected {
+        Some((episode, run_id)) => decode_state(bytes, path, episode, run_id)?,
+        None => {
+            let s: State<T> = checkpoint::decode(bytes, path)?;
+            check_state(&s, path, s.counters.episodes, s.run_id)?;
+            s
+        }
+    };
+    Ok(StateInfo {
+        run_id: state.run_id,
+        counters: state.counters,
+        replay_digest: state.replay_digest,
+        history: state.history.len(),
+        evals: state.evals.len(),
+    })
+}
+
+/// Decodes a state and checks it belongs to `episode` of run `run_id`.
+fn decode_state<T: DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+    episode: u64,
+    run_id: u64,
+) -> Result<State<T>> {
+    let state: State<T> = checkpoint::decode(bytes, path)?;
+    check_state(&state, path, episode, run_id)?;
+    Ok(state)
+}
+
+fn check_state<T>(state: &State<T>, path: &Path, episode: u64, run_id: u64) -> Result<()> {
+    if state.run_id != run_id {
+        return Err(checkpoint::mismatch(
+            path,
+            "run id",
+            format!("{run_id:016x} (LATEST)"),
+            format!("{:016x}", state.run_id),
+        ));
+    }
+    if state.counters.episodes != episode {
+        return Err(checkpoint::mismatch(
+            path,
+            "episode counter",
+            episode,
+            state.counters.episodes,
+        ));
+    }
+    if state.history.len() as u64 != episode {
+        return Err(checkpoint::mismatch(
+            path,
+            "episode history length",
+            episode,
+            state.history.len(),
+        ));
+    }
+    state.config.validate()?;
+    Ok(())
 }
 
 /// Writes the checkpoint of `state` and `replay` into `dir` (created if needed): state file,
