@@ -6,15 +6,14 @@
 
 mod bench;
 mod demo;
-mod experiment;
 mod plot;
 mod run;
 
 use bprl_agents::config::limits;
 use bprl_agents::{TaskSplit, Trainer};
 use bprl_envs::{BodyKind, Suite};
+use bprl_examples::experiment::Experiment;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use experiment::Experiment;
 use run::{RunDir, Start};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

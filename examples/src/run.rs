@@ -11,8 +11,8 @@
 //! - A new run refuses a non-empty folder unless told to continue it (`--resume`) or to
 //!   start over (`--overwrite`); temporary files left by a crash are removed on start.
 
-use crate::experiment::Experiment;
 use bprl_agents::{AgentError, EpisodeRecord, EvalRecord, TaskFamily, Trainer};
+use bprl_examples::experiment::Experiment;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::io::Write;

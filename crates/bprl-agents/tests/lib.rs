@@ -4,6 +4,7 @@
 //! bit-identical for every thread count.
 
 mod config;
+mod corpus;
 mod durability;
 mod hier_losses;
 mod losses;
