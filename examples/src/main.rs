@@ -511,6 +511,16 @@ fn read_eval(dir: &Path, success: bool) -> Result<Vec<(f64, f64)>, String> {
         .skip(1)
         .map(|l| {
             let cols: Vec<&str> = l.split(',').collect();
+            // A torn or merged row (a crash mid-write, before rows were one write each) has
+            // another column count: refuse it rather than plot half of it.
+            let want = run::EVAL_HEADER.split(',').count();
+            if cols.len() != want {
+                return Err(format!(
+                    "{}: row `{l}` has {} columns, expected {want}",
+                    path.display(),
+                    cols.len()
+                ));
+            }
             let num = |i: usize| {
                 cols.get(i)
                     .and_then(|v| v.parse::<f64>().ok())

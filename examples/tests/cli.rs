@@ -307,3 +307,23 @@ fn threaded_mode_writes_the_same_files() {
         "{latest}"
     );
 }
+
+/// Issue 15: a row torn by a kill between two writes merged with the next one, and
+/// `bprl plot` accepted it. Rows are now one write each, and `plot` refuses a row with the
+/// wrong column count.
+#[test]
+fn plot_refuses_a_merged_row() {
+    let d = folder();
+    let run = d.path().join("r");
+    std::fs::create_dir_all(&run).unwrap();
+    let header = "episode,env_steps,mean_return,success_rate,discounted_return,q_start,entropy,std,kl,alpha,beta";
+    let good = "2,40,0.5,0.0,0.4,0.3,1.0,0.5,0.1,0.001,0.05";
+    std::fs::write(
+        run.join("eval.csv"),
+        format!("{header}\n{good}\n4,80,0.5{good}\n"),
+    )
+    .unwrap();
+    let o = bprl(&["plot", "--run", "a=r", "--out", "c.png"], d.path());
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("columns"), "{}", stderr(&o));
+}

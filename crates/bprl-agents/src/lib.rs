@@ -36,9 +36,13 @@
 //! is seeded and bit-reproducible (environment seeds, action noise and learner noise all derive
 //! from `run.seed` and counters); the threaded mode ([`Trainer::train_threaded`]) runs several
 //! actor threads against a samples-per-insert rate limiter and trades reproducibility for
-//! speed. Checkpoints ([`checkpoint`]) hold the task family, networks, optimizers, targets,
-//! counters, history and the replay, written atomically with a `LATEST` pointer, so `kill -9` at any moment loses at
-//! most the work since the last checkpoint. NaN or infinity in a loss or a batch stops the
+//! speed; both modes report every episode, evaluate and checkpoint on the same schedule.
+//! Checkpoints ([`checkpoint`]) hold the task family, networks, optimizers, targets,
+//! counters, history and the replay, written atomically with a `LATEST` pointer and bound
+//! together by the run id, the episode and the replay's digest, so `kill -9` at any moment
+//! loses at most the work since the last checkpoint and a mixed-up file is refused.
+//! Configuration files are strict ([`strict`]) and every size is bounded
+//! ([`config::limits`]). NaN or infinity in a loss or a batch stops the
 //! run with [`AgentError::NonFinite`] naming where it appeared.
 //!
 //! ## Your own environment
