@@ -84,4 +84,4 @@ fuzz:
 # in the synchronous mode (bit-identical state and replay) and the threaded mode.
 soak:
 	python3 scripts/soak
-	python3 scripts/soak --threads 2 --no-build
+	python3 scripts/soak --threads 2 --steps 30000 --no-build

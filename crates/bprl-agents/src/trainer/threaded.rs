@@ -3,7 +3,7 @@
 //! decides which data each update sees.
 //!
 //! The learner's thread also keeps the books: each finished episode becomes an
-//! [`EpisodeRecord`] handed to a [`Bookkeeper`] (the trainer, which evaluates, writes metrics
+//! [`EpisodeRecord`] handed to a `Bookkeeper` (the trainer, which evaluates, writes metrics
 //! and checkpoints on the same schedule as the synchronous mode), and a rate limiter that
 //! holds either side for longer than `run.stall_warning_secs` is reported with its numbers.
 
