@@ -146,14 +146,12 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
         ));
     }
     let len = word(12..20);
-    if bytes.len() as u64 != HEADER as u64 + len {
+    // Saturating: a corrupted length near u64::MAX must not overflow (found by fuzzing).
+    let expected = (HEADER as u64).saturating_add(len);
+    if bytes.len() as u64 != expected {
         return Err(err(
             path,
-            format!(
-                "truncated: {} bytes, header says {}",
-                bytes.len(),
-                HEADER as u64 + len
-            ),
+            format!("truncated: {} bytes, header says {expected}", bytes.len()),
         ));
     }
     let payload = &bytes[HEADER..];

@@ -312,3 +312,16 @@ fn starved_rate_limiter_is_reported() {
     );
     assert!(message.contains("no environment step"), "{message}");
 }
+
+/// Found by `make fuzz` (checkpoint_state): a state header whose length field is near
+/// `u64::MAX` overflowed `HEADER + len` (a panic in debug builds, a wrong comparison in
+/// release); it is a typed truncation error.
+#[test]
+fn checkpoint_header_with_a_huge_length_is_a_typed_error() {
+    let mut bytes = checkpoint::MAGIC.to_vec();
+    bytes.extend_from_slice(&checkpoint::VERSION.to_le_bytes());
+    bytes.extend_from_slice(&u64::MAX.to_le_bytes());
+    bytes.extend_from_slice(&0u64.to_le_bytes());
+    let e = bprl_agents::inspect_state::<Suite>(&bytes, Path::new("x.bin"), None).unwrap_err();
+    assert!(e.to_string().contains("truncated"), "{e}");
+}
