@@ -1,7 +1,9 @@
 # bprl: the two commands a fresh machine needs.
 #   make test   installs missing system packages, then fmt + clippy + the whole test suite
 #   make demo   runs the main job and writes its report
-.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check compare-sb3
+#   make fuzz   runs each coverage-guided fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz)
+#   make soak   kills training runs at random moments and checks what resume restores
+.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check compare-sb3 fuzz soak
 
 CARGO ?= cargo
 # NVRTC from the PyPI wheel (installed by scripts/install-deps.sh): lets the tests compile every
@@ -64,3 +66,22 @@ bench-gpu:
 # into gpu-pack/ and prints the one command to run there (scripts/gpu-check).
 gpu-check:
 	bash scripts/gpu-check
+
+# Coverage-guided fuzzing (libFuzzer through cargo-fuzz, which needs a nightly toolchain; both
+# are installed here if missing). Each target runs FUZZ_SECONDS; new inputs join the committed
+# corpus in fuzz/corpus/<target>, which `make test` replays on stable. A crash leaves its input
+# in fuzz/artifacts/<target>/ and fails the target.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := config_toml checkpoint_state replay_snapshot
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		cargo +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 || exit 1; \
+	done
+
+# Crash recovery: SIGKILL at 10 random moments, resume, compare with an uninterrupted run,
+# in the synchronous mode (bit-identical state and replay) and the threaded mode.
+soak:
+	python3 scripts/soak
+	python3 scripts/soak --threads 2 --steps 30000 --no-build

@@ -118,8 +118,11 @@ fn run(args: &[String]) -> Result<(), String> {
     let t0 = std::time::Instant::now();
     let mut t = Trainer::new(c, suite, TaskSplit::Train).map_err(|e| e.to_string())?;
     let mut last = None;
-    t.train(None, &mut |r, _| last = Some(r.metrics))
-        .map_err(|e| e.to_string())?;
+    t.train(None, &mut |r, _| {
+        last = Some(r.metrics);
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
     let e = t.evaluate(100).map_err(|e| e.to_string())?;
     let m = last.unwrap_or_default();
     println!(

@@ -200,7 +200,7 @@ pub fn run(
     };
     let random = random_return(&mut tasks.make_env(TaskSplit::Train)?, episodes)?;
     let mut trainer = Trainer::new(config(env_steps, seed), tasks, TaskSplit::Train)?;
-    trainer.train(None, &mut |_, _| {})?;
+    trainer.train(None, &mut |_, _| Ok(()))?;
     let greedy = trainer.evaluate(episodes)?;
     Ok((greedy.mean_return, random))
 }

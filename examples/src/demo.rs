@@ -2,11 +2,11 @@
 //! suite over several seeds, then transfer to the held-out sequential tasks with and without a
 //! learned prior; learning curves, prior rollouts and `summary.md`.
 
-use crate::experiment::Experiment;
 use crate::plot::{self, Series};
 use crate::run::{RunDir, write_atomic};
 use bprl_agents::{HierarchyConfig, LowLevel, PriorConfig, TaskSplit, Trainer};
 use bprl_envs::{BodyKind, Env, PriorView, Scene, Suite, SuiteEnv, TaskFamily, render_png};
+use bprl_examples::experiment::Experiment;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::fmt::Write as _;

@@ -1,202 +1,374 @@
-//! The `bprl` command line: train, transfer, eval, plot, bench, demo.
+//! The `bprl` command line: train, transfer, eval, plot, bench, demo, completions.
+//!
+//! Arguments are parsed by `clap` (derive): `--version`, `-h`/`--help` on every command, a
+//! suggestion for a misspelled flag or command, and shell completions
+//! (`bprl completions bash`).
 
-mod args;
 mod bench;
 mod demo;
-mod experiment;
 mod plot;
 mod run;
 
-use args::Args;
+use bprl_agents::config::limits;
 use bprl_agents::{TaskSplit, Trainer};
-use bprl_envs::BodyKind;
-use bprl_envs::Suite;
-use experiment::Experiment;
+use bprl_envs::{BodyKind, Suite};
+use bprl_examples::experiment::Experiment;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use run::{RunDir, Start};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "\
-bprl: KL-regularized RL with learned behavior priors (Tirumala et al. 2020)
+/// bprl: KL-regularized RL with learned behavior priors (Tirumala et al. 2020).
+#[derive(Debug, Parser)]
+#[command(
+    name = "bprl",
+    version,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-USAGE:
-    bprl <COMMAND> [OPTIONS]
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Multi-task training (Algorithm 1, or 2 with a [hierarchy] section).
+    #[command(after_help = TRAIN_FILES)]
+    Train(TrainArgs),
+    /// Train on the held-out tasks, starting from a learned prior.
+    Transfer(TransferArgs),
+    /// Evaluate a checkpoint (greedy policy).
+    Eval(EvalArgs),
+    /// Learning curves with seed bands from run folders.
+    Plot(PlotArgs),
+    /// Time learner updates at the reference sizes, or the sgemm kernel.
+    #[command(long_about = BENCH_ABOUT)]
+    Bench(BenchArgs),
+    /// The built-in experiment (what `make demo` runs).
+    #[command(long_about = DEMO_ABOUT)]
+    Demo(DemoArgs),
+    /// Print a shell completion script (for example `bprl completions bash > bprl.bash`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
 
-COMMANDS:
-    train      multi-task training (Algorithm 1, or 2 with a [hierarchy] section)
-    transfer   train on the held-out tasks, starting from a learned prior
-    eval       evaluate a checkpoint (greedy policy)
-    plot       learning curves with seed bands from run folders
-    bench      time learner updates at the reference sizes
-    demo       the built-in experiment (what `make demo` runs)
-
-Run `bprl <COMMAND> --help` for the options of a command.";
-
-const TRAIN_HELP: &str = "\
-bprl train: multi-task training on the suite's training tasks
-
-OPTIONS:
-    --config FILE    TOML configuration; missing fields come from its `preset`: \"bprl\"
-                     (default: twin critics, Polyak targets, a squashed policy, tuned
-                     entropy) or \"acme\" (Acme's svg0_prior, the paper's setting); see
-                     `bprl train --print-config` for every field
-    --out DIR        run folder: config.toml, metrics.csv, eval.csv, metrics.jsonl,
-                     checkpoint/ (default runs/train)
-    --seed N         override run.seed
-    --steps N        override run.env_steps
-    --threads N      threaded mode with N actor threads (not bit-reproducible)
-    --resume         continue from DIR/checkpoint (the run's own config is used)
-    --print-config   print the full default configuration as TOML and exit
-    --quiet          no progress bar
-
-FILES:
-    metrics.csv    one row per episode: return, success, length and the mean of its
-                   updates' losses, kl, q, entropy, std and the weights alpha, beta
+const TRAIN_FILES: &str = "\
+FILES (in --out):
+    config.toml    the run's full configuration
+    metrics.csv    one row per episode: return, success, length and the mean of its updates'
+                   losses, kl, q, entropy, std and the weights alpha, beta
     eval.csv       one row per evaluation (greedy, fixed start states): mean_return,
                    success_rate, discounted_return, and at the start states the critics'
-                   q_start (compare with discounted_return: a critic that overestimates
-                   shows), the policy's entropy and mean std, kl to the prior, alpha, beta
+                   q_start (compare with discounted_return: a critic that overestimates shows),
+                   the policy's entropy and mean std, kl to the prior, alpha, beta
     metrics.jsonl  the same as JSON lines
-A run whose policy std or critic diverges says so on stderr at the evaluation.";
+    checkpoint/    the newest checkpoint (state, replay, LATEST)
+Both modes write all of them. After a crash, `--resume` continues from the checkpoint: the
+metrics files are rewritten from its history, so no row is lost twice or duplicated; the
+episodes since the checkpoint are trained again (bit-identically in the synchronous mode).
+With --resume, --steps N is applied (the run continues to N steps), --threads N switches the
+mode, and --config or --seed must agree with the run's configuration (else an error names the
+first differing field). A run whose policy std or critic diverges says so on stderr.";
 
-const TRANSFER_HELP: &str = "\
-bprl transfer: train on the held-out (sequential) tasks with a prior from a checkpoint
-
-OPTIONS:
-    --from DIR          checkpoint folder of a training run (its prior is loaded)
-    --config FILE       TOML configuration of the new run (default: the source run's)
-    --out DIR           run folder (default runs/transfer)
-    --freeze-prior      keep the loaded prior fixed (default: it keeps learning)
-    --with-low-level    Algorithm 2: also copy the policy's low level
-    --no-prior          ignore --from and train without a prior (the baseline)
-    --seed N, --steps N, --quiet   as for train";
-
-const EVAL_HELP: &str = "\
-bprl eval: evaluate a checkpoint's greedy policy
-
-OPTIONS:
-    --checkpoint DIR   checkpoint folder
-    --episodes N       episodes (default 20)
-    --stochastic       also evaluate with actions drawn from the policy (fixed seed), on
-                       the same start states";
-
-const PLOT_HELP: &str = "\
-bprl plot: learning curves (mean over seeds, min-max band) from eval.csv files
-
-OPTIONS:
-    --run LABEL=DIR,DIR,...   a curve from one or more seed folders (repeatable)
-    --out FILE.png            output picture (default curves.png)
-    --metric return|success   which column (default return)";
-
-const BENCH_HELP: &str = "\
+const BENCH_ABOUT: &str = "\
 bprl bench learner: Algorithm 1 (or 2) learner updates on random data at the sizes of
 ../shared/reference/jax_svg0_prior.py (batch 256 x (10+1), 10 samples, obs 55, prior 41, act 8);
 prints median ms per update, updates/s, and the GFLOP/s of the update's matrix products.
 bprl bench sgemm: single-precision throughput at 25600x400x300 of matrixmultiply and of
-bprl's kernel (one thread and every thread)
+bprl's kernel (one thread and every thread).";
 
-OPTIONS:
-    --steps N     timed updates (default 10)
-    --alg2        Algorithm 2 with a latent of 8 and a shared low level
-    --batch N     batch size (default 256)";
+const DEMO_ABOUT: &str = "\
+Multi-task training of four variants (no prior, flat asymmetric prior, flat full-information
+prior, hierarchical prior with a shared low level) over 3 seeds, then transfer to held-out tasks
+with and without the learned prior; writes curves, prior rollouts and summary.md (each job's
+folder is replaced).";
 
-const DEMO_HELP: &str = "\
-bprl demo: multi-task training of four variants (no prior, flat asymmetric prior, flat
-full-information prior, hierarchical prior with a shared low level) over 3 seeds, then transfer
-to held-out tasks with and without the learned prior; writes curves, prior rollouts and
-summary.md
+#[derive(Debug, Args)]
+struct TrainArgs {
+    /// TOML configuration; missing fields come from its `preset`: "bprl" (default: twin
+    /// critics, Polyak targets, a squashed policy, tuned entropy) or "acme" (Acme's
+    /// svg0_prior, the paper's setting); unknown keys are errors (see --print-config).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Run folder (config.toml, metrics.csv, eval.csv, metrics.jsonl, checkpoint/).
+    #[arg(long, value_name = "DIR", default_value = "runs/train")]
+    out: PathBuf,
+    /// Override run.seed.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Override run.env_steps (with --resume: continue the run to N steps).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=limits::MAX_ENV_STEPS))]
+    steps: Option<u64>,
+    /// Threaded mode with N actor threads (not bit-reproducible); 0 is the synchronous mode.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=limits::MAX_ACTOR_THREADS as i64))]
+    threads: Option<u16>,
+    /// Continue the run in --out from its checkpoint (its own configuration is used).
+    #[arg(long, conflicts_with = "overwrite")]
+    resume: bool,
+    /// Start a new run in a non-empty --out, replacing its run files.
+    #[arg(long)]
+    overwrite: bool,
+    /// Print the full default configuration as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
 
-OPTIONS:
-    --out DIR         output folder (default runs/demo)
-    --preset NAME     demo (default, about 8 minutes on 2 cores) or paper (hours)
-    --body NAME       point_mass (default) or reacher
-    --print-config    print the base configuration of the runs (TOML, for `bprl train
-                      --config`: the variants change only [prior] and [hierarchy]) and exit";
+#[derive(Debug, Args)]
+struct TransferArgs {
+    /// Checkpoint folder of a training run (its prior is loaded).
+    #[arg(long, value_name = "DIR", required_unless_present = "no_prior")]
+    from: Option<PathBuf>,
+    /// TOML configuration of the new run (default: the source run's).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Run folder (resume it with `bprl train --resume --out DIR`).
+    #[arg(long, value_name = "DIR", default_value = "runs/transfer")]
+    out: PathBuf,
+    /// Keep the loaded prior fixed (default: it keeps learning).
+    #[arg(long)]
+    freeze_prior: bool,
+    /// Algorithm 2: also copy the policy's low level.
+    #[arg(long)]
+    with_low_level: bool,
+    /// Ignore --from and train without a prior (the baseline).
+    #[arg(long)]
+    no_prior: bool,
+    /// Override run.seed (default: the source run's + 100).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Override run.env_steps.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=limits::MAX_ENV_STEPS))]
+    steps: Option<u64>,
+    /// Start a new run in a non-empty --out, replacing its run files.
+    #[arg(long)]
+    overwrite: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct EvalArgs {
+    /// Checkpoint folder.
+    #[arg(long, value_name = "DIR")]
+    checkpoint: PathBuf,
+    /// Episodes.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_EVAL_EPISODES as u64))]
+    episodes: u64,
+    /// Also evaluate with actions drawn from the policy (a fixed generator) on the same
+    /// start states.
+    #[arg(long)]
+    stochastic: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Metric {
+    Return,
+    Success,
+}
+
+#[derive(Debug, Args)]
+struct PlotArgs {
+    /// A curve from one or more seed folders: LABEL=DIR,DIR,... (repeatable).
+    #[arg(long, value_name = "LABEL=DIR,...", required = true)]
+    run: Vec<String>,
+    /// Output picture.
+    #[arg(long, value_name = "FILE.png", default_value = "curves.png")]
+    out: PathBuf,
+    /// Which column.
+    #[arg(long, value_enum, default_value = "return")]
+    metric: Metric,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Benchmark {
+    Learner,
+    Sgemm,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// What to time.
+    #[arg(value_enum, default_value = "learner")]
+    which: Benchmark,
+    /// Timed updates.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    steps: u64,
+    /// Algorithm 2 with a latent of 8 and a shared low level.
+    #[arg(long)]
+    alg2: bool,
+    /// Batch size.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_BATCH_SIZE as u64))]
+    batch: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DemoPreset {
+    /// About 8 minutes on 2 cores.
+    Demo,
+    /// Hours.
+    Paper,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Body {
+    #[value(name = "point_mass")]
+    PointMass,
+    Reacher,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "runs/demo")]
+    out: PathBuf,
+    /// Size of the experiment.
+    #[arg(long, value_enum, default_value = "demo")]
+    preset: DemoPreset,
+    /// The body.
+    #[arg(long, value_enum, default_value = "point_mass")]
+    body: Body,
+    /// Print the base configuration of the runs (TOML, for `bprl train --config`: the variants
+    /// change only [prior] and [hierarchy]) and exit.
+    #[arg(long)]
+    print_config: bool,
+}
 
 fn main() -> ExitCode {
-    let raw: Vec<String> = std::env::args().skip(1).collect();
-    let Some(cmd) = raw.first().cloned() else {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
+    let cli = Cli::parse();
+    let name = match &cli.command {
+        Command::Train(_) => "train",
+        Command::Transfer(_) => "transfer",
+        Command::Eval(_) => "eval",
+        Command::Plot(_) => "plot",
+        Command::Bench(_) => "bench",
+        Command::Demo(_) => "demo",
+        Command::Completions { .. } => "completions",
     };
-    let rest = &raw[1..];
-    let wants_help = rest.iter().any(|a| a == "--help" || a == "-h");
-    let result = match (cmd.as_str(), wants_help) {
-        ("--help" | "-h" | "help", _) => {
-            println!("{USAGE}");
+    let result = match cli.command {
+        Command::Train(a) => train(&a),
+        Command::Transfer(a) => transfer(&a),
+        Command::Eval(a) => eval(&a),
+        Command::Plot(a) => plot_cmd(&a),
+        Command::Bench(a) => bench_cmd(&a),
+        Command::Demo(a) => demo_cmd(&a),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "bprl", &mut std::io::stdout());
             Ok(())
         }
-        ("train", true) => help(TRAIN_HELP),
-        ("transfer", true) => help(TRANSFER_HELP),
-        ("eval", true) => help(EVAL_HELP),
-        ("plot", true) => help(PLOT_HELP),
-        ("bench", true) => help(BENCH_HELP),
-        ("demo", true) => help(DEMO_HELP),
-        ("train", false) => train(rest),
-        ("transfer", false) => transfer(rest),
-        ("eval", false) => eval(rest),
-        ("plot", false) => plot_cmd(rest),
-        ("bench", false) => bench_cmd(rest),
-        ("demo", false) => demo_cmd(rest),
-        (other, _) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("bprl {cmd}: {e}");
+            eprintln!("bprl {name}: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn help(text: &str) -> Result<(), String> {
-    println!("{text}");
-    Ok(())
-}
-
-fn load_config(args: &Args) -> Result<Experiment, String> {
-    let mut e = match args.get("config") {
-        Some(p) => Experiment::load(Path::new(p))?,
+/// The configuration of a new run: the file (or the defaults) with the command line's
+/// overrides, validated.
+fn load_config(
+    config: Option<&Path>,
+    seed: Option<u64>,
+    steps: Option<u64>,
+    threads: Option<u16>,
+) -> Result<Experiment, String> {
+    let mut e = match config {
+        Some(p) => Experiment::load(p)?,
         None => Experiment::default(),
     };
     let c = &mut e.agent;
-    c.run.seed = args.parsed("seed", c.run.seed)?;
-    c.run.env_steps = args.parsed("steps", c.run.env_steps)?;
-    c.run.actor_threads = args.parsed("threads", c.run.actor_threads)?;
+    c.run.seed = seed.unwrap_or(c.run.seed);
+    c.run.env_steps = steps.unwrap_or(c.run.env_steps);
+    c.run.actor_threads = threads.map_or(c.run.actor_threads, usize::from);
     c.validate().map_err(|e| e.to_string())?;
     Ok(e)
 }
 
-fn train(raw: &[String]) -> Result<(), String> {
-    let args = Args::parse(
-        raw,
-        &["config", "out", "seed", "steps", "threads"],
-        &["resume", "print-config", "quiet"],
-    )?;
-    if args.flag("print-config") {
+/// The first dotted field where two configurations differ, with both values.
+fn first_difference(
+    a: &toml::Value,
+    b: &toml::Value,
+    at: &str,
+) -> Option<(String, String, String)> {
+    match (a, b) {
+        (toml::Value::Table(x), toml::Value::Table(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let path = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                match (x.get(k), y.get(k)) {
+                    (Some(p), Some(q)) => first_difference(p, q, &path),
+                    (p, q) => Some((path, show(p), show(q))),
+                }
+            })
+        }
+        _ if a == b => None,
+        _ => Some((at.to_string(), a.to_string(), b.to_string())),
+    }
+}
+
+fn show(v: Option<&toml::Value>) -> String {
+    v.map_or_else(|| "(absent)".into(), ToString::to_string)
+}
+
+/// An error when `given` (a `--config` file, or the folder's `config.toml`) differs from the
+/// run's configuration in anything but `run.env_steps` and `run.actor_threads` (which a
+/// resume may change).
+fn check_same_run(given: &Experiment, run: &Experiment, what: &str) -> Result<(), String> {
+    let mut g = given.clone();
+    g.agent.run.env_steps = run.agent.run.env_steps;
+    g.agent.run.actor_threads = run.agent.run.actor_threads;
+    let as_value = |e: &Experiment| toml::Value::try_from(e).map_err(|x| x.to_string());
+    match first_difference(&as_value(&g)?, &as_value(run)?, "") {
+        None => Ok(()),
+        Some((field, ours, theirs)) => Err(format!(
+            "--resume: {what} conflicts with the run's configuration at `{field}` ({what}: {ours}, \
+             the run: {theirs}); only run.env_steps (--steps) and run.actor_threads (--threads) \
+             may change on resume"
+        )),
+    }
+}
+
+fn train(a: &TrainArgs) -> Result<(), String> {
+    if a.print_config {
         print!("{}", Experiment::default().to_toml());
         return Ok(());
     }
-    let out = PathBuf::from(args.get("out").unwrap_or("runs/train"));
-    let mut trainer = if args.flag("resume") {
-        Trainer::<Suite>::load(&out.join("checkpoint")).map_err(|e| e.to_string())?
+    let (run, mut trainer) = if a.resume {
+        let run = RunDir::open(&a.out, Start::Resume)?;
+        resume(a, &run)?
     } else {
-        let e = load_config(&args)?;
-        Trainer::new(e.agent.clone(), e.suite(), TaskSplit::Train).map_err(|e| e.to_string())?
+        let e = load_config(a.config.as_deref(), a.seed, a.steps, a.threads)?;
+        let start = if a.overwrite {
+            Start::Overwrite
+        } else {
+            Start::Fresh
+        };
+        let run = RunDir::open(&a.out, start)?;
+        let t = Trainer::new(e.agent.clone(), e.suite(), TaskSplit::Train)
+            .map_err(|e| e.to_string())?;
+        run.write_config(&e)?;
+        (run, t)
     };
     let config = trainer.config.clone();
-    let run = run::RunDir::create(&out, &Experiment::of(&config, trainer.family()))?;
     if config.run.actor_threads > 0 {
         eprintln!("threaded mode: {} actor threads", config.run.actor_threads);
-        trainer.train_threaded().map_err(|e| e.to_string())?;
-        trainer
-            .save(&run.checkpoints())
-            .map_err(|e| e.to_string())?;
-    } else {
-        run::train(&mut trainer, &run, "train", args.flag("quiet"))?;
     }
+    run::train(&mut trainer, &run, "train", a.quiet)?;
     let e = trainer
         .evaluate(config.run.eval_episodes.max(1))
         .map_err(|e| e.to_string())?;
@@ -204,49 +376,103 @@ fn train(raw: &[String]) -> Result<(), String> {
         "final greedy evaluation: return {:.3}, success {:.0}% ({})",
         e.mean_return,
         100.0 * e.success_rate,
-        out.display()
+        a.out.display()
     );
     Ok(())
 }
 
-fn transfer(raw: &[String]) -> Result<(), String> {
-    let args = Args::parse(
-        raw,
-        &["from", "config", "out", "seed", "steps"],
-        &["freeze-prior", "with-low-level", "no-prior", "quiet"],
-    )?;
-    let out = PathBuf::from(args.get("out").unwrap_or("runs/transfer"));
-    let source = match (args.flag("no-prior"), args.get("from")) {
+/// Loads the run in `run` for `--resume`: checks `--config`, `--seed` and the folder's
+/// `config.toml` against the checkpoint, applies `--steps` and `--threads`, and rewrites the
+/// metrics files from the checkpoint's history.
+fn resume(a: &TrainArgs, run: &RunDir) -> Result<(RunDir, Trainer<Suite>), String> {
+    let ckpt = run.checkpoints();
+    if !ckpt.join("LATEST").exists() {
+        return Err(format!(
+            "--resume: no checkpoint in {} (the run stopped before its first one): start it \
+             again with --overwrite",
+            ckpt.display()
+        ));
+    }
+    let mut t = Trainer::<Suite>::load(&ckpt).map_err(|e| e.to_string())?;
+    let ours = Experiment::of(&t.config, t.family());
+    let file = run.dir.join("config.toml");
+    if file.exists() {
+        check_same_run(
+            &Experiment::load(&file)?,
+            &ours,
+            &file.display().to_string(),
+        )?;
+    }
+    let mut steps = a.steps;
+    if let Some(path) = &a.config {
+        let given = Experiment::load(path)?;
+        check_same_run(&given, &ours, &format!("--config {}", path.display()))?;
+        steps = steps.or(Some(given.agent.run.env_steps));
+    }
+    if let Some(seed) = a.seed
+        && seed != t.config.run.seed
+    {
+        return Err(format!(
+            "--resume: --seed {seed} conflicts with the run's seed {}",
+            t.config.run.seed
+        ));
+    }
+    if let Some(s) = steps {
+        t.config.run.env_steps = s;
+    }
+    if let Some(n) = a.threads {
+        t.config.run.actor_threads = usize::from(n);
+    }
+    t.config.validate().map_err(|e| e.to_string())?;
+    run.rewrite_metrics(&t.history, &t.evals)?;
+    run.write_config(&Experiment::of(&t.config, t.family()))?;
+    eprintln!(
+        "resuming {} at episode {}, {} of {} env steps",
+        run.dir.display(),
+        t.counters.episodes,
+        t.counters.env_steps,
+        t.config.run.env_steps
+    );
+    Ok((run.clone(), t))
+}
+
+fn transfer(a: &TransferArgs) -> Result<(), String> {
+    let source = match (a.no_prior, &a.from) {
         (true, _) => None,
-        (false, Some(dir)) => {
-            Some(Trainer::<Suite>::load(Path::new(dir)).map_err(|e| e.to_string())?)
-        }
+        (false, Some(dir)) => Some(Trainer::<Suite>::load(dir).map_err(|e| e.to_string())?),
         (false, None) => return Err("--from DIR is required (or --no-prior)".into()),
     };
-    let mut experiment = match (args.get("config"), &source) {
+    let mut experiment = match (&a.config, &source) {
         (None, Some(s)) => {
             let mut e = Experiment::of(&s.config, s.family());
             let c = &mut e.agent;
-            c.run.seed = args.parsed("seed", c.run.seed.wrapping_add(100))?;
-            c.run.env_steps = args.parsed("steps", c.run.env_steps)?;
+            c.run.seed = a.seed.unwrap_or(c.run.seed.wrapping_add(100));
+            c.run.env_steps = a.steps.unwrap_or(c.run.env_steps);
             e
         }
-        _ => load_config(&args)?,
+        _ => load_config(a.config.as_deref(), a.seed, a.steps, None)?,
     };
-    if args.flag("no-prior") {
+    if a.no_prior {
         experiment.agent.prior = bprl_agents::PriorConfig::None;
     }
     let config = experiment.agent.clone();
+    config.validate().map_err(|e| e.to_string())?;
+    let start = if a.overwrite {
+        Start::Overwrite
+    } else {
+        Start::Fresh
+    };
+    let run = RunDir::open(&a.out, start)?;
     let mut t = Trainer::new(config.clone(), experiment.suite(), TaskSplit::HeldOut)
         .map_err(|e| e.to_string())?;
     if let Some(s) = &source {
         t.learner
-            .load_prior_from(&s.learner, args.flag("with-low-level"))
+            .load_prior_from(&s.learner, a.with_low_level)
             .map_err(|e| e.to_string())?;
-        t.learner.set_prior_frozen(args.flag("freeze-prior"));
+        t.learner.set_prior_frozen(a.freeze_prior);
     }
-    let run = run::RunDir::create(&out, &experiment)?;
-    run::train(&mut t, &run, "transfer", args.flag("quiet"))?;
+    run.write_config(&experiment)?;
+    run::train(&mut t, &run, "transfer", a.quiet)?;
     let e = t
         .evaluate(config.run.eval_episodes.max(1))
         .map_err(|e| e.to_string())?;
@@ -258,13 +484,9 @@ fn transfer(raw: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn eval(raw: &[String]) -> Result<(), String> {
-    let args = Args::parse(raw, &["checkpoint", "episodes"], &["stochastic"])?;
-    let dir = args
-        .get("checkpoint")
-        .ok_or("--checkpoint DIR is required")?;
-    let mut t = Trainer::<Suite>::load(Path::new(dir)).map_err(|e| e.to_string())?;
-    let episodes = args.parsed("episodes", 20usize)?;
+fn eval(a: &EvalArgs) -> Result<(), String> {
+    let mut t = Trainer::<Suite>::load(&a.checkpoint).map_err(|e| e.to_string())?;
+    let episodes = usize::try_from(a.episodes).map_err(|e| e.to_string())?;
     let e = t.evaluate(episodes).map_err(|e| e.to_string())?;
     println!(
         "episodes trained: {}, env steps: {}",
@@ -283,7 +505,7 @@ fn eval(raw: &[String]) -> Result<(), String> {
     if let Some(w) = e.divergence() {
         println!("warning: {w}");
     }
-    if args.flag("stochastic") {
+    if a.stochastic {
         let s = t.evaluate_stochastic(episodes).map_err(|e| e.to_string())?;
         println!(
             "stochastic evaluation: return {:.3}, success {:.0}%, discounted return {:.3}",
@@ -302,6 +524,16 @@ fn read_eval(dir: &Path, success: bool) -> Result<Vec<(f64, f64)>, String> {
         .skip(1)
         .map(|l| {
             let cols: Vec<&str> = l.split(',').collect();
+            // A torn or merged row (a crash mid-write, before rows were one write each) has
+            // another column count: refuse it rather than plot half of it.
+            let want = run::EVAL_HEADER.split(',').count();
+            if cols.len() != want {
+                return Err(format!(
+                    "{}: row `{l}` has {} columns, expected {want}",
+                    path.display(),
+                    cols.len()
+                ));
+            }
             let num = |i: usize| {
                 cols.get(i)
                     .and_then(|v| v.parse::<f64>().ok())
@@ -312,15 +544,10 @@ fn read_eval(dir: &Path, success: bool) -> Result<Vec<(f64, f64)>, String> {
         .collect()
 }
 
-fn plot_cmd(raw: &[String]) -> Result<(), String> {
-    let args = Args::parse(raw, &["run", "out", "metric"], &[])?;
-    let success = match args.get("metric").unwrap_or("return") {
-        "return" => false,
-        "success" => true,
-        m => return Err(format!("--metric must be return or success, got `{m}`")),
-    };
+fn plot_cmd(a: &PlotArgs) -> Result<(), String> {
+    let success = matches!(a.metric, Metric::Success);
     let mut series = Vec::new();
-    for spec in args.all("run") {
+    for spec in &a.run {
         let (label, dirs) = spec
             .split_once('=')
             .ok_or_else(|| format!("--run expects LABEL=DIR,DIR..., got `{spec}`"))?;
@@ -333,31 +560,27 @@ fn plot_cmd(raw: &[String]) -> Result<(), String> {
             seeds,
         });
     }
-    if series.is_empty() {
-        return Err("give at least one --run LABEL=DIR".into());
-    }
-    let out = PathBuf::from(args.get("out").unwrap_or("curves.png"));
     plot::curves(
-        &out,
+        &a.out,
         "Learning curves",
         "environment steps",
         if success { "success rate" } else { "return" },
         &series,
     )?;
-    println!("wrote {}", out.display());
+    println!("wrote {}", a.out.display());
     Ok(())
 }
 
-fn bench_cmd(raw: &[String]) -> Result<(), String> {
-    let args = Args::parse(raw, &["steps", "batch"], &["alg2"])?;
+fn bench_cmd(a: &BenchArgs) -> Result<(), String> {
     let sizes = bench::BenchSizes {
-        batch: args.parsed("batch", 256usize)?,
+        batch: usize::try_from(a.batch).map_err(|e| e.to_string())?,
         ..bench::BenchSizes::default()
     };
-    match args.positional.first().map(String::as_str) {
-        None | Some("learner") => {
-            let median = bench::learner(sizes, args.parsed("steps", 10usize)?, args.flag("alg2"))?;
-            if !args.flag("alg2") {
+    match a.which {
+        Benchmark::Learner => {
+            let steps = usize::try_from(a.steps).map_err(|e| e.to_string())?;
+            let median = bench::learner(sizes, steps, a.alg2)?;
+            if !a.alg2 {
                 let flops = bench::algorithm1_flops(&sizes, &[200, 100], &[400, 300]);
                 println!(
                     "matmul_gflop_per_update={:.2} achieved_gflops={:.1}",
@@ -367,36 +590,31 @@ fn bench_cmd(raw: &[String]) -> Result<(), String> {
             }
             Ok(())
         }
-        Some("sgemm") => {
+        Benchmark::Sgemm => {
             bench::sgemm();
             Ok(())
         }
-        Some(other) => Err(format!("unknown benchmark `{other}` (learner or sgemm)")),
     }
 }
 
-fn demo_cmd(raw: &[String]) -> Result<(), String> {
-    let args = Args::parse(raw, &["out", "preset", "body"], &["print-config"])?;
-    let body = match args.get("body").unwrap_or("point_mass") {
-        "point_mass" => BodyKind::PointMass,
-        "reacher" => BodyKind::Reacher,
-        b => return Err(format!("--body must be point_mass or reacher, got `{b}`")),
+fn demo_cmd(a: &DemoArgs) -> Result<(), String> {
+    let body = match a.body {
+        Body::PointMass => BodyKind::PointMass,
+        Body::Reacher => BodyKind::Reacher,
     };
-    let preset = match args.get("preset").unwrap_or("demo") {
-        "demo" => demo::Preset {
+    let preset = match a.preset {
+        DemoPreset::Demo => demo::Preset {
             body,
             ..demo::Preset::demo()
         },
-        "paper" => demo::Preset::paper(body),
-        p => return Err(format!("--preset must be demo or paper, got `{p}`")),
+        DemoPreset::Paper => demo::Preset::paper(body),
     };
-    if args.flag("print-config") {
+    if a.print_config {
         print!("{}", demo::base_config(&preset).to_toml());
         return Ok(());
     }
-    let out = PathBuf::from(args.get("out").unwrap_or("runs/demo"));
-    let summary = demo::run(&out, preset)?;
+    let summary = demo::run(&a.out, preset)?;
     println!("{summary}");
-    println!("wrote {}", out.join("summary.md").display());
+    println!("wrote {}", a.out.join("summary.md").display());
     Ok(())
 }

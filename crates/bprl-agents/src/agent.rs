@@ -82,13 +82,49 @@ impl Learner {
     /// Whether two learners run the same algorithm on networks of the same sizes (a
     /// checkpoint's learner fits a fresh one built for the environment).
     pub fn same_architecture(&self, other: &Learner) -> bool {
-        match (self, other) {
-            (Learner::Flat(a), Learner::Flat(b)) => a.parameter_counts() == b.parameter_counts(),
-            (Learner::Hierarchical(a), Learner::Hierarchical(b)) => {
-                a.parameter_counts() == b.parameter_counts()
-            }
-            _ => false,
+        self.architecture_mismatch(other, "").is_none()
+    }
+
+    /// Every online parameter array's dotted name and shape.
+    pub fn parameter_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        match self {
+            Learner::Flat(l) => l.parameter_shapes(),
+            Learner::Hierarchical(l) => l.parameter_shapes(),
         }
+    }
+
+    /// The first parameter array whose shape differs between `self` (expected) and `other`,
+    /// as [`crate::AgentError::ParameterShape`] with `context`; `None` when every array
+    /// matches (and both are the same algorithm).
+    pub fn architecture_mismatch(
+        &self,
+        other: &Learner,
+        context: &str,
+    ) -> Option<crate::AgentError> {
+        let kind = |l: &Learner| match l {
+            Learner::Flat(_) => "algorithm 1 (flat)",
+            Learner::Hierarchical(_) => "algorithm 2 (hierarchical)",
+        };
+        if kind(self) != kind(other) {
+            return Some(crate::AgentError::ParameterShape {
+                context: format!(
+                    "{context}: {} learner offered to an {} one",
+                    kind(other),
+                    kind(self)
+                ),
+                name: String::new(),
+                expected: Vec::new(),
+                found: Vec::new(),
+            });
+        }
+        bprl_nn::first_shape_mismatch(&self.parameter_shapes(), &other.parameter_shapes()).map(
+            |(name, expected, found)| crate::AgentError::ParameterShape {
+                context: context.into(),
+                name,
+                expected,
+                found,
+            },
+        )
     }
 
     /// The discount `gamma`.
@@ -288,42 +324,57 @@ impl Learner {
     /// [`crate::AgentError::Shape`] when the architectures differ.
     pub fn load_prior_from(&mut self, other: &Learner, with_low_level: bool) -> Result<()> {
         use bprl_nn::Parameters;
-        let mismatch = || {
-            crate::AgentError::Shape(
-                "transfer: source and target learners differ in architecture or prior".into(),
-            )
-        };
-        /// Copies a prior into another of the same size (online and target).
+        /// The first array of `src` whose shape differs from `dst`'s, named under `prefix`.
+        fn check<P: Parameters<f32>>(prefix: &str, dst: &P, src: &P) -> Result<()> {
+            match bprl_nn::first_shape_mismatch(&dst.shapes(), &src.shapes()) {
+                None => Ok(()),
+                Some((name, expected, found)) => Err(crate::AgentError::ParameterShape {
+                    context: "transfer".into(),
+                    name: bprl_nn::join(prefix, &name),
+                    expected,
+                    found,
+                }),
+            }
+        }
+        /// Copies a prior into another of the same shapes (online and target).
         fn copy_prior<P: Parameters<f32> + Clone>(
             online: &mut Option<P>,
             target: &mut Option<P>,
             source: &Option<P>,
-        ) -> bool {
+        ) -> Result<()> {
             match (online.as_mut(), source) {
-                (Some(dst), Some(src)) if dst.num_params() == src.num_params() => {
+                (Some(dst), Some(src)) => {
+                    check("prior", dst, src)?;
                     dst.copy_from(src);
                     target.clone_from(online);
-                    true
+                    Ok(())
                 }
-                _ => false,
+                (dst, src) => Err(crate::AgentError::Shape(format!(
+                    "transfer: the target learner {} a learned prior, the source {}",
+                    if dst.is_some() { "has" } else { "has no" },
+                    if src.is_some() { "has one" } else { "has none" },
+                ))),
             }
         }
         match (self, other) {
             (Learner::Flat(a), Learner::Flat(b)) => {
-                if !copy_prior(&mut a.online.prior, &mut a.target.prior, &b.online.prior) {
-                    return Err(mismatch());
-                }
+                copy_prior(&mut a.online.prior, &mut a.target.prior, &b.online.prior)?;
             }
             (Learner::Hierarchical(a), Learner::Hierarchical(b)) => {
-                if !copy_prior(&mut a.online.prior, &mut a.target.prior, &b.online.prior) {
-                    return Err(mismatch());
+                if with_low_level {
+                    check("policy.low", &a.online.policy.low, &b.online.policy.low)?;
                 }
+                copy_prior(&mut a.online.prior, &mut a.target.prior, &b.online.prior)?;
                 if with_low_level {
                     a.online.policy.low.copy_from(&b.online.policy.low);
                     a.target.policy.low.copy_from(&b.online.policy.low);
                 }
             }
-            _ => return Err(mismatch()),
+            _ => {
+                return Err(crate::AgentError::Shape(
+                    "transfer: source and target learners are different algorithms".into(),
+                ));
+            }
         }
         Ok(())
     }

@@ -6,8 +6,18 @@
 //! - `state-<episode>.bin`: magic `b"BPRLCKPT"`, format version (u32 LE), payload length (u64
 //!   LE), FNV-1a 64 checksum (u64 LE), then the postcard-encoded state;
 //! - `replay-<episode>.snap`: the replay snapshot (`bprl-replay`'s own checked format);
-//! - `LATEST`: the episode number of the newest complete pair, replaced atomically *after* both
-//!   files are on disk. Older pairs are removed after `LATEST` moves.
+//! - `LATEST`: `<episode> <run id, 16 hex digits>` of the newest complete pair, replaced
+//!   atomically *after* both files are on disk. Older pairs are removed after `LATEST` moves.
+//!
+//! # What binds the files together
+//! The state holds the run id, the counters and the FNV-1a digest of the replay file written
+//! with it. Loading checks that the state's run id is `LATEST`'s, that its episode counter is
+//! the episode of its name, and that the replay file's digest is the recorded one, so a state
+//! of another run or episode, or a replay of another checkpoint, is a typed
+//! [`AgentError::CheckpointMismatch`], never silently accepted.
+//!
+//! Temporary files (`.<name>.tmp<pid>`) left by a crash or a full disk are removed by
+//! [`remove_temporaries`] when a run starts or resumes.
 
 use crate::error::{AgentError, Result};
 use serde::Serialize;
@@ -18,10 +28,12 @@ use std::path::{Path, PathBuf};
 /// The first 8 bytes of a state file.
 pub const MAGIC: [u8; 8] = *b"BPRLCKPT";
 /// The state format version this build writes and reads.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 const HEADER: usize = 28;
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a 64 of `bytes`: the checksum of the state format and the digest binding a replay
+/// file to its state.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -34,7 +46,9 @@ fn err(path: &Path, reason: impl std::fmt::Display) -> AgentError {
     }
 }
 
-/// Writes bytes atomically: a temporary file in the same folder, fsync, rename.
+/// Writes bytes atomically: a temporary file in the same folder, fsync, rename. On failure
+/// the temporary file is removed and the error names `path` with the step that failed (a
+/// read-only folder is reported as the folder of `path`, not as the temporary's name).
 ///
 /// # Errors
 /// [`AgentError::Checkpoint`] naming the file.
@@ -43,11 +57,53 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
     let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| err(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| err(&tmp, e))?;
-    f.sync_all().map_err(|e| err(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| err(path, e))
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| {
+            err(
+                path,
+                format!("cannot create a temporary file in its folder: {e}"),
+            )
+        })?;
+        f.write_all(bytes)
+            .map_err(|e| err(path, format!("writing: {e}")))?;
+        f.sync_all()
+            .map_err(|e| err(path, format!("syncing: {e}")))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| err(path, format!("renaming into place: {e}")))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Whether a file name is one of [`write_atomic`]'s (or the replay's) temporary files:
+/// `.<name>.tmp<digits>`.
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with('.')
+        && name
+            .rsplit_once(".tmp")
+            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Removes the temporary files a crash or a full disk left in `dir` (not recursive) and
+/// returns how many; a folder that does not exist has none.
+///
+/// # Errors
+/// [`AgentError::Checkpoint`] when a temporary file exists but cannot be removed.
+pub fn remove_temporaries(dir: &Path) -> Result<usize> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if is_temporary(&name) && e.path().is_file() {
+            std::fs::remove_file(e.path()).map_err(|x| err(&e.path(), x))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Encodes a value in the checked state format.
@@ -90,14 +146,12 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
         ));
     }
     let len = word(12..20);
-    if bytes.len() as u64 != HEADER as u64 + len {
+    // Saturating: a corrupted length near u64::MAX must not overflow (found by fuzzing).
+    let expected = (HEADER as u64).saturating_add(len);
+    if bytes.len() as u64 != expected {
         return Err(err(
             path,
-            format!(
-                "truncated: {} bytes, header says {}",
-                bytes.len(),
-                HEADER as u64 + len
-            ),
+            format!("truncated: {} bytes, header says {expected}", bytes.len()),
         ));
     }
     let payload = &bytes[HEADER..];
@@ -115,12 +169,15 @@ pub fn files(dir: &Path, episode: u64) -> (PathBuf, PathBuf) {
     )
 }
 
-/// Points `LATEST` at `episode` (atomically) and removes older pairs.
+/// Points `LATEST` at `episode` of run `run_id` (atomically) and removes older pairs.
 ///
 /// # Errors
 /// [`AgentError::Checkpoint`].
-pub fn commit(dir: &Path, episode: u64) -> Result<()> {
-    write_atomic(&dir.join("LATEST"), format!("{episode}\n").as_bytes())?;
+pub fn commit(dir: &Path, episode: u64, run_id: u64) -> Result<()> {
+    write_atomic(
+        &dir.join("LATEST"),
+        format!("{episode} {run_id:016x}\n").as_bytes(),
+    )?;
     let keep = files(dir, episode);
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
@@ -139,14 +196,38 @@ pub fn commit(dir: &Path, episode: u64) -> Result<()> {
     Ok(())
 }
 
-/// The episode `LATEST` points at.
+/// The episode and run id `LATEST` points at.
 ///
 /// # Errors
 /// [`AgentError::Checkpoint`] when there is no checkpoint or `LATEST` is unreadable.
-pub fn latest(dir: &Path) -> Result<u64> {
+pub fn latest(dir: &Path) -> Result<(u64, u64)> {
     let p = dir.join("LATEST");
     let text = std::fs::read_to_string(&p).map_err(|e| err(&p, e))?;
-    text.trim()
+    let mut words = text.split_whitespace();
+    let episode = words
+        .next()
+        .unwrap_or("")
         .parse()
-        .map_err(|e| err(&p, format!("bad LATEST: {e}")))
+        .map_err(|e| err(&p, format!("bad LATEST episode: {e}")))?;
+    let run_id = u64::from_str_radix(words.next().unwrap_or(""), 16)
+        .map_err(|e| err(&p, format!("bad LATEST run id: {e}")))?;
+    if words.next().is_some() {
+        return Err(err(&p, "bad LATEST: more than an episode and a run id"));
+    }
+    Ok((episode, run_id))
+}
+
+/// [`AgentError::CheckpointMismatch`] for `what` in `path`.
+pub(crate) fn mismatch(
+    path: &Path,
+    what: &str,
+    expected: impl std::fmt::Display,
+    found: impl std::fmt::Display,
+) -> AgentError {
+    AgentError::CheckpointMismatch {
+        path: path.to_path_buf(),
+        what: what.into(),
+        expected: expected.to_string(),
+        found: found.to_string(),
+    }
 }

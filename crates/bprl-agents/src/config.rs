@@ -6,13 +6,67 @@
 //! group names, checked against its spec by [`AgentConfig::validate_for`].
 
 use crate::error::ConfigError;
+use crate::strict::{Schema, check_keys, keys_of, parse_error};
 use bprl_policy::ObservationSpec;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The upper bounds [`AgentConfig::validate`] puts on every size, count and weight, so that a
+/// typo (`batch_size = 1e12`) is a [`ConfigError::TooLarge`] naming the field, the value and
+/// the limit instead of an allocation abort, an ndarray panic or a run that never ends.
+pub mod limits {
+    /// `learner.batch_size`.
+    pub const MAX_BATCH_SIZE: usize = 65_536;
+    /// `learner.sequence_length`.
+    pub const MAX_SEQUENCE_LENGTH: usize = 1_000;
+    /// `learner.action_samples`.
+    pub const MAX_ACTION_SAMPLES: usize = 1_024;
+    /// Each entry of `learner.policy_hidden` and `learner.critic_hidden`.
+    pub const MAX_LAYER_WIDTH: usize = 16_384;
+    /// Entries of `learner.policy_hidden` and `learner.critic_hidden`.
+    pub const MAX_LAYERS: usize = 16;
+    /// `batch_size * (sequence_length + 1) * action_samples`: the rows of the critic's
+    /// largest pass.
+    pub const MAX_BATCH_ROWS: usize = 1 << 24;
+    /// Those rows times the widest layer: the floats of the largest activation (4 GiB).
+    pub const MAX_ACTIVATION_FLOATS: usize = 1 << 30;
+    /// `hierarchy.latent_dim`.
+    pub const MAX_LATENT_DIM: usize = 4_096;
+    /// `hierarchy.hold_steps`.
+    pub const MAX_HOLD_STEPS: usize = 1_000_000;
+    /// `run.replay_capacity` (items; memory grows as the replay fills).
+    pub const MAX_REPLAY_CAPACITY: usize = 1 << 30;
+    /// `run.actor_threads`.
+    pub const MAX_ACTOR_THREADS: usize = 256;
+    /// `run.eval_episodes` (and `bprl eval --episodes`).
+    pub const MAX_EVAL_EPISODES: usize = 10_000;
+    /// `run.env_steps`.
+    pub const MAX_ENV_STEPS: u64 = 1_000_000_000_000;
+    /// `run.updates_per_env_step`.
+    pub const MAX_UPDATES_PER_ENV_STEP: f64 = 1_000.0;
+    /// `run.samples_per_insert`.
+    pub const MAX_SAMPLES_PER_INSERT: f64 = 1e6;
+    /// `learner.alpha` and `learner.beta`.
+    pub const MAX_WEIGHT: f32 = 1e4;
+    /// Every learning rate.
+    pub const MAX_LEARNING_RATE: f64 = 1.0;
+}
+
+fn too_large(
+    field: &str,
+    value: impl std::fmt::Display,
+    limit: impl std::fmt::Display,
+) -> ConfigError {
+    ConfigError::TooLarge {
+        field: field.into(),
+        value: value.to_string(),
+        limit: limit.to_string(),
+    }
+}
+
 /// Which prior regularizes the policy; baselines are configurations of the same code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum PriorConfig {
     /// No prior: the KL term is dropped (as `alpha = 0`).
     None,
@@ -61,7 +115,7 @@ pub enum LowLevel {
 
 /// Algorithm 2's latent hierarchy (absent: Algorithm 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct HierarchyConfig {
     /// Latent dimension of `z` (default 8).
     pub latent_dim: usize,
@@ -144,7 +198,7 @@ impl Preset {
 /// Network sizes and the learner's hyperparameters. [`LearnerConfig::default`] is the
 /// [`Preset::Bprl`] learner; [`LearnerConfig::acme`] Acme's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LearnerConfig {
     /// Discount `gamma` (0.99).
     pub gamma: f32,
@@ -280,7 +334,7 @@ impl LearnerConfig {
 
 /// The actor/learner loop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
     /// Environment steps to train for.
     pub env_steps: u64,
@@ -302,6 +356,9 @@ pub struct RunConfig {
     pub eval_episodes: usize,
     /// The run's seed: environments, sampling and initialization derive from it.
     pub seed: u64,
+    /// Threaded mode: warn on stderr when no environment step (or no learner update) has
+    /// happened for this many seconds, naming the rate limiter's state (default 30).
+    pub stall_warning_secs: u64,
 }
 
 impl Default for RunConfig {
@@ -317,13 +374,14 @@ impl Default for RunConfig {
             eval_every_episodes: 20,
             eval_episodes: 10,
             seed: 0,
+            stall_warning_secs: 30,
         }
     }
 }
 
 /// Everything a run needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AgentConfig {
     /// The preset the file's missing fields come from (default `bprl`; `acme` for the paper's
     /// setting).
@@ -429,6 +487,8 @@ impl AgentConfig {
     /// # Errors
     /// [`ConfigError::Parse`] for a bad field or preset.
     pub fn from_table(table: toml::Table) -> Result<Self, ConfigError> {
+        let schema = Self::schema();
+        check_keys(&table, &schema, "<string>")?;
         let preset = preset_of(&table)?;
         let given: Vec<String> = match table.get("learner") {
             Some(toml::Value::Table(l)) => l.keys().cloned().collect(),
@@ -436,10 +496,7 @@ impl AgentConfig {
         };
         let mut cfg: Self = with_preset(table)?
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse {
-                path: "<string>".into(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e: toml::de::Error| parse_error("<string>", &schema, &e))?;
         let base = preset.config().learner;
         let l = &mut cfg.learner;
         for field in OPTIONAL_LEARNER_FIELDS {
@@ -458,6 +515,28 @@ impl AgentConfig {
         Ok(cfg)
     }
 
+    /// Every key a configuration file may hold, by section (for [`crate::strict::check_keys`];
+    /// a caller that adds sections, as the command line's `[env]`, extends it).
+    pub fn schema() -> Schema {
+        let preset = Preset::default().config();
+        let mut learner = keys_of(&preset.learner);
+        learner.extend(OPTIONAL_LEARNER_FIELDS.iter().map(|f| f.to_string()));
+        learner.sort();
+        learner.dedup();
+        let mut hierarchy = keys_of(&HierarchyConfig::default());
+        hierarchy.push("low_level_groups".into());
+        hierarchy.dedup();
+        let own = ["preset", "prior", "hierarchy", "learner", "run"];
+        Schema::from([
+            (String::new(), own.iter().map(|k| k.to_string()).collect()),
+            ("learner".into(), learner),
+            ("run".into(), keys_of(&preset.run)),
+            ("hierarchy".into(), hierarchy),
+            ("prior".into(), vec!["learned".into()]),
+            ("prior.learned".into(), vec!["groups".into()]),
+        ])
+    }
+
     /// Reads and validates a TOML file.
     ///
     /// # Errors
@@ -467,13 +546,7 @@ impl AgentConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_toml(&text).map_err(|e| match e {
-            ConfigError::Parse { reason, .. } => ConfigError::Parse {
-                path: path.to_path_buf(),
-                reason,
-            },
-            other => other,
-        })
+        Self::from_toml(&text).map_err(|e| e.in_file(path))
     }
 
     /// The configuration as TOML.
@@ -486,6 +559,7 @@ impl AgentConfig {
     /// # Errors
     /// [`ConfigError::Invalid`].
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_bounds()?;
         let l = &self.learner;
         if !(l.gamma > 0.0 && l.gamma <= 1.0) {
             return Err(invalid("learner.gamma", l.gamma, "must be in (0, 1]"));
@@ -654,6 +728,116 @@ impl AgentConfig {
                 "[]",
                 "a learned prior needs at least one observation group",
             ));
+        }
+        Ok(())
+    }
+
+    /// The upper bounds of [`limits`]; the error names the field, the value and the limit.
+    fn check_bounds(&self) -> Result<(), ConfigError> {
+        use limits::*;
+        let (l, r) = (&self.learner, &self.run);
+        let sizes = [
+            ("learner.batch_size", l.batch_size, MAX_BATCH_SIZE),
+            (
+                "learner.sequence_length",
+                l.sequence_length,
+                MAX_SEQUENCE_LENGTH,
+            ),
+            (
+                "learner.action_samples",
+                l.action_samples,
+                MAX_ACTION_SAMPLES,
+            ),
+            ("learner.policy_hidden", l.policy_hidden.len(), MAX_LAYERS),
+            ("learner.critic_hidden", l.critic_hidden.len(), MAX_LAYERS),
+            (
+                "run.replay_capacity",
+                r.replay_capacity,
+                MAX_REPLAY_CAPACITY,
+            ),
+            ("run.min_replay", r.min_replay, MAX_REPLAY_CAPACITY),
+            ("run.actor_threads", r.actor_threads, MAX_ACTOR_THREADS),
+            ("run.eval_episodes", r.eval_episodes, MAX_EVAL_EPISODES),
+        ];
+        for (field, value, limit) in sizes {
+            if value > limit {
+                return Err(too_large(field, value, limit));
+            }
+        }
+        for (field, h) in [
+            ("learner.policy_hidden", &l.policy_hidden),
+            ("learner.critic_hidden", &l.critic_hidden),
+        ] {
+            if let Some(w) = h.iter().find(|&&w| w > MAX_LAYER_WIDTH) {
+                return Err(too_large(
+                    field,
+                    format!("{h:?} (width {w})"),
+                    MAX_LAYER_WIDTH,
+                ));
+            }
+        }
+        if let Some(h) = &self.hierarchy {
+            if h.latent_dim > MAX_LATENT_DIM {
+                return Err(too_large(
+                    "hierarchy.latent_dim",
+                    h.latent_dim,
+                    MAX_LATENT_DIM,
+                ));
+            }
+            if h.hold_steps > MAX_HOLD_STEPS {
+                return Err(too_large(
+                    "hierarchy.hold_steps",
+                    h.hold_steps,
+                    MAX_HOLD_STEPS,
+                ));
+            }
+        }
+        let rows = l.batch_size * (l.sequence_length + 1) * l.action_samples;
+        if rows > MAX_BATCH_ROWS {
+            return Err(too_large(
+                "learner.batch_size * (learner.sequence_length + 1) * learner.action_samples",
+                rows,
+                MAX_BATCH_ROWS,
+            ));
+        }
+        let widest = l
+            .policy_hidden
+            .iter()
+            .chain(&l.critic_hidden)
+            .copied()
+            .max()
+            .unwrap_or(0);
+        if rows * widest > MAX_ACTIVATION_FLOATS {
+            return Err(too_large(
+                "learner: rows of the largest pass * widest layer",
+                rows * widest,
+                MAX_ACTIVATION_FLOATS,
+            ));
+        }
+        if r.env_steps > MAX_ENV_STEPS {
+            return Err(too_large("run.env_steps", r.env_steps, MAX_ENV_STEPS));
+        }
+        for (field, v, limit) in [
+            (
+                "run.updates_per_env_step",
+                r.updates_per_env_step,
+                MAX_UPDATES_PER_ENV_STEP,
+            ),
+            (
+                "run.samples_per_insert",
+                r.samples_per_insert,
+                MAX_SAMPLES_PER_INSERT,
+            ),
+            ("learner.policy_lr", l.policy_lr, MAX_LEARNING_RATE),
+            ("learner.critic_lr", l.critic_lr, MAX_LEARNING_RATE),
+            ("learner.prior_lr", l.prior_lr, MAX_LEARNING_RATE),
+            ("learner.multiplier_lr", l.multiplier_lr, MAX_LEARNING_RATE),
+            ("learner.alpha", f64::from(l.alpha), f64::from(MAX_WEIGHT)),
+            ("learner.beta", f64::from(l.beta), f64::from(MAX_WEIGHT)),
+        ] {
+            if v > limit {
+                return Err(too_large(field, v, limit));
+            }
         }
         Ok(())
     }

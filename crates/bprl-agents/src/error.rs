@@ -29,6 +29,28 @@ pub enum ConfigError {
         /// The groups of the environment's observation spec.
         available: Vec<String>,
     },
+    /// A key the configuration does not have (a typo, or a field of another section); the
+    /// nearest known key is suggested when one is close.
+    #[error("config {path}: unknown key `{key}`{}", did_you_mean.as_ref().map_or_else(String::new, |s| format!(" (did you mean `{s}`?)")))]
+    UnknownKey {
+        /// The file (or `<string>`).
+        path: PathBuf,
+        /// Dotted path of the unknown key (for example `learner.polcy_lr`).
+        key: String,
+        /// The nearest known key, dotted, when one is within a small edit distance.
+        did_you_mean: Option<String>,
+    },
+    /// A size or weight above the bound the configuration accepts (so that no allocation
+    /// aborts and no loop runs for practically ever).
+    #[error("config field `{field}` = {value} is too large: the limit is {limit}")]
+    TooLarge {
+        /// Dotted path of the field (for example `learner.batch_size`).
+        field: String,
+        /// The value, as text.
+        value: String,
+        /// The largest value accepted, as text.
+        limit: String,
+    },
     /// The TOML text could not be parsed into a configuration.
     #[error("config {path}: {reason}")]
     Parse {
@@ -45,6 +67,26 @@ pub enum ConfigError {
         /// The cause.
         source: std::io::Error,
     },
+}
+
+impl ConfigError {
+    /// The same error, naming `path` as its file where it names one (`<string>` before).
+    pub fn in_file(self, path: &std::path::Path) -> Self {
+        match self {
+            ConfigError::Parse { reason, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                reason,
+            },
+            ConfigError::UnknownKey {
+                key, did_you_mean, ..
+            } => ConfigError::UnknownKey {
+                path: path.to_path_buf(),
+                key,
+                did_you_mean,
+            },
+            other => other,
+        }
+    }
 }
 
 /// What went wrong while training, acting, checkpointing or evaluating.
@@ -76,6 +118,32 @@ pub enum AgentError {
         path: PathBuf,
         /// What failed.
         reason: String,
+    },
+    /// Two learners (a checkpoint and its configuration, or a transfer's source and target)
+    /// whose parameter arrays differ: the first differing array, by name, and both shapes.
+    #[error("{context}: parameter `{name}` has shape {found:?}, expected {expected:?}")]
+    ParameterShape {
+        /// What was being matched (for example `transfer of the prior`).
+        context: String,
+        /// Dotted name of the array.
+        name: String,
+        /// The shape the receiving learner has.
+        expected: Vec<usize>,
+        /// The shape of the array offered.
+        found: Vec<usize>,
+    },
+    /// A checkpoint whose parts do not belong together: a state file of another run, or of
+    /// another episode than its name and `LATEST` say, or a replay file not written with it.
+    #[error("checkpoint {path}: {what} is {found}, expected {expected}")]
+    CheckpointMismatch {
+        /// The file.
+        path: PathBuf,
+        /// What differs (`run id`, `episode`, `replay digest`).
+        what: String,
+        /// The value the rest of the checkpoint requires.
+        expected: String,
+        /// The value found.
+        found: String,
     },
     /// A batch or network shape that does not fit.
     #[error("shape: {0}")]

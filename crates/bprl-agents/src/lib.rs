@@ -36,9 +36,13 @@
 //! is seeded and bit-reproducible (environment seeds, action noise and learner noise all derive
 //! from `run.seed` and counters); the threaded mode ([`Trainer::train_threaded`]) runs several
 //! actor threads against a samples-per-insert rate limiter and trades reproducibility for
-//! speed. Checkpoints ([`checkpoint`]) hold the task family, networks, optimizers, targets,
-//! counters, history and the replay, written atomically with a `LATEST` pointer, so `kill -9` at any moment loses at
-//! most the work since the last checkpoint. NaN or infinity in a loss or a batch stops the
+//! speed; both modes report every episode, evaluate and checkpoint on the same schedule.
+//! Checkpoints ([`checkpoint`]) hold the task family, networks, optimizers, targets,
+//! counters, history and the replay, written atomically with a `LATEST` pointer and bound
+//! together by the run id, the episode and the replay's digest, so `kill -9` at any moment
+//! loses at most the work since the last checkpoint and a mixed-up file is refused.
+//! Configuration files are strict ([`strict`]) and every size is bounded
+//! ([`config::limits`]). NaN or infinity in a loss or a batch stops the
 //! run with [`AgentError::NonFinite`] naming where it appeared.
 //!
 //! ## Your own environment
@@ -61,7 +65,7 @@
 //! config.run.env_steps = 60;
 //! config.run.min_replay = 4;
 //! let mut trainer = Trainer::new(config, Suite::point_mass_default(), TaskSplit::Train)?;
-//! trainer.train(None, &mut |_episode, _eval| {})?;
+//! trainer.train(None, &mut |_episode, _eval| Ok(()))?;
 //! let eval = trainer.evaluate(2)?;
 //! assert!(eval.mean_return.is_finite());
 //!
@@ -93,6 +97,7 @@ pub mod checkpoint;
 pub mod config;
 mod error;
 pub mod learner;
+pub mod strict;
 pub mod trainer;
 
 pub use agent::{ActorState, Learner};
@@ -105,7 +110,9 @@ pub use error::{AgentError, ConfigError, Result};
 pub use learner::{
     FlatLearner, HierLearner, HierNoise, LearnerState, Metrics, UpdateNoise, flat, hierarchical,
 };
-pub use trainer::{Counters, Diagnostics, EpisodeRecord, EvalRecord, Trainer};
+pub use trainer::{
+    Counters, Diagnostics, EpisodeRecord, EvalRecord, StateInfo, Trainer, inspect_state,
+};
 
 /// An `f64` constant in the learner's scalar type.
 pub(crate) fn cst<F: bprl_policy::Float>(x: f64) -> F {

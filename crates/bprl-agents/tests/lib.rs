@@ -4,8 +4,11 @@
 //! bit-identical for every thread count.
 
 mod config;
+mod corpus;
+mod durability;
 mod hier_losses;
 mod losses;
 mod options;
+mod strict;
 mod threads;
 mod training;

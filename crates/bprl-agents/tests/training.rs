@@ -85,7 +85,7 @@ fn short_training_beats_a_random_policy() {
     let config = easy(7, 6000);
     let random = random_return(20);
     let mut t = trainer(config);
-    t.train(None, &mut |_, _| {}).unwrap();
+    t.train(None, &mut |_, _| Ok(())).unwrap();
     let trained = t.evaluate(20).unwrap();
     // The task pays up to ~2.6 (arrival + bonus + shaping); random actions rarely arrive.
     // Shaping alone pays at most ~0.8 without arriving; random actions earn about 0.
@@ -101,7 +101,7 @@ fn short_training_beats_a_random_policy() {
 fn synchronous_mode_is_bit_reproducible() {
     let run = |seed| {
         let mut t = trainer(easy(seed, 600));
-        t.train(None, &mut |_, _| {}).unwrap();
+        t.train(None, &mut |_, _| Ok(())).unwrap();
         (params(&t.learner), t.history.clone())
     };
     let (a, ha) = run(3);
@@ -116,13 +116,13 @@ fn synchronous_mode_is_bit_reproducible() {
 fn checkpoint_resume_equals_an_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();
     let mut whole = trainer(easy(11, 800));
-    whole.train(None, &mut |_, _| {}).unwrap();
+    whole.train(None, &mut |_, _| Ok(())).unwrap();
 
     let mut first = trainer(easy(11, 400));
-    first.train(Some(dir.path()), &mut |_, _| {}).unwrap();
+    first.train(Some(dir.path()), &mut |_, _| Ok(())).unwrap();
     let mut resumed = Trainer::<Suite>::load(dir.path()).unwrap();
     resumed.config.run.env_steps = 800;
-    resumed.train(None, &mut |_, _| {}).unwrap();
+    resumed.train(None, &mut |_, _| Ok(())).unwrap();
     assert_eq!(params(&resumed.learner), params(&whole.learner));
     assert_eq!(resumed.history, whole.history);
     assert_eq!(resumed.replay.stats(), whole.replay.stats());
@@ -143,7 +143,7 @@ fn evaluations_report_the_critic_beside_the_measured_return() {
     c.run.eval_every_episodes = 5;
     c.run.eval_episodes = 4;
     let mut t = trainer(c);
-    t.train(None, &mut |_, _| {}).unwrap();
+    t.train(None, &mut |_, _| Ok(())).unwrap();
     assert!(
         t.evals.iter().all(|e| e.start.std > 0.0),
         "every evaluation has diagnostics"
@@ -190,12 +190,8 @@ fn stochastic_evaluation_is_repeatable_and_draws_actions() {
 fn corrupted_or_missing_checkpoints_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = trainer(easy(1, 100));
-    t.train(Some(dir.path()), &mut |_, _| {}).unwrap();
-    let episode: u64 = std::fs::read_to_string(dir.path().join("LATEST"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    t.train(Some(dir.path()), &mut |_, _| Ok(())).unwrap();
+    let (episode, _) = bprl_agents::checkpoint::latest(dir.path()).unwrap();
     let state = dir.path().join(format!("state-{episode:08}.bin"));
     let bytes = std::fs::read(&state).unwrap();
     let mut flipped = bytes.clone();
@@ -230,7 +226,7 @@ fn algorithm_2_trains_with_shared_and_separate_low_levels() {
             low_level_groups: None,
         });
         let mut t = trainer(c);
-        t.train(None, &mut |_, _| {}).unwrap();
+        t.train(None, &mut |_, _| Ok(())).unwrap();
         let Learner::Hierarchical(h) = &t.learner else {
             panic!("expected Algorithm 2")
         };
@@ -256,7 +252,8 @@ fn threaded_mode_runs_and_learns_steps() {
     c.run.actor_threads = 2;
     c.run.samples_per_insert = 8.0;
     let mut t = trainer(c);
-    t.train_threaded().unwrap();
+    t.train_threaded(None, &mut |_, _| Ok(()), &mut |_| Ok(()))
+        .unwrap();
     assert!(t.counters.env_steps >= 400);
     assert!(t.learner.steps() > 0);
     // 40-step episodes: at least 400 steps means at least some finished episodes were counted.
@@ -273,7 +270,7 @@ fn transfer_loads_a_frozen_prior_and_rejects_mismatches() {
     // Two targets, so that there are held-out "visit i then j" tasks.
     source_cfg.prior = PriorConfig::learned(PriorView::ProprioTargets.groups());
     let mut source = Trainer::new(source_cfg.clone(), suite(2), TaskSplit::Train).unwrap();
-    source.train(None, &mut |_, _| {}).unwrap();
+    source.train(None, &mut |_, _| Ok(())).unwrap();
     let prior_of = |l: &Learner| match l {
         Learner::Flat(f) => f.online.prior.as_ref().unwrap().flatten(),
         Learner::Hierarchical(_) => panic!("flat expected"),
@@ -285,7 +282,7 @@ fn transfer_loads_a_frozen_prior_and_rejects_mismatches() {
     t.learner.load_prior_from(&source.learner, false).unwrap();
     t.learner.set_prior_frozen(true);
     assert_eq!(prior_of(&t.learner), prior_of(&source.learner));
-    t.train(None, &mut |_, _| {}).unwrap();
+    t.train(None, &mut |_, _| Ok(())).unwrap();
     assert!(t.learner.steps() > 0);
     assert_eq!(
         prior_of(&t.learner),
@@ -315,7 +312,8 @@ fn threaded_learner_catches_up_after_the_actors_finish() {
     // 3 episodes of 40 steps give 12 items of 10 transitions: the last one completes the replay.
     c.run.min_replay = 12;
     let mut t = trainer(c);
-    t.train_threaded().unwrap();
+    t.train_threaded(None, &mut |_, _| Ok(()), &mut |_| Ok(()))
+        .unwrap();
     assert_eq!(t.counters.env_steps, 120);
     // 12 items at 8 samples per insert allow 96 sampled sequences (3 batches of 32) beyond the
     // limiter's tolerance; the old loop took at most the one batch it was waiting for.
@@ -335,8 +333,11 @@ fn no_update_burst_when_learning_starts() {
     c.run.min_replay = 20; // ~200 environment steps of items
     let mut t = trainer(c);
     let mut rows = Vec::new();
-    t.train(None, &mut |r, _| rows.push((r.env_steps, r.learner_steps)))
-        .unwrap();
+    t.train(None, &mut |r, _| {
+        rows.push((r.env_steps, r.learner_steps));
+        Ok(())
+    })
+    .unwrap();
     assert!(rows.last().unwrap().1 > 0, "it learned");
     for w in rows.windows(2) {
         let (env, learner) = (w[1].0 - w[0].0, w[1].1 - w[0].1);

@@ -48,6 +48,21 @@ impl<F: Real> From<Categorical<F>> for CategoricalRaw<F> {
     }
 }
 
+/// `p x` for `p = exp(log_p)`, with `0 x = 0` also for an infinite `x` (the limit of
+/// `p ln p` and of `p (ln p - ln q)` as `p -> 0`).
+fn times_p<F: Real>(log_p: F, x: F) -> F {
+    if log_p == F::neg_infinity() {
+        F::zero()
+    } else {
+        log_p.exp() * x
+    }
+}
+
+/// `p ln p` for `p = exp(log_p)`, 0 at `p = 0`.
+fn plogp<F: Real>(log_p: F) -> F {
+    times_p(log_p, log_p)
+}
+
 impl<F: Real> Categorical<F> {
     /// Builds a batch from `[B, K]` logits at temperature 1.
     ///
@@ -61,15 +76,32 @@ impl<F: Real> Categorical<F> {
     ///
     /// # Errors
     /// As [`Categorical::new`], and [`DistError::NonPositive`] or [`DistError::NonFinite`] for
-    /// a bad `tau`.
+    /// a bad `tau`; [`DistError::OutOfRange`] for a `tau` so small that `1 / tau` overflows
+    /// (the gradients, which carry `1 / tau`, would be infinite).
+    ///
+    /// # Notes
+    /// The log-softmax is taken of `(l - max_j l_j) / tau`, so logits of any finite range
+    /// (`[3e38, -3e38]` in `f32`) and tiny temperatures give finite log-probabilities for
+    /// the largest logit; a category whose probability underflows has log-probability `-inf`
+    /// and contributes exactly 0 to the entropy, KL and their gradients.
     pub fn with_temperature(logits: Array2<F>, temperature: F) -> Result<Self> {
         if logits.ncols() == 0 {
             return Err(DistError::Empty { what: "logits" });
         }
         check::finite("logits", &logits)?;
         check::positive_scalar("temperature", temperature)?;
-        let mut log_probs = logits.mapv(|l| l / temperature);
+        if !(F::one() / temperature).is_finite() {
+            return Err(DistError::OutOfRange {
+                what: "temperature",
+                value: temperature.as_f64(),
+                range: "(0, inf) with a finite 1 / temperature",
+            });
+        }
+        let mut log_probs = logits.clone();
         for mut row in log_probs.rows_mut() {
+            let m = row.iter().copied().fold(F::neg_infinity(), F::max);
+            // `l - m` may round to -inf for a range beyond F::MAX: probability 0, as it is.
+            row.mapv_inplace(|l| (l - m) / temperature);
             let lse = logsumexp(row.iter().copied());
             row.mapv_inplace(|v| v - lse);
         }
@@ -156,7 +188,7 @@ impl<F: Real> Categorical<F> {
     /// Per-row entropy `H = -sum_k p_k ln p_k`, shape `[B]`.
     pub fn entropy(&self) -> Array1<F> {
         self.log_probs
-            .map_axis(Axis(1), |lp| lp.fold(F::zero(), |a, &l| a - l.exp() * l))
+            .map_axis(Axis(1), |lp| lp.fold(F::zero(), |a, &l| a - plogp(l)))
     }
 
     /// Gradient of the entropy with respect to the raw logits, `[B, K]`.
@@ -167,7 +199,7 @@ impl<F: Real> Categorical<F> {
         let h = self.entropy();
         let mut g = self.log_probs.clone();
         Zip::from(g.rows_mut()).and(&h).for_each(|mut row, &h| {
-            row.mapv_inplace(|l| -l.exp() * (l + h) / self.temperature);
+            row.mapv_inplace(|l| -times_p(l, l + h) / self.temperature);
         });
         g
     }
@@ -268,7 +300,7 @@ impl<F: Real> Categorical<F> {
             .for_each(|o, lp, lq| {
                 *o = Zip::from(&lp)
                     .and(&lq)
-                    .fold(F::zero(), |a, &p, &q| a + p.exp() * (p - q));
+                    .fold(F::zero(), |a, &p, &q| a + times_p(p, p - q));
             });
         Ok(out)
     }
@@ -289,7 +321,7 @@ impl<F: Real> Categorical<F> {
             .for_each(|(b, k), dp, dq| {
                 let (lp, lq) = (self.log_probs[(b, k)], other.log_probs[(b, k)]);
                 let (p, q) = (lp.exp(), lq.exp());
-                *dp = p * (lp - lq - kl[b]) / self.temperature;
+                *dp = times_p(lp, lp - lq - kl[b]) / self.temperature;
                 *dq = (q - p) / other.temperature;
             });
         Ok((dp, dq))

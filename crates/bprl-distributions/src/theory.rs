@@ -106,7 +106,9 @@ fn check_alpha(alpha: f64) -> Result<()> {
 /// # Formula (Eq. 3-5)
 /// `pi*(a|x) = pi0(a|x) exp(Q(x,a)/alpha) / Z(x)`, `V(x) = alpha ln Z(x)
 /// = max_pi E_pi[Q] - alpha KL(pi || pi0)`; with `alpha = 1` this is the paper's
-/// `pi* ∝ pi0 exp(Q)`, `V = ln sum pi0 exp Q`. Computed in log space.
+/// `pi* ∝ pi0 exp(Q)`, `V = ln sum pi0 exp Q`. Computed in log space, shifted by the largest
+/// `Q` on the prior's support (`V = Q_max + alpha ln sum pi0 exp((Q - Q_max)/alpha)`), so
+/// every `alpha > 0` gives finite numbers.
 ///
 /// # Errors
 /// `prior` not a probability vector, a length mismatch, non-finite `q_values`, or `alpha` not
@@ -123,15 +125,29 @@ pub fn soft_optimal_policy(
     check_len("q_values", prior.shape(), q_values.shape())?;
     crate::check::finite("q_values", &q_values)?;
     check_alpha(alpha)?;
+    // Shifted by the largest action value on the prior's support, `(q - q_max) / alpha <= 0`
+    // cannot overflow for any `alpha > 0` (1e-310 included): the policy tends to the argmax.
+    let q_max = prior
+        .iter()
+        .zip(q_values.iter())
+        .filter(|(p, _)| **p > 0.0)
+        .map(|(_, &q)| q)
+        .fold(f64::NEG_INFINITY, f64::max);
     let logits: Array1<f64> = prior
         .iter()
         .zip(q_values.iter())
-        .map(|(&p, &q)| p.ln() + q / alpha)
+        .map(|(&p, &q)| {
+            if p > 0.0 {
+                p.ln() + (q - q_max) / alpha
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
         .collect();
     let lse = logsumexp(logits.iter().copied());
     Ok(SoftOptimal {
         policy: logits.mapv(|l| (l - lse).exp()),
-        value: alpha * lse,
+        value: q_max + alpha * lse,
     })
 }
 

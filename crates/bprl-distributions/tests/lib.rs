@@ -6,6 +6,7 @@ mod diag_gaussian;
 mod errors;
 #[cfg(feature = "lapack")]
 mod full_gaussian;
+mod fuzz;
 mod mixture;
 mod monte_carlo;
 mod tanh_gaussian;

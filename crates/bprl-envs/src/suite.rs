@@ -19,7 +19,7 @@ pub enum BodyKind {
 /// The settings of a built-in suite: the body and the multi-target environment (the `[env]`
 /// section of the command line's configuration).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SuiteConfig {
     /// Point mass or reacher (default point mass).
     pub body: BodyKind,

@@ -52,6 +52,7 @@ impl PriorView {
 
 /// Settings of a multi-target environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TargetsConfig {
     /// Number of targets `K` (default 3).
     pub num_targets: usize,
@@ -84,8 +85,19 @@ impl Default for TargetsConfig {
     }
 }
 
+/// The most targets a layout may have (`K`; the held-out tasks are the `K (K - 1)` ordered
+/// pairs).
+pub const MAX_TARGETS: usize = 64;
+/// The longest time limit accepted, in steps.
+pub const MAX_EPISODE_STEPS: usize = 1_000_000;
+
 impl TargetsConfig {
-    fn validate(&self) -> Result<(), EnvError> {
+    /// Checks every field: counts within `[1, MAX_TARGETS]` and `[1, MAX_EPISODE_STEPS]`,
+    /// a finite positive radius, finite rewards and separation.
+    ///
+    /// # Errors
+    /// [`EnvError::Config`] naming the field.
+    pub fn validate(&self) -> Result<(), EnvError> {
         let bad = |field, value: f64, requirement| {
             Err(EnvError::Config {
                 field,
@@ -93,14 +105,22 @@ impl TargetsConfig {
                 requirement,
             })
         };
-        if self.num_targets == 0 {
-            return bad("num_targets", 0.0, "must be >= 1");
+        if self.num_targets == 0 || self.num_targets > MAX_TARGETS {
+            return bad(
+                "num_targets",
+                self.num_targets as f64,
+                "must be in [1, 64] (MAX_TARGETS)",
+            );
         }
         if !(self.radius.is_finite() && self.radius > 0.0) {
             return bad("radius", f64::from(self.radius), "must be finite and > 0");
         }
-        if self.max_steps == 0 {
-            return bad("max_steps", 0.0, "must be >= 1");
+        if self.max_steps == 0 || self.max_steps > MAX_EPISODE_STEPS {
+            return bad(
+                "max_steps",
+                self.max_steps as f64,
+                "must be in [1, 1000000] (MAX_EPISODE_STEPS)",
+            );
         }
         for (field, v) in [
             ("arrival_reward", self.arrival_reward),

@@ -89,6 +89,6 @@ pub use error::{NnError, Result};
 pub use fused::{MlpTile, TileInput};
 pub use layers::{LayerNorm, LayerNormCache, Linear};
 pub use mlp::{Dense, Mlp, MlpCache};
-pub use params::{Parameters, join};
+pub use params::{Parameters, first_shape_mismatch, join};
 pub use scalar::Scalar;
 pub use tile_cache::TileCache;

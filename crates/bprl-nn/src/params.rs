@@ -31,6 +31,17 @@ pub trait Parameters<F: Scalar> {
         out
     }
 
+    /// Every parameter array's name and shape, in visiting order: two values share an
+    /// architecture exactly when these are equal (parameter counts alone are not enough: a
+    /// `[1, 5]` and a `[5, 1]` array hold as many scalars).
+    fn shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let mut out = Vec::new();
+        self.visit("", &mut |name, a| {
+            out.push((name.to_string(), a.shape().to_vec()))
+        });
+        out
+    }
+
     /// All scalars concatenated in visiting order (row-major within each array).
     fn flatten(&self) -> Vec<F> {
         let mut out = Vec::with_capacity(self.num_params());
@@ -129,4 +140,29 @@ pub fn join(prefix: &str, name: &str) -> String {
     } else {
         format!("{prefix}.{name}")
     }
+}
+
+/// The first array whose name or shape differs between `expected` and `found`
+/// ([`Parameters::shapes`] of each), as `(name, expected shape, found shape)`; a missing
+/// array has the empty shape and the name of the one present.
+pub fn first_shape_mismatch(
+    expected: &[(String, Vec<usize>)],
+    found: &[(String, Vec<usize>)],
+) -> Option<(String, Vec<usize>, Vec<usize>)> {
+    let n = expected.len().max(found.len());
+    (0..n).find_map(|i| match (expected.get(i), found.get(i)) {
+        (Some((a, sa)), Some((b, sb))) if a == b && sa == sb => None,
+        (Some((a, sa)), Some((b, sb))) => Some((
+            if a == b {
+                a.clone()
+            } else {
+                format!("{a} (found {b})")
+            },
+            sa.clone(),
+            sb.clone(),
+        )),
+        (Some((a, sa)), None) => Some((a.clone(), sa.clone(), Vec::new())),
+        (None, Some((b, sb))) => Some((b.clone(), Vec::new(), sb.clone())),
+        (None, None) => None,
+    })
 }

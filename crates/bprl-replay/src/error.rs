@@ -24,6 +24,16 @@ pub enum ConfigError {
         /// What it must satisfy.
         requirement: &'static str,
     },
+    /// A size above the bound this crate accepts (so that no allocation overflows or aborts).
+    #[error("`{field}` = {value} is too large: the limit is {limit}")]
+    TooLarge {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+        /// The largest value accepted.
+        limit: u64,
+    },
 }
 
 /// What went wrong while adding, inserting, sampling or snapshotting.
@@ -68,6 +78,30 @@ pub enum ReplayError {
         found: crate::StepKind,
         /// What came before, in words.
         after: &'static str,
+    },
+    /// A size above the bound this crate accepts (a batch so large that its arrays could not
+    /// be allocated).
+    #[error("`{what}` = {value} is too large: the limit is {limit}")]
+    TooLarge {
+        /// What was too large (`"batch"`, `"batch floats"`).
+        what: &'static str,
+        /// The value asked for.
+        value: u64,
+        /// The largest value accepted.
+        limit: u64,
+    },
+    /// An item value outside its allowed set: a non-finite float, a discount outside
+    /// `[0, 1]`, or a mask or last flag other than 0 or 1.
+    #[error("item field `{field}` at index {index} holds {value}: {requirement}")]
+    BadItemValue {
+        /// The field.
+        field: &'static str,
+        /// Index within the field.
+        index: usize,
+        /// The value.
+        value: f32,
+        /// What it must satisfy.
+        requirement: &'static str,
     },
     /// An item built for another spec or sequence length.
     #[error("item does not fit the table: {reason}")]
@@ -160,3 +194,34 @@ pub enum ReplayError {
 
 /// Shorthand for `Result<T, ReplayError>`.
 pub type Result<T> = std::result::Result<T, ReplayError>;
+
+/// The largest replay capacity accepted, in items (`2^32`). Nothing is allocated up front, so
+/// the bound only keeps the size arithmetic from overflowing.
+pub const MAX_CAPACITY: usize = 1 << 32;
+/// The largest sequence length `L` accepted (`2^16` transitions per item).
+pub const MAX_SEQUENCE_LENGTH: usize = 1 << 16;
+/// The largest batch accepted by [`crate::Replay::sample`], in items (`2^20`).
+pub const MAX_BATCH: usize = 1 << 20;
+/// The most floats one sampled batch may hold (`2^30`, 4 GiB of `f32`).
+pub const MAX_BATCH_FLOATS: usize = 1 << 30;
+/// The largest length of one observation group, extra or action (`2^20` floats).
+pub const MAX_GROUP_LEN: usize = 1 << 20;
+/// The most floats one step may hold over all its groups (`2^22`).
+pub const MAX_STEP_FLOATS: usize = 1 << 22;
+
+/// `value <= limit`, else [`ConfigError::TooLarge`].
+pub(crate) fn at_most(
+    field: &'static str,
+    value: usize,
+    limit: usize,
+) -> std::result::Result<(), ConfigError> {
+    if value > limit {
+        Err(ConfigError::TooLarge {
+            field,
+            value: value as u64,
+            limit: limit as u64,
+        })
+    } else {
+        Ok(())
+    }
+}

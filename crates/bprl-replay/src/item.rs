@@ -53,11 +53,48 @@ impl Item {
         }
     }
 
-    /// Checks the item's lengths against a spec and a row count.
+    /// Checks the item's lengths against a spec and a row count, and its values: every float
+    /// finite, discounts in `[0, 1]`, mask and last flags 0 or 1.
     ///
     /// # Errors
-    /// [`ReplayError::ItemMismatch`] naming the first field of the wrong length.
+    /// [`ReplayError::ItemMismatch`] naming the first field of the wrong length;
+    /// [`ReplayError::BadItemValue`] naming the first bad value.
     pub fn check(&self, spec: &StepSpec, steps: usize) -> Result<()> {
+        self.check_lengths(spec, steps)?;
+        self.check_values()
+    }
+
+    fn check_values(&self) -> Result<()> {
+        let bad = |field: &'static str, v: &[f32], ok: fn(f32) -> bool, requirement| match v
+            .iter()
+            .position(|&x| !ok(x))
+        {
+            None => Ok(()),
+            Some(index) => Err(ReplayError::BadItemValue {
+                field,
+                index,
+                value: v[index],
+                requirement,
+            }),
+        };
+        let finite: fn(f32) -> bool = f32::is_finite;
+        bad("observations", &self.observations, finite, "must be finite")?;
+        bad("actions", &self.actions, finite, "must be finite")?;
+        bad("extras", &self.extras, finite, "must be finite")?;
+        bad("rewards", &self.rewards, finite, "must be finite")?;
+        bad("log_probs", &self.log_probs, finite, "must be finite")?;
+        bad(
+            "discounts",
+            &self.discounts,
+            |x| (0.0..=1.0).contains(&x),
+            "must be in [0, 1]",
+        )?;
+        let flag: fn(f32) -> bool = |x| x == 0.0 || x == 1.0;
+        bad("mask", &self.mask, flag, "must be 0 or 1")?;
+        bad("last", &self.last, flag, "must be 0 or 1")
+    }
+
+    fn check_lengths(&self, spec: &StepSpec, steps: usize) -> Result<()> {
         let fields = [
             (
                 "observations",
@@ -78,9 +115,12 @@ impl Item {
             });
         }
         for (name, len, width) in fields {
-            if len != steps * width {
+            if Some(len) != steps.checked_mul(width) {
                 return Err(ReplayError::ItemMismatch {
-                    reason: format!("`{name}` has {len} values, expected {}", steps * width),
+                    reason: format!(
+                        "`{name}` has {len} values, expected {}",
+                        steps.saturating_mul(width)
+                    ),
                 });
             }
         }
@@ -89,7 +129,15 @@ impl Item {
 
     /// Bytes of float storage this item holds.
     pub fn payload_bytes(&self) -> usize {
-        4 * (self.observations.len() + self.actions.len() + self.extras.len() + 5 * self.steps)
+        [
+            self.observations.len(),
+            self.actions.len(),
+            self.extras.len(),
+            self.steps.saturating_mul(5),
+        ]
+        .into_iter()
+        .fold(0usize, usize::saturating_add)
+        .saturating_mul(4)
     }
 }
 
@@ -126,7 +174,8 @@ impl SequenceAdder {
     /// An adder for items of `sequence_length + 1` steps (`L = sequence_length >= 1`).
     ///
     /// # Errors
-    /// [`crate::ConfigError::Invalid`] for `sequence_length = 0`.
+    /// [`crate::ConfigError::Invalid`] for `sequence_length = 0`;
+    /// [`crate::ConfigError::TooLarge`] above [`crate::MAX_SEQUENCE_LENGTH`].
     pub fn new(
         spec: StepSpec,
         sequence_length: usize,
@@ -138,6 +187,11 @@ impl SequenceAdder {
                 requirement: "must be >= 1",
             });
         }
+        crate::error::at_most(
+            "sequence_length",
+            sequence_length,
+            crate::MAX_SEQUENCE_LENGTH,
+        )?;
         Ok(Self {
             spec,
             period: sequence_length,

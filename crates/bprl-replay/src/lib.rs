@@ -72,7 +72,10 @@ mod snapshot;
 mod spec;
 mod table;
 
-pub use error::{ConfigError, ReplayError, Result};
+pub use error::{
+    ConfigError, MAX_BATCH, MAX_BATCH_FLOATS, MAX_CAPACITY, MAX_GROUP_LEN, MAX_SEQUENCE_LENGTH,
+    MAX_STEP_FLOATS, ReplayError, Result,
+};
 pub use item::{Item, SequenceAdder};
 pub use limiter::RateLimiterConfig;
 pub use replay::{Replay, ReplayConfig, Stats};

@@ -1,7 +1,10 @@
 //! The thread-safe replay: a table behind a mutex, with a rate limiter that blocks inserters
 //! and samplers (with timeouts) and a shutdown that releases everyone.
 
-use crate::error::{ConfigError, ReplayError, Result};
+use crate::error::{
+    ConfigError, MAX_BATCH, MAX_BATCH_FLOATS, MAX_CAPACITY, MAX_SEQUENCE_LENGTH, ReplayError,
+    Result, at_most,
+};
 use crate::item::Item;
 use crate::limiter::RateLimiterConfig;
 use crate::spec::StepSpec;
@@ -24,10 +27,19 @@ pub struct ReplayConfig {
 }
 
 impl ReplayConfig {
-    fn validate(&self) -> std::result::Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), ConfigError> {
         if self.sequence_length == 0 {
             return Err(ConfigError::Invalid {
                 field: "sequence_length",
+                value: 0.0,
+                requirement: "must be >= 1",
+            });
+        }
+        at_most("sequence_length", self.sequence_length, MAX_SEQUENCE_LENGTH)?;
+        at_most("capacity", self.capacity, MAX_CAPACITY)?;
+        if self.capacity == 0 {
+            return Err(ConfigError::Invalid {
+                field: "capacity",
                 value: 0.0,
                 requirement: "must be >= 1",
             });
@@ -72,6 +84,43 @@ pub(crate) struct State {
     pub(crate) closed: bool,
 }
 
+impl State {
+    /// Whether a decoded state is one [`Replay::new`] and its operations could have made:
+    /// a valid configuration and spec, a table of `L+1`-step items within capacity, each item
+    /// fitting the spec, keys increasing and below `next_key`.
+    pub(crate) fn check(&self) -> std::result::Result<(), String> {
+        self.config.validate().map_err(|e| e.to_string())?;
+        let t = &self.table;
+        t.spec.validate().map_err(|e| e.to_string())?;
+        if t.steps != self.config.sequence_length + 1 || t.capacity != self.config.capacity {
+            return Err(format!(
+                "table of {} steps and capacity {} does not match the configuration's sequence \
+                 length {} and capacity {}",
+                t.steps, t.capacity, self.config.sequence_length, self.config.capacity
+            ));
+        }
+        if t.items.len() > t.capacity {
+            return Err(format!(
+                "{} items, more than the capacity {}",
+                t.items.len(),
+                t.capacity
+            ));
+        }
+        let mut previous: Option<u64> = None;
+        for (key, item) in &t.items {
+            item.check(&t.spec, t.steps).map_err(|e| e.to_string())?;
+            if previous.is_some_and(|p| p >= *key) || *key >= t.next_key {
+                return Err(format!(
+                    "item key {key} out of order (next key {})",
+                    t.next_key
+                ));
+            }
+            previous = Some(*key);
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
@@ -95,7 +144,9 @@ impl Replay {
     /// An empty replay for steps of `spec`.
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] naming the bad field.
+    /// [`ConfigError::Invalid`] naming the bad field; [`ConfigError::TooLarge`] for a
+    /// capacity above [`crate::MAX_CAPACITY`] or a sequence length above
+    /// [`crate::MAX_SEQUENCE_LENGTH`].
     pub fn new(spec: StepSpec, config: ReplayConfig) -> std::result::Result<Self, ConfigError> {
         config.validate()?;
         let table = Table::new(spec, config.sequence_length + 1, config.capacity);
@@ -189,7 +240,9 @@ impl Replay {
     /// forbids it, and returns them time-major.
     ///
     /// # Errors
-    /// [`ReplayError::CannotSample`] for `batch = 0`; [`ReplayError::BatchExceedsWindow`] when
+    /// [`ReplayError::CannotSample`] for `batch = 0`; [`ReplayError::TooLarge`] for a batch
+    /// above [`crate::MAX_BATCH`] items or [`crate::MAX_BATCH_FLOATS`] floats;
+    /// [`ReplayError::BatchExceedsWindow`] when
     /// the limiter could never allow the batch; [`ReplayError::Timeout`];
     /// [`ReplayError::Shutdown`].
     pub fn sample(&self, batch: usize, timeout: Option<Duration>) -> Result<Batch> {
@@ -200,6 +253,23 @@ impl Replay {
                 return Err(ReplayError::CannotSample {
                     batch,
                     size: guard.table.len(),
+                });
+            }
+            if batch > MAX_BATCH {
+                return Err(ReplayError::TooLarge {
+                    what: "batch",
+                    value: batch as u64,
+                    limit: MAX_BATCH as u64,
+                });
+            }
+            let floats = (guard.table.steps as u64)
+                .saturating_mul(batch as u64)
+                .saturating_mul(guard.table.spec.floats_per_step() as u64);
+            if floats > MAX_BATCH_FLOATS as u64 {
+                return Err(ReplayError::TooLarge {
+                    what: "batch floats",
+                    value: floats,
+                    limit: MAX_BATCH_FLOATS as u64,
                 });
             }
             if !limiter.admits_batch(batch) {
@@ -220,6 +290,40 @@ impl Replay {
         drop(guard);
         self.shared.insert_ready.notify_all();
         Ok(out)
+    }
+
+    /// A new replay with this one's items, sampler state and configuration but another rate
+    /// limiter (switching a run between a synchronous and a threaded mode). The insert and
+    /// sample counters restart balanced for the new limiter (`inserts` = the items held,
+    /// `samples` such that the ratio sits at its target), so neither side starts blocked.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for a limiter [`Replay::new`] would refuse.
+    pub fn with_rate_limiter(
+        &self,
+        rate_limiter: RateLimiterConfig,
+    ) -> std::result::Result<Replay, ConfigError> {
+        let s = self.lock();
+        let config = ReplayConfig {
+            rate_limiter,
+            ..s.config
+        };
+        config.validate()?;
+        let inserts = s.table.len() as u64;
+        let target = inserts as f64 * rate_limiter.samples_per_insert
+            - rate_limiter.min_size_to_sample as f64 * rate_limiter.samples_per_insert;
+        Ok(Replay::from_state(State {
+            config,
+            table: s.table.clone(),
+            rng: s.rng,
+            inserts,
+            samples: if target.is_finite() && target > 0.0 {
+                target as u64
+            } else {
+                0
+            },
+            closed: false,
+        }))
     }
 
     /// Closes the replay: every blocked and future `insert`/`sample` returns
@@ -249,8 +353,13 @@ impl Replay {
             capacity: s.table.capacity,
             inserts: s.inserts,
             samples: s.samples,
-            memory_bytes: s.table.items.iter().map(|(_, i)| i.payload_bytes()).sum(),
-            max_memory_bytes: s.table.capacity * item_bytes,
+            memory_bytes: s
+                .table
+                .items
+                .iter()
+                .map(|(_, i)| i.payload_bytes())
+                .fold(0, usize::saturating_add),
+            max_memory_bytes: s.table.capacity.saturating_mul(item_bytes),
         }
     }
 

@@ -31,7 +31,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReplayError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReplayError + '_ {
     move |source| ReplayError::Io {
         path: path.to_path_buf(),
         source,
@@ -39,6 +39,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReplayError + '_ {
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
+/// On failure the temporary file is removed and the error names `path` (the file the caller
+/// asked for), with the step that failed.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let tmp: PathBuf = path.with_file_name(format!(
@@ -46,11 +48,24 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         file_name.unwrap_or_else(|| "snapshot".into()),
         std::process::id()
     ));
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io(path))?;
+    let fail = |step: &str, e: std::io::Error| ReplayError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(e.kind(), format!("{step}: {e}")),
+    };
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)
+            .map_err(|e| fail("cannot create its temporary file in the same folder", e))?;
+        f.write_all(bytes)
+            .map_err(|e| fail("writing its temporary file", e))?;
+        f.sync_all()
+            .map_err(|e| fail("syncing its temporary file", e))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| fail("renaming its temporary file", e))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && let Ok(d) = std::fs::File::open(dir)
     {
@@ -67,6 +82,15 @@ impl Replay {
     /// [`ReplayError::Io`] naming the file.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
+        write_atomic(path, &self.to_snapshot_bytes(path)?)
+    }
+
+    /// The snapshot file's bytes (what [`Replay::save`] writes); `path` only names the file in
+    /// an error.
+    ///
+    /// # Errors
+    /// [`ReplayError::Decode`] if encoding fails.
+    pub fn to_snapshot_bytes(&self, path: &Path) -> Result<Vec<u8>> {
         let payload = self
             .with_state(postcard::to_allocvec)
             .map_err(|e| ReplayError::Decode {
@@ -79,7 +103,7 @@ impl Replay {
         bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
         bytes.extend_from_slice(&payload);
-        write_atomic(path, &bytes)
+        Ok(bytes)
     }
 
     /// Restores a replay saved by [`Replay::save`]: same items, counters and sampler state.
@@ -91,6 +115,15 @@ impl Replay {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(io(path))?;
+        Self::from_snapshot_bytes(&bytes, path)
+    }
+
+    /// Decodes a snapshot's bytes (as [`Replay::load`] after reading the file; `path` only
+    /// names it in errors). Never panics, whatever the bytes.
+    ///
+    /// # Errors
+    /// As [`Replay::load`], less [`ReplayError::Io`].
+    pub fn from_snapshot_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
         let p = || path.to_path_buf();
         if bytes.len() < 8 || bytes[..8] != MAGIC {
             return Err(ReplayError::BadMagic { path: p() });
@@ -137,20 +170,9 @@ impl Replay {
             path: p(),
             reason: e.to_string(),
         })?;
-        let steps = state.table.steps;
-        for (_, item) in &state.table.items {
-            item.check(&state.table.spec, steps)
-                .map_err(|e| ReplayError::Decode {
-                    path: p(),
-                    reason: e.to_string(),
-                })?;
-        }
-        if state.table.items.len() > state.table.capacity {
-            return Err(ReplayError::Decode {
-                path: p(),
-                reason: "more items than capacity".into(),
-            });
-        }
+        state
+            .check()
+            .map_err(|reason| ReplayError::Decode { path: p(), reason })?;
         Ok(Replay::from_state(state))
     }
 }

@@ -1,6 +1,6 @@
 //! What a step holds: the spec (named groups and sizes) and the step itself.
 
-use crate::error::{ConfigError, ReplayError, Result};
+use crate::error::{ConfigError, MAX_GROUP_LEN, MAX_STEP_FLOATS, ReplayError, Result, at_most};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -19,7 +19,9 @@ impl StepSpec {
     /// Builds a spec.
     ///
     /// # Errors
-    /// [`ConfigError::DuplicateGroup`] if a name repeats across observations and extras.
+    /// [`ConfigError::DuplicateGroup`] if a name repeats across observations and extras;
+    /// [`ConfigError::TooLarge`] for a group or action longer than [`crate::MAX_GROUP_LEN`]
+    /// or a step of more than [`crate::MAX_STEP_FLOATS`] floats.
     pub fn new(
         observations: Vec<(String, usize)>,
         action_dim: usize,
@@ -31,11 +33,29 @@ impl StepSpec {
                 return Err(ConfigError::DuplicateGroup { name: name.clone() });
             }
         }
+        let mut total = 0usize;
+        for (_, len) in observations.iter().chain(&extras) {
+            at_most("group length", *len, MAX_GROUP_LEN)?;
+            total += len;
+            at_most("floats per step", total, MAX_STEP_FLOATS)?;
+        }
+        at_most("action_dim", action_dim, MAX_GROUP_LEN)?;
+        at_most("floats per step", total + action_dim, MAX_STEP_FLOATS)?;
         Ok(Self {
             observations,
             action_dim,
             extras,
         })
+    }
+
+    /// Re-checks a spec built elsewhere (a decoded snapshot) as [`StepSpec::new`] would.
+    pub(crate) fn validate(&self) -> std::result::Result<(), ConfigError> {
+        Self::new(
+            self.observations.clone(),
+            self.action_dim,
+            self.extras.clone(),
+        )
+        .map(|_| ())
     }
 
     /// The observation groups `(name, length)` in storage order.

@@ -36,10 +36,38 @@ pub struct TimeMajor {
 }
 
 impl TimeMajor {
-    /// The value at `(t, b, d)`, or `None` outside the shape.
+    /// A block after checking that `data` holds `T * B * D` values.
+    ///
+    /// # Errors
+    /// [`ReplayError::ItemMismatch`] when the lengths disagree (or `T * B * D` overflows).
+    pub fn new(shape: [usize; 3], data: Vec<f32>) -> Result<Self> {
+        let [t, b, d] = shape;
+        let want = t.checked_mul(b).and_then(|n| n.checked_mul(d));
+        if want != Some(data.len()) {
+            return Err(ReplayError::ItemMismatch {
+                reason: format!(
+                    "time-major shape {shape:?} needs {} values, data has {}",
+                    want.map_or_else(|| "more than usize::MAX".into(), |n| n.to_string()),
+                    data.len()
+                ),
+            });
+        }
+        Ok(Self { shape, data })
+    }
+
+    /// The value at `(t, b, d)`, or `None` outside the shape (or, for a block built from its
+    /// public fields whose `data` is shorter than its shape, outside `data`).
     pub fn get(&self, t: usize, b: usize, d: usize) -> Option<f32> {
         let [tt, bb, dd] = self.shape;
-        (t < tt && b < bb && d < dd).then(|| self.data[(t * bb + b) * dd + d])
+        if !(t < tt && b < bb && d < dd) {
+            return None;
+        }
+        let index = t
+            .checked_mul(bb)?
+            .checked_add(b)?
+            .checked_mul(dd)?
+            .checked_add(d)?;
+        self.data.get(index).copied()
     }
 }
 
@@ -82,7 +110,8 @@ impl Table {
             spec,
             steps,
             capacity,
-            items: VecDeque::with_capacity(capacity),
+            // Grows on demand: a large capacity costs nothing until it is filled.
+            items: VecDeque::with_capacity(capacity.min(1024)),
             next_key: 0,
         }
     }

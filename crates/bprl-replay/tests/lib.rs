@@ -2,6 +2,8 @@
 
 mod adder;
 mod common;
+mod fuzz;
 mod limiter;
+mod regressions;
 mod snapshot;
 mod table;

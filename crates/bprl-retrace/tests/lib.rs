@@ -3,6 +3,7 @@
 mod common;
 mod errors;
 mod family;
+mod fuzz;
 mod mdp;
 mod properties;
 mod reference;

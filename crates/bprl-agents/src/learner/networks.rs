@@ -68,6 +68,26 @@ pub trait Networks<F: Float>: Clone {
             .collect()
     }
 
+    /// Every parameter array's dotted name (`policy.`, `critic.`, `critic2.`, `prior.`) and
+    /// shape, in a fixed order.
+    fn parameter_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let named = |prefix: &str, shapes: Vec<(String, Vec<usize>)>| {
+            shapes
+                .into_iter()
+                .map(|(n, s)| (bprl_nn::join(prefix, &n), s))
+                .collect::<Vec<_>>()
+        };
+        let mut out = named("policy", self.policy().shapes());
+        out.extend(named("critic", self.critic().shapes()));
+        if let Some(c) = self.critic2() {
+            out.extend(named("critic2", c.shapes()));
+        }
+        if let Some(p) = self.prior() {
+            out.extend(named("prior", p.shapes()));
+        }
+        out
+    }
+
     /// Parameters per network: policy, critics (both twins), prior (0 without a learned prior).
     fn parameter_counts(&self) -> (usize, usize, usize) {
         (

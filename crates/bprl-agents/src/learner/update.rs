@@ -293,6 +293,11 @@ impl<F: Float, A: Algorithm<F>> LearnerState<F, A> {
             .reset_policy_and_critics(&self.config, &self.online)
     }
 
+    /// Every online parameter array's dotted name and shape.
+    pub fn parameter_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        self.online.parameter_shapes()
+    }
+
     /// Number of online parameters per network (policy, critic, prior).
     pub fn parameter_counts(&self) -> (usize, usize, usize) {
         self.online.parameter_counts()

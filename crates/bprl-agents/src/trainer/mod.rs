@@ -51,6 +51,9 @@ pub struct Trainer<T: TaskFamily> {
     pub history: Vec<EpisodeRecord>,
     /// Every evaluation.
     pub evals: Vec<EvalRecord>,
+    /// The run's id: a fingerprint of the configuration and split the run was created with
+    /// ([`run_id_of`]), kept in every checkpoint so that a state of another run is refused.
+    pub run_id: u64,
     family: T,
     split: TaskSplit,
     env: T::Env,
@@ -99,6 +102,7 @@ impl<T: TaskFamily> Trainer<T> {
             },
         )?;
         Ok(Self {
+            run_id: run_id_of(&config, split),
             config,
             learner,
             replay,
@@ -200,20 +204,26 @@ impl<T: TaskFamily> Trainer<T> {
     }
 
     /// Trains synchronously until `run.env_steps`, evaluating and checkpointing on schedule.
-    /// `on_episode` sees every record (for progress and metrics files). Checkpoints need a
-    /// family that can be saved with the run ([`Trainer::save`]).
+    /// `on_episode` sees every record (for progress and metrics files) before the checkpoint
+    /// that may follow it; an error it returns stops the run there (the last good checkpoint
+    /// stays). Checkpoints need a family that can be saved with the run ([`Trainer::save`]).
     ///
     /// # Errors
-    /// Any error of an episode, an evaluation or a checkpoint.
+    /// Any error of an episode, an evaluation, a checkpoint or of `on_episode`.
     pub fn train(
         &mut self,
         checkpoint_dir: Option<&Path>,
-        on_episode: &mut dyn FnMut(&EpisodeRecord, Option<&EvalRecord>),
+        on_episode: &mut dyn FnMut(&EpisodeRecord, Option<&EvalRecord>) -> Result<()>,
     ) -> Result<()>
     where
         T: Serialize,
     {
         let run = self.config.run.clone();
+        let sync = RateLimiterConfig::min_size(run.min_replay as u64);
+        if self.replay.config().rate_limiter != sync {
+            // Resumed from a threaded run: the same items under the synchronous limiter.
+            self.replay = self.replay.with_rate_limiter(sync)?;
+        }
         while self.counters.env_steps < run.env_steps {
             let rec = self.run_episode()?;
             let eval = if run.eval_every_episodes > 0 && rec.episode % run.eval_every_episodes == 0
@@ -222,7 +232,7 @@ impl<T: TaskFamily> Trainer<T> {
             } else {
                 None
             };
-            on_episode(&rec, eval.as_ref());
+            on_episode(&rec, eval.as_ref())?;
             if let Some(dir) = checkpoint_dir
                 && run.checkpoint_every_episodes > 0
                 && rec.episode % run.checkpoint_every_episodes == 0
@@ -239,28 +249,64 @@ impl<T: TaskFamily> Trainer<T> {
     /// Threaded mode: `run.actor_threads` actors (each with its own environment from the
     /// family) and one learner around a rate-limited replay until `run.env_steps`. Faster on
     /// several cores but not bit-reproducible (thread interleaving decides which data each
-    /// update sees). The learner, the step and episode counters carry over to checkpoints; the
-    /// threaded replay (with its samples-per-insert limiter) does not: a checkpoint written
-    /// after this mode holds the synchronous replay.
+    /// update sees).
+    ///
+    /// As durable as [`Trainer::train`]: every finished episode (of any actor, numbered in
+    /// the order they finish) goes to `on_episode` with its evaluation on the same schedule,
+    /// and a checkpoint holding the learner, the counters, the history *and the threaded
+    /// replay* is written into `checkpoint_dir` every `run.checkpoint_every_episodes` episodes
+    /// and at the end. A crash loses at most the episodes since the last checkpoint and the
+    /// episodes the actors had in progress. `on_stall` hears when the rate limiter has held the
+    /// actors or the learner for `run.stall_warning_secs` (an error it returns stops the run).
     ///
     /// # Errors
-    /// The first error of any thread, or an environment that cannot be built.
-    pub fn train_threaded(&mut self) -> Result<()>
+    /// The first error of any thread, of `on_episode` or of a checkpoint (the run stops
+    /// there), or an environment that cannot be built.
+    pub fn train_threaded(
+        &mut self,
+        checkpoint_dir: Option<&Path>,
+        on_episode: &mut dyn FnMut(&EpisodeRecord, Option<&EvalRecord>) -> Result<()>,
+        on_stall: &mut dyn FnMut(&str) -> Result<()>,
+    ) -> Result<()>
     where
         T::Env: Send,
+        T: Serialize,
     {
         let envs = (0..self.config.run.actor_threads.max(1))
             .map(|_| self.family.make_env(self.split))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        threaded::Threaded {
+        let replay = self
+            .replay
+            .with_rate_limiter(threaded::threaded_limiter(&self.config))?;
+        let mut books = ThreadedBooks {
+            checkpoint_dir,
+            on_episode,
+            on_stall,
+            run_id: self.run_id,
+            config: &self.config,
+            family: &self.family,
+            split: self.split,
+            history: &mut self.history,
+            evals: &mut self.evals,
+            eval_env: &mut self.eval_env,
+        };
+        let result = threaded::Threaded {
             config: &self.config,
             learner: &mut self.learner,
             counters: &mut self.counters,
             spec: &self.spec,
             step_spec: &self.step_spec,
+            replay: &replay,
             envs,
         }
-        .run()
+        .run(&mut books);
+        // The replay goes on with the run (and into its final checkpoint), shut down or not.
+        self.replay = replay.with_rate_limiter(self.replay.config().rate_limiter)?;
+        result?;
+        if let Some(dir) = checkpoint_dir {
+            self.save(dir)?;
+        }
+        Ok(())
     }
 
     /// Writes a checkpoint into `dir` (created if needed): the configuration, the task family
@@ -272,12 +318,9 @@ impl<T: TaskFamily> Trainer<T> {
     where
         T: Serialize,
     {
-        std::fs::create_dir_all(dir).map_err(|e| AgentError::Checkpoint {
-            path: dir.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        let (state_path, replay_path) = checkpoint::files(dir, self.counters.episodes);
         let state = StateRef {
+            run_id: self.run_id,
+            replay_digest: 0,
             config: &self.config,
             family: &self.family,
             split: self.split,
@@ -286,9 +329,7 @@ impl<T: TaskFamily> Trainer<T> {
             history: &self.history,
             evals: &self.evals,
         };
-        checkpoint::write_atomic(&state_path, &checkpoint::encode(&state, &state_path)?)?;
-        self.replay.save(&replay_path)?;
-        checkpoint::commit(dir, self.counters.episodes)
+        save_parts(dir, state, &self.replay)
     }
 
     /// Resumes the run whose newest checkpoint is in `dir`, with the task family saved in it.
@@ -300,31 +341,236 @@ impl<T: TaskFamily> Trainer<T> {
     where
         T: DeserializeOwned,
     {
-        let episode = checkpoint::latest(dir)?;
+        checkpoint::remove_temporaries(dir)?;
+        let (episode, run_id) = checkpoint::latest(dir)?;
         let (state_path, replay_path) = checkpoint::files(dir, episode);
         let bytes = std::fs::read(&state_path).map_err(|e| AgentError::Checkpoint {
             path: state_path.clone(),
             reason: e.to_string(),
         })?;
-        let state: State<T> = checkpoint::decode(&bytes, &state_path)?;
-        let mut t = Trainer::new(state.config, state.family, state.split)?;
-        if !t.learner.same_architecture(&state.learner) {
-            return Err(AgentError::Checkpoint {
-                path: state_path,
-                reason: "the saved learner does not fit the task family's environment".into(),
-            });
+        let state: State<T> = decode_state(&bytes, &state_path, episode, run_id)?;
+        let replay_bytes = std::fs::read(&replay_path).map_err(|e| AgentError::Checkpoint {
+            path: replay_path.clone(),
+            reason: e.to_string(),
+        })?;
+        let digest = checkpoint::fnv1a(&replay_bytes);
+        if digest != state.replay_digest {
+            return Err(checkpoint::mismatch(
+                &replay_path,
+                "replay digest",
+                format!(
+                    "{:016x} (recorded in {})",
+                    state.replay_digest,
+                    state_path.display()
+                ),
+                format!("{digest:016x}"),
+            ));
         }
+        let mut t = Trainer::new(state.config, state.family, state.split)?;
+        if let Some(e) = t.learner.architecture_mismatch(
+            &state.learner,
+            &format!("checkpoint {}", state_path.display()),
+        ) {
+            return Err(e);
+        }
+        t.run_id = state.run_id;
         t.learner = state.learner;
         t.counters = state.counters;
         t.history = state.history;
         t.evals = state.evals;
-        t.replay = Replay::load(&replay_path)?;
+        t.replay = Replay::from_snapshot_bytes(&replay_bytes, &replay_path)?;
         Ok(t)
     }
 }
 
+/// What a checkpoint's state file says about itself ([`inspect_state`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateInfo {
+    /// The run id.
+    pub run_id: u64,
+    /// The counters.
+    pub counters: Counters,
+    /// The digest the replay file written with it must have.
+    pub replay_digest: u64,
+    /// Records in its history.
+    pub history: usize,
+    /// Records of evaluations.
+    pub evals: usize,
+}
+
+/// Decodes a state file's bytes (the checked format of [`crate::checkpoint`]) and checks it
+/// against the episode and run id its name and `LATEST` give (`None`: unchecked), without
+/// building the learner's environment: the checkpoint decoder the fuzz targets drive. Never
+/// panics, whatever the bytes.
+///
+/// # Errors
+/// [`AgentError::Checkpoint`] for a bad header, checksum or payload;
+/// [`AgentError::CheckpointMismatch`] for a run id or episode other than expected, or a
+/// history that does not hold one record per episode; [`AgentError::Config`] for an invalid
+/// configuration inside.
+pub fn inspect_state<T: DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+    expected: Option<(u64, u64)>,
+) -> Result<StateInfo> {
+    let state: State<T> = match expected {
+        Some((episode, run_id)) => decode_state(bytes, path, episode, run_id)?,
+        None => {
+            let s: State<T> = checkpoint::decode(bytes, path)?;
+            check_state(&s, path, s.counters.episodes, s.run_id)?;
+            s
+        }
+    };
+    Ok(StateInfo {
+        run_id: state.run_id,
+        counters: state.counters,
+        replay_digest: state.replay_digest,
+        history: state.history.len(),
+        evals: state.evals.len(),
+    })
+}
+
+/// Decodes a state and checks it belongs to `episode` of run `run_id`.
+fn decode_state<T: DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+    episode: u64,
+    run_id: u64,
+) -> Result<State<T>> {
+    let state: State<T> = checkpoint::decode(bytes, path)?;
+    check_state(&state, path, episode, run_id)?;
+    Ok(state)
+}
+
+fn check_state<T>(state: &State<T>, path: &Path, episode: u64, run_id: u64) -> Result<()> {
+    if state.run_id != run_id {
+        return Err(checkpoint::mismatch(
+            path,
+            "run id",
+            format!("{run_id:016x} (LATEST)"),
+            format!("{:016x}", state.run_id),
+        ));
+    }
+    if state.counters.episodes != episode {
+        return Err(checkpoint::mismatch(
+            path,
+            "episode counter",
+            episode,
+            state.counters.episodes,
+        ));
+    }
+    if state.history.len() as u64 != episode {
+        return Err(checkpoint::mismatch(
+            path,
+            "episode history length",
+            episode,
+            state.history.len(),
+        ));
+    }
+    state.config.validate()?;
+    Ok(())
+}
+
+/// Writes the checkpoint of `state` and `replay` into `dir` (created if needed): state file,
+/// replay file, then `LATEST` (the state records the replay file's digest).
+fn save_parts<T: Serialize>(dir: &Path, mut state: StateRef<'_, T>, replay: &Replay) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| AgentError::Checkpoint {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let episode = state.counters.episodes;
+    let (state_path, replay_path) = checkpoint::files(dir, episode);
+    let replay_bytes = replay.to_snapshot_bytes(&replay_path)?;
+    state.replay_digest = checkpoint::fnv1a(&replay_bytes);
+    checkpoint::write_atomic(&state_path, &checkpoint::encode(&state, &state_path)?)?;
+    checkpoint::write_atomic(&replay_path, &replay_bytes)?;
+    checkpoint::commit(dir, episode, state.run_id)
+}
+
+/// The threaded mode's books: history, evaluations, the caller's callbacks and checkpoints.
+struct ThreadedBooks<'a, T: TaskFamily> {
+    checkpoint_dir: Option<&'a Path>,
+    on_episode: &'a mut dyn FnMut(&EpisodeRecord, Option<&EvalRecord>) -> Result<()>,
+    on_stall: &'a mut dyn FnMut(&str) -> Result<()>,
+    run_id: u64,
+    config: &'a AgentConfig,
+    family: &'a T,
+    split: TaskSplit,
+    history: &'a mut Vec<EpisodeRecord>,
+    evals: &'a mut Vec<EvalRecord>,
+    eval_env: &'a mut T::Env,
+}
+
+impl<T: TaskFamily + Serialize> threaded::Bookkeeper for ThreadedBooks<'_, T> {
+    fn episode(
+        &mut self,
+        learner: &Learner,
+        replay: &Replay,
+        record: EpisodeRecord,
+        counters: &Counters,
+    ) -> Result<()> {
+        let run = &self.config.run;
+        self.history.push(record);
+        let eval = if run.eval_every_episodes > 0
+            && record.episode.is_multiple_of(run.eval_every_episodes)
+        {
+            let stats = evaluate::evaluate(learner, self.eval_env, run.eval_episodes)?;
+            let r = EvalRecord {
+                episode: counters.episodes,
+                env_steps: counters.env_steps,
+                mean_return: stats.mean_return,
+                success_rate: stats.success_rate,
+                discounted_return: stats.discounted_return,
+                start: stats.start,
+            };
+            self.evals.push(r);
+            Some(r)
+        } else {
+            None
+        };
+        (self.on_episode)(&record, eval.as_ref())?;
+        if let Some(dir) = self.checkpoint_dir
+            && run.checkpoint_every_episodes > 0
+            && record.episode.is_multiple_of(run.checkpoint_every_episodes)
+        {
+            let state = StateRef {
+                run_id: self.run_id,
+                replay_digest: 0,
+                config: self.config,
+                family: self.family,
+                split: self.split,
+                learner,
+                counters,
+                history: self.history,
+                evals: self.evals,
+            };
+            save_parts(dir, state, replay)?;
+        }
+        Ok(())
+    }
+
+    fn stalled(&mut self, message: &str) -> Result<()> {
+        (self.on_stall)(message)
+    }
+}
+
+/// The run id of a fresh run: FNV-1a 64 of the configuration and split (postcard-encoded).
+/// Deterministic, so that two runs of the same configuration and seed, which are
+/// bit-identical, also write identical checkpoints; a run keeps the id it was created with
+/// when `--steps` later extends it.
+pub fn run_id_of(config: &AgentConfig, split: TaskSplit) -> u64 {
+    let mut bytes = postcard::to_allocvec(config).unwrap_or_default();
+    bytes.push(match split {
+        TaskSplit::Train => 0,
+        TaskSplit::HeldOut => 1,
+    });
+    checkpoint::fnv1a(&bytes)
+}
+
 #[derive(Deserialize)]
 struct State<T> {
+    run_id: u64,
+    replay_digest: u64,
     config: AgentConfig,
     family: T,
     split: TaskSplit,
@@ -336,6 +582,8 @@ struct State<T> {
 
 #[derive(Serialize)]
 struct StateRef<'a, T> {
+    run_id: u64,
+    replay_digest: u64,
     config: &'a AgentConfig,
     family: &'a T,
     split: TaskSplit,

@@ -1,0 +1,4 @@
+//! The library half of the `bprl` command line: its configuration file ([`experiment`]), so
+//! that the fuzz targets and tests load files exactly as `bprl train --config` does.
+
+pub mod experiment;
