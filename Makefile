@@ -7,7 +7,11 @@ CARGO ?= cargo
 # NVRTC from the PyPI wheel (installed by scripts/install-deps.sh): lets the tests compile every
 # CUDA kernel on machines without a GPU.
 NVRTC_LIB := $(CURDIR)/.tools/nvrtc/nvidia/cuda_nvrtc/lib
-export LD_LIBRARY_PATH := $(NVRTC_LIB)$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
+# MuJoCo 3.17.0 from the PyPI wheel (scripts/install-deps.sh): bprl-mujoco links it (mujoco-rs
+# reads MUJOCO_DYNAMIC_LINK_DIR at build time) and loads it at run time.
+MUJOCO_DYNAMIC_LINK_DIR ?= $(CURDIR)/.tools/mujoco/mujoco
+export MUJOCO_DYNAMIC_LINK_DIR
+export LD_LIBRARY_PATH := $(NVRTC_LIB):$(MUJOCO_DYNAMIC_LINK_DIR)$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
 all: test
 

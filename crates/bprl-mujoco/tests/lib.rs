@@ -1,0 +1,2 @@
+//! bprl-mujoco's integration tests (one binary).
+mod model;
