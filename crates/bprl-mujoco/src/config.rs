@@ -115,7 +115,11 @@ impl TaskConfig {
             );
         }
         if !(self.cell_size.is_finite() && self.cell_size > 0.0 && self.cell_size <= 100.0) {
-            return bad("cell_size", self.cell_size, "must be finite, > 0 and <= 100");
+            return bad(
+                "cell_size",
+                self.cell_size,
+                "must be finite, > 0 and <= 100",
+            );
         }
         if !(self.target_radius.is_finite()
             && self.target_radius > 0.0
@@ -128,8 +132,7 @@ impl TaskConfig {
             );
         }
         let ratio = self.control_dt / PHYSICS_DT;
-        if !(self.control_dt.is_finite() && ratio >= 0.5 && (ratio - ratio.round()).abs() < 1e-6)
-        {
+        if !(self.control_dt.is_finite() && ratio >= 0.5 && (ratio - ratio.round()).abs() < 1e-6) {
             return bad(
                 "control_dt",
                 self.control_dt,
@@ -149,7 +152,11 @@ impl TaskConfig {
             }
         }
         if !(self.joint_noise.is_finite() && (0.0..=0.3).contains(&self.joint_noise)) {
-            return bad("joint_noise", self.joint_noise, "must be in [0, 0.3] radians");
+            return bad(
+                "joint_noise",
+                self.joint_noise,
+                "must be in [0, 0.3] radians",
+            );
         }
         Ok(())
     }

@@ -5,9 +5,7 @@ use crate::config::TaskConfig;
 use crate::error::MujocoError;
 use crate::mjcf::WalkerKind;
 use crate::physics::Physics;
-use bprl_envs::{
-    ActionSpec, Env, EnvError, EpisodeEnd, StepType, Task, TimeStep, clip_action,
-};
+use bprl_envs::{ActionSpec, Env, EnvError, EpisodeEnd, StepType, Task, TimeStep, clip_action};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -291,7 +289,10 @@ impl GoToTarget {
             ]
         };
         let walker = centre(order[0]);
-        let targets = order[1..=c.num_targets].iter().map(|&i| centre(i)).collect();
+        let targets = order[1..=c.num_targets]
+            .iter()
+            .map(|&i| centre(i))
+            .collect();
         let yaw = rng.random::<f64>() * std::f64::consts::TAU;
         let task = self.tasks[rng.random_range(0..self.tasks.len())].clone();
         let noise = (0..self.physics.num_joints())
@@ -370,12 +371,7 @@ impl Env for GoToTarget {
         let reward = scale * change as f32 + shaping;
         if self.physics.upright() < 0.0 {
             self.running = false;
-            return Ok(self.time_step(
-                StepType::Last,
-                reward,
-                0.0,
-                Some(EpisodeEnd::Terminated),
-            ));
+            return Ok(self.time_step(StepType::Last, reward, 0.0, Some(EpisodeEnd::Terminated)));
         }
         if self.steps >= self.config.max_steps {
             self.running = false;
