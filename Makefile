@@ -1,7 +1,7 @@
 # bprl: the two commands a fresh machine needs.
 #   make test   installs missing system packages, then fmt + clippy + the whole test suite
 #   make demo   runs the main job and writes its report
-.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check compare-sb3
+.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check compare-sb3 bench-mujoco quadruped
 
 CARGO ?= cargo
 # NVRTC from the PyPI wheel (installed by scripts/install-deps.sh): lets the tests compile every
@@ -47,6 +47,18 @@ bench: deps
 # The learner update against the JAX/XLA reference, side by side (installs jax into .tools/jax).
 bench-jax: deps
 	bash scripts/bench-vs-jax 20
+
+# MuJoCo environment steps/s: our environment, the raw mj_step loop, a vector over both cores
+# and the official Python bindings on the same MJCF (installs mujoco + numpy into .tools/mujoco-py).
+bench-mujoco: deps
+	bash scripts/bench-mujoco 4000
+
+# The short quadruped run of docs/results.md: three seeds of configs/quadruped-go-to-target.toml.
+quadruped: deps
+	for seed in 0 1 2; do \
+	  $(CARGO) run --release -q -p bprl-examples --features mujoco --bin bprl -- train \
+	    --config configs/quadruped-go-to-target.toml --out runs/quadruped/seed$$seed --seed $$seed --quiet; \
+	done
 
 # Learning side by side with Stable-Baselines3 SAC on the same Rust environments (through the
 # Python module crates/bprl-py; installs torch, SB3, gymnasium, maturin into .tools/sb3, about

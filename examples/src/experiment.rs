@@ -1,5 +1,5 @@
 //! The command line's configuration file: the agent's configuration plus the built-in suite it
-//! trains on (the `[env]` section).
+//! trains on (the `[env]` section), or the MuJoCo tasks (the `[mujoco]` section).
 
 use bprl_agents::{AgentConfig, ConfigError};
 use bprl_envs::{Suite, SuiteConfig};
@@ -15,6 +15,11 @@ pub struct Experiment {
     pub agent: AgentConfig,
     /// The built-in suite: body and targets.
     pub env: SuiteConfig,
+    /// The MuJoCo go-to-target tasks instead of the suite, when present: the fields of
+    /// `bprl_mujoco::TaskConfig` (missing ones from its `walker`'s defaults) and
+    /// `held_out_grid`. Needs the command line's `mujoco` feature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mujoco: Option<toml::Table>,
 }
 
 impl Experiment {
@@ -41,12 +46,17 @@ impl Experiment {
                 .map_err(|e: toml::de::Error| parse(e.to_string()))?,
             None => SuiteConfig::default(),
         };
+        let mujoco = match table.remove("mujoco") {
+            Some(toml::Value::Table(t)) => Some(t),
+            Some(_) => return Err(parse("`mujoco` must be a table ([mujoco])".into())),
+            None => None,
+        };
         // Missing agent fields come from the file's preset (`preset = "acme"` or the default).
         let agent = AgentConfig::from_table(table).map_err(|e| match e {
             ConfigError::Parse { reason, .. } => parse(reason),
             other => other.to_string(),
         })?;
-        let e = Self { agent, env };
+        let e = Self { agent, env, mujoco };
         e.agent.validate().map_err(|e| e.to_string())?;
         Ok(e)
     }
@@ -59,6 +69,7 @@ impl Experiment {
                 body: suite.body,
                 targets: suite.config.clone(),
             },
+            mujoco: None,
         }
     }
 

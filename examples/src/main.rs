@@ -4,14 +4,17 @@ mod args;
 mod bench;
 mod demo;
 mod experiment;
+mod family;
+#[cfg(feature = "mujoco")]
+mod mujoco;
 mod plot;
 mod run;
 
 use args::Args;
 use bprl_agents::{TaskSplit, Trainer};
 use bprl_envs::BodyKind;
-use bprl_envs::Suite;
 use experiment::Experiment;
+use family::{Described, kind_of, run_config_of_checkpoint, with_family, with_kind};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -178,14 +181,27 @@ fn train(raw: &[String]) -> Result<(), String> {
         return Ok(());
     }
     let out = PathBuf::from(args.get("out").unwrap_or("runs/train"));
-    let mut trainer = if args.flag("resume") {
-        Trainer::<Suite>::load(&out.join("checkpoint")).map_err(|e| e.to_string())?
-    } else {
-        let e = load_config(&args)?;
-        Trainer::new(e.agent.clone(), e.suite(), TaskSplit::Train).map_err(|e| e.to_string())?
-    };
+    if args.flag("resume") {
+        let kind = kind_of(&out.join("config.toml"))?;
+        return with_kind!(kind, T => {
+            let t = Trainer::<T>::load(&out.join("checkpoint")).map_err(|e| e.to_string())?;
+            train_with(t, &out, &args)
+        });
+    }
+    let e = load_config(&args)?;
+    with_family!(e.family()?, family => {
+        let t = Trainer::new(e.agent.clone(), family, TaskSplit::Train).map_err(|e| e.to_string())?;
+        train_with(t, &out, &args)
+    })
+}
+
+/// Trains, writes the run folder and prints the final greedy evaluation.
+fn train_with<T: Described>(mut trainer: Trainer<T>, out: &Path, args: &Args) -> Result<(), String>
+where
+    T::Env: Send,
+{
     let config = trainer.config.clone();
-    let run = run::RunDir::create(&out, &Experiment::of(&config, trainer.family()))?;
+    let run = run::RunDir::create(out, &trainer.family().experiment(&config))?;
     if config.run.actor_threads > 0 {
         eprintln!("threaded mode: {} actor threads", config.run.actor_threads);
         trainer.train_threaded().map_err(|e| e.to_string())?;
@@ -204,7 +220,7 @@ fn train(raw: &[String]) -> Result<(), String> {
         100.0 * e.success_rate,
         out.display()
     );
-    Ok(())
+    T::after_training(&mut trainer, out)
 }
 
 fn transfer(raw: &[String]) -> Result<(), String> {
@@ -213,47 +229,60 @@ fn transfer(raw: &[String]) -> Result<(), String> {
         &["from", "config", "out", "seed", "steps"],
         &["freeze-prior", "with-low-level", "no-prior", "quiet"],
     )?;
+    let kind = match (args.flag("no-prior"), args.get("from"), args.get("config")) {
+        (false, Some(dir), _) => kind_of(&run_config_of_checkpoint(Path::new(dir)))?,
+        (_, _, Some(config)) => kind_of(Path::new(config))?,
+        (true, _, None) => family::Kind::Suite,
+        (false, None, _) => return Err("--from DIR is required (or --no-prior)".into()),
+    };
+    with_kind!(kind, T => transfer_with::<T>(&args))
+}
+
+fn transfer_with<T: Described>(args: &Args) -> Result<(), String>
+where
+    T::Env: Send,
+{
     let out = PathBuf::from(args.get("out").unwrap_or("runs/transfer"));
     let source = match (args.flag("no-prior"), args.get("from")) {
         (true, _) => None,
-        (false, Some(dir)) => {
-            Some(Trainer::<Suite>::load(Path::new(dir)).map_err(|e| e.to_string())?)
-        }
+        (false, Some(dir)) => Some(Trainer::<T>::load(Path::new(dir)).map_err(|e| e.to_string())?),
         (false, None) => return Err("--from DIR is required (or --no-prior)".into()),
     };
     let mut experiment = match (args.get("config"), &source) {
         (None, Some(s)) => {
-            let mut e = Experiment::of(&s.config, s.family());
+            let mut e = s.family().experiment(&s.config);
             let c = &mut e.agent;
             c.run.seed = args.parsed("seed", c.run.seed.wrapping_add(100))?;
             c.run.env_steps = args.parsed("steps", c.run.env_steps)?;
             e
         }
-        _ => load_config(&args)?,
+        _ => load_config(args)?,
     };
     if args.flag("no-prior") {
         experiment.agent.prior = bprl_agents::PriorConfig::None;
     }
     let config = experiment.agent.clone();
-    let mut t = Trainer::new(config.clone(), experiment.suite(), TaskSplit::HeldOut)
-        .map_err(|e| e.to_string())?;
-    if let Some(s) = &source {
-        t.learner
-            .load_prior_from(&s.learner, args.flag("with-low-level"))
+    with_family!(experiment.family()?, family => {
+        let mut t = Trainer::new(config.clone(), family, TaskSplit::HeldOut)
             .map_err(|e| e.to_string())?;
-        t.learner.set_prior_frozen(args.flag("freeze-prior"));
-    }
-    let run = run::RunDir::create(&out, &experiment)?;
-    run::train(&mut t, &run, "transfer", args.flag("quiet"))?;
-    let e = t
-        .evaluate(config.run.eval_episodes.max(1))
-        .map_err(|e| e.to_string())?;
-    println!(
-        "final greedy evaluation on held-out tasks: return {:.3}, success {:.0}%",
-        e.mean_return,
-        100.0 * e.success_rate
-    );
-    Ok(())
+        if let Some(s) = &source {
+            t.learner
+                .load_prior_from(&s.learner, args.flag("with-low-level"))
+                .map_err(|e| e.to_string())?;
+            t.learner.set_prior_frozen(args.flag("freeze-prior"));
+        }
+        let run = run::RunDir::create(&out, &experiment)?;
+        run::train(&mut t, &run, "transfer", args.flag("quiet"))?;
+        let e = t
+            .evaluate(config.run.eval_episodes.max(1))
+            .map_err(|e| e.to_string())?;
+        println!(
+            "final greedy evaluation on held-out tasks: return {:.3}, success {:.0}%",
+            e.mean_return,
+            100.0 * e.success_rate
+        );
+        Ok(())
+    })
 }
 
 fn eval(raw: &[String]) -> Result<(), String> {
@@ -261,7 +290,14 @@ fn eval(raw: &[String]) -> Result<(), String> {
     let dir = args
         .get("checkpoint")
         .ok_or("--checkpoint DIR is required")?;
-    let mut t = Trainer::<Suite>::load(Path::new(dir)).map_err(|e| e.to_string())?;
+    let kind = kind_of(&run_config_of_checkpoint(Path::new(dir)))?;
+    with_kind!(kind, T => eval_with(Trainer::<T>::load(Path::new(dir)).map_err(|e| e.to_string())?, &args))
+}
+
+fn eval_with<T: Described>(mut t: Trainer<T>, args: &Args) -> Result<(), String>
+where
+    T::Env: Send,
+{
     let e = t
         .evaluate(args.parsed("episodes", 20usize)?)
         .map_err(|e| e.to_string())?;

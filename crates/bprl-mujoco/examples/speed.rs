@@ -6,6 +6,7 @@
 //! ```
 //! Prints one `key=value` line per measurement (control steps per second; one control step
 //! is 10 physics steps); `scripts/bench-mujoco` runs it beside the Python bindings.
+//! `--xml FILE` writes the walker's model (MJCF) instead, for the Python side.
 
 use bprl_envs::{Env, TaskFamily, TaskSplit};
 use bprl_mujoco::{GoToTarget, GoToTargetFamily, TaskConfig, WalkerKind};
@@ -19,6 +20,7 @@ struct Options {
     envs: usize,
     threads: usize,
     repeats: usize,
+    xml: Option<String>,
 }
 
 fn parse() -> Result<Options, String> {
@@ -28,6 +30,7 @@ fn parse() -> Result<Options, String> {
         envs: 8,
         threads: 2,
         repeats: 3,
+        xml: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -46,6 +49,7 @@ fn parse() -> Result<Options, String> {
             "--envs" => o.envs = num()?.max(1),
             "--threads" => o.threads = num()?.max(1),
             "--repeats" => o.repeats = num()?.max(1),
+            "--xml" => o.xml = Some(value.to_string()),
             k => return Err(format!("unknown option {k}")),
         }
     }
@@ -151,6 +155,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() -> Result<(), String> {
     let o = parse()?;
+    if let Some(path) = &o.xml {
+        // The same model for the Python bindings (scripts/bench_mujoco.py).
+        let c = config(o.walker);
+        std::fs::write(path, bprl_mujoco::model_xml(o.walker, c.half_size()))
+            .map_err(|e| format!("{path}: {e}"))?;
+        return Ok(());
+    }
     let mut env = GoToTarget::go_to_any(config(o.walker)).map_err(|e| e.to_string())?;
     let acts = actions(o.steps, o.walker.action_dim(), 1);
     // Warm up caches and the allocator; learn where the episodes end.
