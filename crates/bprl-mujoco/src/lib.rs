@@ -70,5 +70,5 @@ pub use env::GoToTarget;
 pub use error::MujocoError;
 pub use family::GoToTargetFamily;
 pub use mjcf::{PHYSICS_DT, WalkerKind, model_xml};
-pub use physics::{Physics, SENSORS};
+pub use physics::{Physics, SENSORS, STANDARD_GRAVITY};
 pub use render::TopDown;
