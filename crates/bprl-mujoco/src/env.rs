@@ -35,6 +35,11 @@ use rand::{RngExt, SeedableRng};
 /// - plus `shaping * (d_before - d_after)` (unscaled; default 0) for the horizontal distance
 ///   to the target that counts.
 ///
+/// With these predicates the -1 never fires: a go-to predicate ends the episode the step
+/// after it holds, and a sequence's earlier predicates stay satisfied once visited, while its
+/// last one completes the task. It is kept (and computed) so that tasks whose predicates can
+/// be lost, such as box_arrangement's box-on-target ones, get box_arrangement's reward.
+///
 /// The episode also terminates (discount 0) when the torso flips (`R_zz < 0`: the aliveness
 /// `(R_zz - 1) / 2` below -0.5), and is truncated (discount 1) after `max_steps` steps.
 ///
