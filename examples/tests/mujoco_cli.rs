@@ -55,19 +55,37 @@ fn a_mujoco_run_trains_evaluates_and_transfers() {
     std::fs::write(&config, CONFIG).expect("write config");
     let run = dir.path().join("run");
     let text = bprl(&["train", "--config", s(&config), "--out", s(&run), "--quiet"]);
-    assert!(text.contains("random policy on the same 2 evaluation starts"), "{text}");
-    for file in ["eval.csv", "rollouts.png", "rollouts_random.png", "random_policy.txt"] {
+    assert!(
+        text.contains("random policy on the same 2 evaluation starts"),
+        "{text}"
+    );
+    for file in [
+        "eval.csv",
+        "rollouts.png",
+        "rollouts_random.png",
+        "random_policy.txt",
+    ] {
         assert!(run.join(file).exists(), "{file} missing");
     }
     let saved = std::fs::read_to_string(run.join("config.toml")).expect("config.toml");
-    assert!(saved.contains("[mujoco]") && saved.contains("point_mass"), "{saved}");
+    assert!(
+        saved.contains("[mujoco]") && saved.contains("point_mass"),
+        "{saved}"
+    );
     assert!(saved.contains("held_out_grid = 4"), "{saved}");
     let checkpoint = run.join("checkpoint");
     let text = bprl(&["eval", "--checkpoint", s(&checkpoint), "--episodes", "2"]);
     assert!(text.contains("greedy evaluation: return"), "{text}");
     let transfer = dir.path().join("transfer");
     let text = bprl(&[
-        "transfer", "--from", s(&checkpoint), "--out", s(&transfer), "--steps", "80", "--quiet",
+        "transfer",
+        "--from",
+        s(&checkpoint),
+        "--out",
+        s(&transfer),
+        "--steps",
+        "80",
+        "--quiet",
     ]);
     assert!(text.contains("held-out tasks"), "{text}");
 }
@@ -76,10 +94,19 @@ fn a_mujoco_run_trains_evaluates_and_transfers() {
 fn a_bad_mujoco_section_names_the_field() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("bad.toml");
-    std::fs::write(&config, "[mujoco]\nwalker = \"point_mass\"\ntarget_radius = 0.9\n")
-        .expect("write");
+    std::fs::write(
+        &config,
+        "[mujoco]\nwalker = \"point_mass\"\ntarget_radius = 0.9\n",
+    )
+    .expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_bprl"))
-        .args(["train", "--config", s(&config), "--out", s(&dir.path().join("r"))])
+        .args([
+            "train",
+            "--config",
+            s(&config),
+            "--out",
+            s(&dir.path().join("r")),
+        ])
         .output()
         .expect("run bprl");
     assert!(!out.status.success());
