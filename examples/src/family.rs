@@ -64,11 +64,50 @@ impl Experiment {
         match &self.mujoco {
             None => Ok(Family::Suite(self.suite())),
             #[cfg(feature = "mujoco")]
-            Some(table) => Ok(Family::Mujoco(crate::mujoco::family_of(table)?)),
+            Some(table) => Ok(Family::Mujoco(family_of(table)?)),
             #[cfg(not(feature = "mujoco"))]
             Some(_) => Err(NO_MUJOCO.into()),
         }
     }
+}
+
+/// The family of a `[mujoco]` section: `walker` picks the defaults of the missing fields
+/// (`TaskConfig::quadruped` or `TaskConfig::point_mass`), `held_out_grid` the held-out arena.
+///
+/// # Errors
+/// An unknown walker or a bad field, as text naming it.
+#[cfg(feature = "mujoco")]
+pub fn family_of(table: &toml::Table) -> Result<bprl_mujoco::GoToTargetFamily, String> {
+    let mut table = table.clone();
+    let held_out_grid = match table.remove("held_out_grid") {
+        None => None,
+        Some(v) => Some(
+            v.as_integer()
+                .and_then(|g| usize::try_from(g).ok())
+                .ok_or_else(|| format!("[mujoco] held_out_grid = {v}: must be a count"))?,
+        ),
+    };
+    let walker: bprl_mujoco::WalkerKind = match table.get("walker") {
+        None => bprl_mujoco::WalkerKind::Quadruped,
+        Some(v) => v
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("[mujoco] walker: {e}"))?,
+    };
+    let base = match walker {
+        bprl_mujoco::WalkerKind::Quadruped => bprl_mujoco::TaskConfig::quadruped(),
+        bprl_mujoco::WalkerKind::PointMass => bprl_mujoco::TaskConfig::point_mass(),
+    };
+    let mut merged = toml::Table::try_from(&base).map_err(|e| e.to_string())?;
+    merged.extend(table);
+    let config: bprl_mujoco::TaskConfig = merged
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("[mujoco]: {e}"))?;
+    config.validate().map_err(|e| format!("[mujoco]: {e}"))?;
+    Ok(bprl_mujoco::GoToTargetFamily {
+        held_out_grid,
+        ..bprl_mujoco::GoToTargetFamily::new(config)
+    })
 }
 
 /// The kind of the run whose configuration file is `config` (the suite when there is none:

@@ -1,6 +1,6 @@
-//! The MuJoCo tasks on the command line (feature `mujoco`): the `[mujoco]` section, and after
-//! training a random policy's return on the same evaluation starts and top-down pictures of
-//! rollouts.
+//! The MuJoCo tasks on the command line (feature `mujoco`): how a run writes its `[mujoco]`
+//! section back, and after training a random policy's return on the same evaluation starts and
+//! top-down pictures of rollouts.
 
 use crate::experiment::Experiment;
 use crate::family::Described;
@@ -8,48 +8,10 @@ use crate::run::write_atomic;
 use bprl_agents::trainer::seeds::{eval_seed, mix};
 use bprl_agents::{AgentConfig, Learner, TaskFamily, Trainer};
 use bprl_envs::Env;
-use bprl_mujoco::{GoToTarget, GoToTargetFamily, TaskConfig, TopDown, WalkerKind};
+use bprl_mujoco::{GoToTarget, GoToTargetFamily, TopDown};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::path::Path;
-
-/// The family of a `[mujoco]` section: `walker` picks the defaults of the missing fields
-/// (`TaskConfig::quadruped` or `TaskConfig::point_mass`), `held_out_grid` the held-out arena.
-///
-/// # Errors
-/// An unknown walker or a bad field, as text naming it.
-pub fn family_of(table: &toml::Table) -> Result<GoToTargetFamily, String> {
-    let mut table = table.clone();
-    let held_out_grid = match table.remove("held_out_grid") {
-        None => None,
-        Some(v) => Some(
-            v.as_integer()
-                .and_then(|g| usize::try_from(g).ok())
-                .ok_or_else(|| format!("[mujoco] held_out_grid = {v}: must be a count"))?,
-        ),
-    };
-    let walker: WalkerKind = match table.get("walker") {
-        None => WalkerKind::Quadruped,
-        Some(v) => v
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("[mujoco] walker: {e}"))?,
-    };
-    let base = match walker {
-        WalkerKind::Quadruped => TaskConfig::quadruped(),
-        WalkerKind::PointMass => TaskConfig::point_mass(),
-    };
-    let mut merged = toml::Table::try_from(&base).map_err(|e| e.to_string())?;
-    merged.extend(table);
-    let config: TaskConfig = merged
-        .try_into()
-        .map_err(|e: toml::de::Error| format!("[mujoco]: {e}"))?;
-    config.validate().map_err(|e| format!("[mujoco]: {e}"))?;
-    Ok(GoToTargetFamily {
-        held_out_grid,
-        ..GoToTargetFamily::new(config)
-    })
-}
 
 impl Described for GoToTargetFamily {
     fn experiment(&self, agent: &AgentConfig) -> Experiment {
