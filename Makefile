@@ -3,13 +3,17 @@
 #   make demo   runs the main job and writes its report
 #   make fuzz   runs each coverage-guided fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz)
 #   make soak   kills training runs at random moments and checks what resume restores
-.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check compare-sb3 fuzz soak
+.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check compare-sb3 bench-mujoco quadruped fuzz soak
 
 CARGO ?= cargo
 # NVRTC from the PyPI wheel (installed by scripts/install-deps.sh): lets the tests compile every
 # CUDA kernel on machines without a GPU.
 NVRTC_LIB := $(CURDIR)/.tools/nvrtc/nvidia/cuda_nvrtc/lib
-export LD_LIBRARY_PATH := $(NVRTC_LIB)$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
+# MuJoCo 3.17.0 from the PyPI wheel (scripts/install-deps.sh): bprl-mujoco links it (mujoco-rs
+# reads MUJOCO_DYNAMIC_LINK_DIR at build time) and loads it at run time.
+MUJOCO_DYNAMIC_LINK_DIR ?= $(CURDIR)/.tools/mujoco/mujoco
+export MUJOCO_DYNAMIC_LINK_DIR
+export LD_LIBRARY_PATH := $(NVRTC_LIB):$(MUJOCO_DYNAMIC_LINK_DIR)$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
 all: test
 
@@ -45,6 +49,18 @@ bench: deps
 # The learner update against the JAX/XLA reference, side by side (installs jax into .tools/jax).
 bench-jax: deps
 	bash scripts/bench-vs-jax 20
+
+# MuJoCo environment steps/s: our environment, the raw mj_step loop, a vector over both cores
+# and the official Python bindings on the same MJCF (installs mujoco + numpy into .tools/mujoco-py).
+bench-mujoco: deps
+	bash scripts/bench-mujoco 4000
+
+# The short quadruped run of docs/results.md: three seeds of configs/quadruped-go-to-target.toml.
+quadruped: deps
+	for seed in 0 1 2; do \
+	  $(CARGO) run --release -q -p bprl-examples --features mujoco --bin bprl -- train \
+	    --config configs/quadruped-go-to-target.toml --out runs/quadruped/seed$$seed --seed $$seed --quiet; \
+	done
 
 # Learning side by side with Stable-Baselines3 SAC on the same Rust environments (through the
 # Python module crates/bprl-py; installs torch, SB3, gymnasium, maturin into .tools/sb3, about

@@ -35,3 +35,15 @@ if [ ! -e "$NVRTC_DIR/nvidia/cuda_nvrtc/lib/libnvrtc.so.12" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --target "$NVRTC_DIR" \
     "nvidia-cuda-nvrtc-cu12==12.9.*"
 fi
+
+# MuJoCo 3.17.0 (the C library mujoco-rs 7.0.0 is built against) from the PyPI wheel `mujoco`,
+# which ships `mujoco/libmujoco.so.3.17.0` (it needs only libc, libm and libdl). Only the library
+# is needed (`--no-deps`); `libmujoco.so` is the name the linker looks for. bprl-mujoco links it
+# through MUJOCO_DYNAMIC_LINK_DIR (set by the Makefile and by .cargo/config.toml).
+MUJOCO_DIR=.tools/mujoco/mujoco
+if [ ! -e "$MUJOCO_DIR/libmujoco.so.3.17.0" ]; then
+  echo "install-deps: installing the MuJoCo 3.17.0 library (PyPI wheel mujoco) into .tools/mujoco"
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps --target .tools/mujoco \
+    "mujoco==3.17.0"
+fi
+ln -sf libmujoco.so.3.17.0 "$MUJOCO_DIR/libmujoco.so"

@@ -15,6 +15,7 @@
 //! | [`distributions`] | `bprl-distributions` | Gaussians, categorical, mixtures, tanh-squashed; KL with gradients; the paper's identities |
 //! | [`retrace`] | `bprl-retrace` | Retrace(lambda) and the off-policy return family over time-major arrays |
 //! | [`envs`] | `bprl-envs` | multi-task point-mass and reacher suites with observation groups |
+//! | `mujoco` (feature `mujoco`) | `bprl-mujoco` | MuJoCo quadruped and point mass, box_arrangement's go-to-target tasks |
 //! | [`nn`] | `bprl-nn` | layers with explicit backward passes, LayerNormMLP, Adam, safetensors |
 //! | [`policy`] | `bprl-policy` | observation groups, flat and hierarchical policies and priors, critics |
 //! | [`replay`] | `bprl-replay` | sequence replay: adder, FIFO table, rate limiter, snapshots |
@@ -25,6 +26,9 @@ pub use bprl_compute as compute;
 pub use bprl_cuda as cuda;
 pub use bprl_distributions as distributions;
 pub use bprl_envs as envs;
+/// The MuJoCo tasks (feature `mujoco`: needs the MuJoCo 3.17 library, see `bprl_mujoco`).
+#[cfg(feature = "mujoco")]
+pub use bprl_mujoco as mujoco;
 pub use bprl_nn as nn;
 pub use bprl_policy as policy;
 pub use bprl_replay as replay;

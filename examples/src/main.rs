@@ -6,14 +6,18 @@
 
 mod bench;
 mod demo;
+mod family;
+#[cfg(feature = "mujoco")]
+mod mujoco;
 mod plot;
 mod run;
 
 use bprl_agents::config::limits;
 use bprl_agents::{TaskSplit, Trainer};
-use bprl_envs::{BodyKind, Suite};
+use bprl_envs::BodyKind;
 use bprl_examples::experiment::Experiment;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use family::{Described, kind_of, run_config_of_checkpoint, with_family, with_kind};
 use run::{RunDir, Start};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -348,27 +352,44 @@ fn train(a: &TrainArgs) -> Result<(), String> {
         print!("{}", Experiment::default().to_toml());
         return Ok(());
     }
-    let (run, mut trainer) = if a.resume {
+    if a.resume {
         let run = RunDir::open(&a.out, Start::Resume)?;
-        resume(a, &run)?
+        let kind = kind_of(&run.dir.join("config.toml"))?;
+        return with_kind!(kind, T => {
+            let t = resume::<T>(a, &run)?;
+            train_with(t, &run, a)
+        });
+    }
+    let e = load_config(a.config.as_deref(), a.seed, a.steps, a.threads)?;
+    let family = family::of(&e)?;
+    let start = if a.overwrite {
+        Start::Overwrite
     } else {
-        let e = load_config(a.config.as_deref(), a.seed, a.steps, a.threads)?;
-        let start = if a.overwrite {
-            Start::Overwrite
-        } else {
-            Start::Fresh
-        };
-        let run = RunDir::open(&a.out, start)?;
-        let t = Trainer::new(e.agent.clone(), e.suite(), TaskSplit::Train)
+        Start::Fresh
+    };
+    let run = RunDir::open(&a.out, start)?;
+    with_family!(family, family => {
+        let t = Trainer::new(e.agent.clone(), family, TaskSplit::Train)
             .map_err(|e| e.to_string())?;
         run.write_config(&e)?;
-        (run, t)
-    };
+        train_with(t, &run, a)
+    })
+}
+
+/// Trains in `run`, prints the final greedy evaluation and writes what the family adds.
+fn train_with<T: Described>(
+    mut trainer: Trainer<T>,
+    run: &RunDir,
+    a: &TrainArgs,
+) -> Result<(), String>
+where
+    T::Env: Send,
+{
     let config = trainer.config.clone();
     if config.run.actor_threads > 0 {
         eprintln!("threaded mode: {} actor threads", config.run.actor_threads);
     }
-    run::train(&mut trainer, &run, "train", a.quiet)?;
+    run::train(&mut trainer, run, "train", a.quiet)?;
     let e = trainer
         .evaluate(config.run.eval_episodes.max(1))
         .map_err(|e| e.to_string())?;
@@ -378,13 +399,16 @@ fn train(a: &TrainArgs) -> Result<(), String> {
         100.0 * e.success_rate,
         a.out.display()
     );
-    Ok(())
+    T::after_training(&mut trainer, &run.dir)
 }
 
 /// Loads the run in `run` for `--resume`: checks `--config`, `--seed` and the folder's
 /// `config.toml` against the checkpoint, applies `--steps` and `--threads`, and rewrites the
 /// metrics files from the checkpoint's history.
-fn resume(a: &TrainArgs, run: &RunDir) -> Result<(RunDir, Trainer<Suite>), String> {
+fn resume<T: Described>(a: &TrainArgs, run: &RunDir) -> Result<Trainer<T>, String>
+where
+    T::Env: Send,
+{
     let ckpt = run.checkpoints();
     if !ckpt.join("LATEST").exists() {
         return Err(format!(
@@ -393,8 +417,8 @@ fn resume(a: &TrainArgs, run: &RunDir) -> Result<(RunDir, Trainer<Suite>), Strin
             ckpt.display()
         ));
     }
-    let mut t = Trainer::<Suite>::load(&ckpt).map_err(|e| e.to_string())?;
-    let ours = Experiment::of(&t.config, t.family());
+    let mut t = Trainer::<T>::load(&ckpt).map_err(|e| e.to_string())?;
+    let ours = t.family().experiment(&t.config);
     let file = run.dir.join("config.toml");
     if file.exists() {
         check_same_run(
@@ -425,7 +449,7 @@ fn resume(a: &TrainArgs, run: &RunDir) -> Result<(RunDir, Trainer<Suite>), Strin
     }
     t.config.validate().map_err(|e| e.to_string())?;
     run.rewrite_metrics(&t.history, &t.evals)?;
-    run.write_config(&Experiment::of(&t.config, t.family()))?;
+    run.write_config(&t.family().experiment(&t.config))?;
     eprintln!(
         "resuming {} at episode {}, {} of {} env steps",
         run.dir.display(),
@@ -433,18 +457,31 @@ fn resume(a: &TrainArgs, run: &RunDir) -> Result<(RunDir, Trainer<Suite>), Strin
         t.counters.env_steps,
         t.config.run.env_steps
     );
-    Ok((run.clone(), t))
+    Ok(t)
 }
 
 fn transfer(a: &TransferArgs) -> Result<(), String> {
+    let kind = match (a.no_prior, &a.from, &a.config) {
+        (false, Some(dir), _) => kind_of(&run_config_of_checkpoint(dir))?,
+        (_, _, Some(config)) => kind_of(config)?,
+        (true, _, None) => family::Kind::Suite,
+        (false, None, _) => return Err("--from DIR is required (or --no-prior)".into()),
+    };
+    with_kind!(kind, T => transfer_with::<T>(a))
+}
+
+fn transfer_with<T: Described>(a: &TransferArgs) -> Result<(), String>
+where
+    T::Env: Send,
+{
     let source = match (a.no_prior, &a.from) {
         (true, _) => None,
-        (false, Some(dir)) => Some(Trainer::<Suite>::load(dir).map_err(|e| e.to_string())?),
+        (false, Some(dir)) => Some(Trainer::<T>::load(dir).map_err(|e| e.to_string())?),
         (false, None) => return Err("--from DIR is required (or --no-prior)".into()),
     };
     let mut experiment = match (&a.config, &source) {
         (None, Some(s)) => {
-            let mut e = Experiment::of(&s.config, s.family());
+            let mut e = s.family().experiment(&s.config);
             let c = &mut e.agent;
             c.run.seed = a.seed.unwrap_or(c.run.seed.wrapping_add(100));
             c.run.env_steps = a.steps.unwrap_or(c.run.env_steps);
@@ -457,35 +494,48 @@ fn transfer(a: &TransferArgs) -> Result<(), String> {
     }
     let config = experiment.agent.clone();
     config.validate().map_err(|e| e.to_string())?;
+    let family = family::of(&experiment)?;
     let start = if a.overwrite {
         Start::Overwrite
     } else {
         Start::Fresh
     };
     let run = RunDir::open(&a.out, start)?;
-    let mut t = Trainer::new(config.clone(), experiment.suite(), TaskSplit::HeldOut)
-        .map_err(|e| e.to_string())?;
-    if let Some(s) = &source {
-        t.learner
-            .load_prior_from(&s.learner, a.with_low_level)
+    with_family!(family, family => {
+        let mut t = Trainer::new(config.clone(), family, TaskSplit::HeldOut)
             .map_err(|e| e.to_string())?;
-        t.learner.set_prior_frozen(a.freeze_prior);
-    }
-    run.write_config(&experiment)?;
-    run::train(&mut t, &run, "transfer", a.quiet)?;
-    let e = t
-        .evaluate(config.run.eval_episodes.max(1))
-        .map_err(|e| e.to_string())?;
-    println!(
-        "final greedy evaluation on held-out tasks: return {:.3}, success {:.0}%",
-        e.mean_return,
-        100.0 * e.success_rate
-    );
-    Ok(())
+        if let Some(s) = &source {
+            t.learner
+                .load_prior_from(&s.learner, a.with_low_level)
+                .map_err(|e| e.to_string())?;
+            t.learner.set_prior_frozen(a.freeze_prior);
+        }
+        run.write_config(&experiment)?;
+        run::train(&mut t, &run, "transfer", a.quiet)?;
+        let e = t
+            .evaluate(config.run.eval_episodes.max(1))
+            .map_err(|e| e.to_string())?;
+        println!(
+            "final greedy evaluation on held-out tasks: return {:.3}, success {:.0}%",
+            e.mean_return,
+            100.0 * e.success_rate
+        );
+        Ok(())
+    })
 }
 
 fn eval(a: &EvalArgs) -> Result<(), String> {
-    let mut t = Trainer::<Suite>::load(&a.checkpoint).map_err(|e| e.to_string())?;
+    let kind = kind_of(&run_config_of_checkpoint(&a.checkpoint))?;
+    with_kind!(kind, T => {
+        let t = Trainer::<T>::load(&a.checkpoint).map_err(|e| e.to_string())?;
+        eval_with(t, a)
+    })
+}
+
+fn eval_with<T: Described>(mut t: Trainer<T>, a: &EvalArgs) -> Result<(), String>
+where
+    T::Env: Send,
+{
     let episodes = usize::try_from(a.episodes).map_err(|e| e.to_string())?;
     let e = t.evaluate(episodes).map_err(|e| e.to_string())?;
     println!(

@@ -327,3 +327,26 @@ fn plot_refuses_a_merged_row() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("columns"), "{}", stderr(&o));
 }
+
+/// A `[mujoco]` section is a known key of the strict checker: without the `mujoco` feature
+/// it is refused with how to get the feature (not as an unknown key), and no run folder is
+/// made.
+#[cfg(not(feature = "mujoco"))]
+#[test]
+fn a_mujoco_section_without_the_feature_says_how_to_get_it() {
+    let dir = folder();
+    std::fs::write(
+        dir.path().join("m.toml"),
+        "[mujoco]\nwalker = \"point_mass\"\n",
+    )
+    .unwrap();
+    let o = bprl(
+        &["train", "--config", "m.toml", "--out", "run", "--quiet"],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("--features mujoco"), "{err}");
+    assert!(!err.contains("unknown key"), "{err}");
+    assert!(!dir.path().join("run").exists());
+}
