@@ -171,7 +171,7 @@ fn evaluations_report_the_critic_beside_the_measured_return() {
 #[test]
 fn stochastic_evaluation_is_repeatable_and_draws_actions() {
     let mut t = trainer(easy(6, 400));
-    t.train(None, &mut |_, _| {}).unwrap();
+    t.train(None, &mut |_, _| Ok(())).unwrap();
     let history = t.evals.len();
     let a = t.evaluate_stochastic(6).unwrap();
     let b = t.evaluate_stochastic(6).unwrap();
