@@ -65,5 +65,7 @@ pub use env::{ActionSpec, Env, EnvError, EpisodeEnd, StepType, TimeStep, clip_ac
 pub use family::{SingleTask, TaskFamily, TaskSplit};
 pub use render::{Scene, render_png};
 pub use suite::{BodyKind, Suite, SuiteConfig, SuiteEnv};
-pub use targets::{MAX_EPISODE_STEPS, MAX_TARGETS, MultiTarget, PriorView, TargetsConfig, Task};
+pub use targets::{
+    MAX_EPISODE_STEPS, MAX_TARGETS, MultiTarget, PriorView, TargetsConfig, Task, validate_tasks,
+};
 pub use vec_env::VecEnv;

@@ -313,7 +313,12 @@ impl<B: Body> MultiTarget<B> {
     }
 }
 
-fn validate_tasks(tasks: &[Task], k: usize) -> Result<(), EnvError> {
+/// Checks a task list for `k` targets: at least one task, and every task a non-empty visiting
+/// order of target indices below `k` (shared by every environment with [`Task`]s).
+///
+/// # Errors
+/// [`EnvError::InvalidTask`] naming the first bad task (or "no tasks given").
+pub fn validate_tasks(tasks: &[Task], k: usize) -> Result<(), EnvError> {
     if tasks.is_empty() {
         return Err(EnvError::InvalidTask {
             reason: "no tasks given".into(),

@@ -311,20 +311,14 @@ fn horizontal_distance(a: [f64; 2], b: [f64; 2]) -> f64 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
 }
 
+/// [`bprl_envs::validate_tasks`], its error as this crate's [`MujocoError::InvalidTask`].
 fn validate_tasks(tasks: &[Task], k: usize) -> Result<(), MujocoError> {
-    if tasks.is_empty() {
-        return Err(MujocoError::InvalidTask {
-            reason: "no tasks given".into(),
-        });
-    }
-    for t in tasks {
-        if t.order.is_empty() || t.order.iter().any(|&i| i >= k) {
-            return Err(MujocoError::InvalidTask {
-                reason: format!("task {:?} is empty or names a target >= {k}", t.order),
-            });
-        }
-    }
-    Ok(())
+    bprl_envs::validate_tasks(tasks, k).map_err(|e| match e {
+        EnvError::InvalidTask { reason } => MujocoError::InvalidTask { reason },
+        other => MujocoError::InvalidTask {
+            reason: other.to_string(),
+        },
+    })
 }
 
 impl Env for GoToTarget {
