@@ -64,15 +64,8 @@ pub enum SuiteEnv {
 impl Suite {
     /// The suite for a body and configuration.
     pub fn new(body: BodyKind, config: TargetsConfig) -> Self {
-        let k = config.num_targets;
-        let train = (0..k).map(Task::go_to).collect();
-        let held_out = (0..k)
-            .flat_map(|i| {
-                (0..k)
-                    .filter(move |&j| j != i)
-                    .map(move |j| Task::sequence(vec![i, j]))
-            })
-            .collect();
+        let train = Task::go_to_each(config.num_targets);
+        let held_out = Task::ordered_pairs(config.num_targets);
         Self {
             body,
             config,

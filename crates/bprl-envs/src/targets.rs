@@ -24,6 +24,22 @@ impl Task {
     pub fn sequence(order: Vec<usize>) -> Self {
         Self { order }
     }
+
+    /// The training tasks of `k` targets: "go to target i" for each i.
+    pub fn go_to_each(k: usize) -> Vec<Self> {
+        (0..k).map(Self::go_to).collect()
+    }
+
+    /// The held-out tasks of `k` targets: "visit i, then j" for every ordered pair i != j.
+    pub fn ordered_pairs(k: usize) -> Vec<Self> {
+        (0..k)
+            .flat_map(|i| {
+                (0..k)
+                    .filter(move |&j| j != i)
+                    .map(move |j| Self::sequence(vec![i, j]))
+            })
+            .collect()
+    }
 }
 
 /// Which observation groups a prior is given (the policy and critic always see all three).
