@@ -2,9 +2,9 @@
 //! for Retrace's importance ratios.
 
 use crate::error::Result;
-use crate::learner::{ActionBox, HierNetworks};
+use crate::learner::ActionBox;
 use bprl_distributions::DiagGaussian;
-use bprl_policy::{GaussianPolicy, LatentHold};
+use bprl_policy::{GaussianPolicy, HierarchicalPolicy, LatentHold};
 use ndarray::Array2;
 use rand::Rng;
 
@@ -102,7 +102,7 @@ impl HierActor {
     /// An observation of the wrong width or non-finite.
     pub fn act<R: Rng + ?Sized>(
         &mut self,
-        nets: &HierNetworks<f32>,
+        policy: &HierarchicalPolicy<f32>,
         squash: Option<ActionBox>,
         obs: &[f32],
         episode_start: bool,
@@ -111,7 +111,7 @@ impl HierActor {
     ) -> Result<Action> {
         let x = Array2::from_shape_vec((1, obs.len()), obs.to_vec())
             .map_err(|e| crate::AgentError::Shape(e.to_string()))?;
-        let high = nets.policy.high.forward(x.view(), None)?.dist;
+        let high = policy.high.forward(x.view(), None)?.dist;
         if self.hold.should_resample(episode_start) || self.latent.is_none() {
             let (z, _) = draw(&high, greedy, rng)?;
             self.latent = Some(
@@ -123,7 +123,7 @@ impl HierActor {
             .latent
             .clone()
             .unwrap_or_else(|| unreachable!("set above"));
-        let low = nets.policy.low.forward(x.view(), Some(z.view()))?.dist;
+        let low = policy.low.forward(x.view(), Some(z.view()))?.dist;
         let (action, lp_low) = draw_action(&low, squash, greedy, rng)?;
         let lp_high = high.log_prob(z.view())?[0];
         Ok(Action {

@@ -249,6 +249,22 @@ impl Learner {
         })
     }
 
+    /// The acting half of the learner: a copy of the online policy with its action box and
+    /// latent schedule, all an actor in another process needs to act as [`Learner::act`] does.
+    pub fn policy(&self) -> Policy {
+        match self {
+            Learner::Flat(l) => Policy::Flat {
+                policy: l.online.policy.clone(),
+                squash: l.config.squash.then_some(l.action_box),
+            },
+            Learner::Hierarchical(l) => Policy::Hierarchical {
+                policy: l.online.policy.clone(),
+                squash: l.config.squash.then_some(l.action_box),
+                hold_steps: l.hierarchy().hold_steps,
+            },
+        }
+    }
+
     /// Acts with the online policy.
     ///
     /// # Errors
@@ -268,7 +284,7 @@ impl Learner {
             }
             (Learner::Hierarchical(l), ActorState::Hierarchical(a)) => {
                 let squash = l.config.squash.then_some(l.action_box);
-                a.act(&l.online, squash, obs, episode_start, greedy, rng)
+                a.act(&l.online.policy, squash, obs, episode_start, greedy, rng)
             }
             (Learner::Hierarchical(l), s) => {
                 *s = ActorState::Hierarchical(HierActor::new(l.hierarchy().hold_steps)?);
@@ -387,4 +403,77 @@ pub enum ActorState {
     Flat,
     /// The held latent.
     Hierarchical(HierActor),
+}
+
+/// The acting half of a [`Learner`] ([`Learner::policy`]): the online policy `pi(a|x)` (or
+/// `pi^H(z|x)`, `pi^L(a|z,x)` with the latent hold of Algorithm 2) and the action box a squashed
+/// policy maps onto. What a learner publishes to actors in other processes; acting with it
+/// gives the actions and behavior log-probabilities [`Learner::act`] gives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Policy {
+    /// Algorithm 1's policy.
+    Flat {
+        /// `pi(a | x)`.
+        policy: bprl_policy::GaussianPolicy<f32>,
+        /// The action box of a squashed policy.
+        squash: Option<ActionBox>,
+    },
+    /// Algorithm 2's policy.
+    Hierarchical {
+        /// `pi^H(z | x)` and `pi^L(a | z, x_L)`.
+        policy: bprl_policy::HierarchicalPolicy<f32>,
+        /// The action box of a squashed policy.
+        squash: Option<ActionBox>,
+        /// Steps each latent is held.
+        hold_steps: usize,
+    },
+}
+
+impl Policy {
+    /// A fresh acting state for an episode.
+    ///
+    /// # Errors
+    /// A zero hold length.
+    pub fn actor(&self) -> Result<ActorState> {
+        Ok(match self {
+            Policy::Flat { .. } => ActorState::Flat,
+            Policy::Hierarchical { hold_steps, .. } => {
+                ActorState::Hierarchical(HierActor::new(*hold_steps)?)
+            }
+        })
+    }
+
+    /// Acts on one observation (greedy: the mean), as [`Learner::act`].
+    ///
+    /// # Errors
+    /// A bad observation; a zero hold length.
+    pub fn act<R: Rng + ?Sized>(
+        &self,
+        state: &mut ActorState,
+        obs: &[f32],
+        episode_start: bool,
+        greedy: bool,
+        rng: &mut R,
+    ) -> Result<Action> {
+        match (self, state) {
+            (Policy::Flat { policy, squash }, _) => act_flat(policy, *squash, obs, greedy, rng),
+            (Policy::Hierarchical { policy, squash, .. }, ActorState::Hierarchical(a)) => {
+                a.act(policy, *squash, obs, episode_start, greedy, rng)
+            }
+            (Policy::Hierarchical { hold_steps, .. }, s) => {
+                *s = ActorState::Hierarchical(HierActor::new(*hold_steps)?);
+                self.act(s, obs, episode_start, greedy, rng)
+            }
+        }
+    }
+
+    /// `(name, shape)` of every parameter array, in a fixed order (to check a published policy
+    /// against the architecture an actor expects).
+    pub fn parameter_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        use bprl_nn::Parameters;
+        match self {
+            Policy::Flat { policy, .. } => policy.shapes(),
+            Policy::Hierarchical { policy, .. } => policy.shapes(),
+        }
+    }
 }

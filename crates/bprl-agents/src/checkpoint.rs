@@ -3,11 +3,19 @@
 //! the last checkpoint.
 //!
 //! # Layout of a checkpoint folder
-//! - `state-<episode>.bin`: magic `b"BPRLCKPT"`, format version (u32 LE), payload length (u64
-//!   LE), FNV-1a 64 checksum (u64 LE), then the postcard-encoded state;
-//! - `replay-<episode>.snap`: the replay snapshot (`bprl-replay`'s own checked format);
-//! - `LATEST`: `<episode> <run id, 16 hex digits>` of the newest complete pair, replaced
-//!   atomically *after* both files are on disk. Older pairs are removed after `LATEST` moves.
+//! - `state-<episode>-<digest>.bin`: magic `b"BPRLCKPT"`, format version (u32 LE), payload
+//!   length (u64 LE), FNV-1a 64 checksum (u64 LE), then the postcard-encoded state;
+//! - `replay-<episode>-<digest>.snap`: the replay snapshot (`bprl-replay`'s own checked format);
+//! - `LATEST`: `<episode> <run id> <digest>` (16 hex digits each) of the newest complete pair,
+//!   replaced atomically *after* both files are on disk. Older pairs are removed after `LATEST`
+//!   moves.
+//!
+//! `<episode>` is 8 decimal digits, `<digest>` the FNV-1a 64 of the replay file in 16 hex
+//! digits. The digest in the names makes every pair's names its own: a second checkpoint at the
+//! same episode (the threaded mode's final one, a distributed learner's) writes new files
+//! instead of replacing the pair `LATEST` still points at, so a crash between its writes leaves
+//! the previous pair whole. (Version 4 named pairs by episode only; overwriting them in place
+//! could leave a new state beside an old replay.)
 //!
 //! # What binds the files together
 //! The state holds the run id, the counters and the FNV-1a digest of the replay file written
@@ -28,7 +36,7 @@ use std::path::{Path, PathBuf};
 /// The first 8 bytes of a state file.
 pub const MAGIC: [u8; 8] = *b"BPRLCKPT";
 /// The state format version this build writes and reads.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 const HEADER: usize = 28;
 
 /// FNV-1a 64 of `bytes`: the checksum of the state format and the digest binding a replay
@@ -161,24 +169,44 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
     postcard::from_bytes(payload).map_err(|e| err(path, format!("decoding: {e}")))
 }
 
-/// The files of the checkpoint for `episode` in `dir`.
-pub fn files(dir: &Path, episode: u64) -> (PathBuf, PathBuf) {
+/// The state and replay files of the checkpoint for `episode` whose replay file has FNV-1a
+/// digest `digest`, in `dir`.
+pub fn files(dir: &Path, episode: u64, digest: u64) -> (PathBuf, PathBuf) {
     (
-        dir.join(format!("state-{episode:08}.bin")),
-        dir.join(format!("replay-{episode:08}.snap")),
+        dir.join(format!("state-{episode:08}-{digest:016x}.bin")),
+        dir.join(format!("replay-{episode:08}-{digest:016x}.snap")),
     )
 }
 
-/// Points `LATEST` at `episode` of run `run_id` (atomically) and removes older pairs.
+/// What `LATEST` says: the newest complete checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Latest {
+    /// Its episode.
+    pub episode: u64,
+    /// The run it belongs to.
+    pub run_id: u64,
+    /// The digest of its replay file (part of both file names).
+    pub digest: u64,
+}
+
+impl Latest {
+    /// Its state and replay files in `dir`.
+    pub fn files(&self, dir: &Path) -> (PathBuf, PathBuf) {
+        files(dir, self.episode, self.digest)
+    }
+}
+
+/// Points `LATEST` at the pair of `episode` and replay digest `digest` of run `run_id`
+/// (atomically) and removes every other pair.
 ///
 /// # Errors
 /// [`AgentError::Checkpoint`].
-pub fn commit(dir: &Path, episode: u64, run_id: u64) -> Result<()> {
+pub fn commit(dir: &Path, episode: u64, run_id: u64, digest: u64) -> Result<()> {
     write_atomic(
         &dir.join("LATEST"),
-        format!("{episode} {run_id:016x}\n").as_bytes(),
+        format!("{episode} {run_id:016x} {digest:016x}\n").as_bytes(),
     )?;
-    let keep = files(dir, episode);
+    let keep = files(dir, episode, digest);
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let p = e.path();
@@ -201,6 +229,15 @@ pub fn commit(dir: &Path, episode: u64, run_id: u64) -> Result<()> {
 /// # Errors
 /// [`AgentError::Checkpoint`] when there is no checkpoint or `LATEST` is unreadable.
 pub fn latest(dir: &Path) -> Result<(u64, u64)> {
+    latest_entry(dir).map(|l| (l.episode, l.run_id))
+}
+
+/// Everything `LATEST` says.
+///
+/// # Errors
+/// [`AgentError::Checkpoint`] when there is no checkpoint or `LATEST` is unreadable (a
+/// version-4 `LATEST` without a digest included).
+pub fn latest_entry(dir: &Path) -> Result<Latest> {
     let p = dir.join("LATEST");
     let text = std::fs::read_to_string(&p).map_err(|e| err(&p, e))?;
     let mut words = text.split_whitespace();
@@ -211,10 +248,23 @@ pub fn latest(dir: &Path) -> Result<(u64, u64)> {
         .map_err(|e| err(&p, format!("bad LATEST episode: {e}")))?;
     let run_id = u64::from_str_radix(words.next().unwrap_or(""), 16)
         .map_err(|e| err(&p, format!("bad LATEST run id: {e}")))?;
+    let digest = u64::from_str_radix(words.next().unwrap_or(""), 16).map_err(|e| {
+        err(
+            &p,
+            format!("bad LATEST replay digest: {e} (a checkpoint older than format 5?)"),
+        )
+    })?;
     if words.next().is_some() {
-        return Err(err(&p, "bad LATEST: more than an episode and a run id"));
+        return Err(err(
+            &p,
+            "bad LATEST: more than an episode, a run id and a digest",
+        ));
     }
-    Ok((episode, run_id))
+    Ok(Latest {
+        episode,
+        run_id,
+        digest,
+    })
 }
 
 /// [`AgentError::CheckpointMismatch`] for `what` in `path`.

@@ -100,7 +100,7 @@ pub mod learner;
 pub mod strict;
 pub mod trainer;
 
-pub use agent::{ActorState, Learner};
+pub use agent::{ActorState, Learner, Policy};
 pub use bprl_envs::{TaskFamily, TaskSplit};
 pub use config::{
     AgentConfig, CriticChoice, HierarchyConfig, LearnerConfig, LowLevel, Preset, PriorConfig,

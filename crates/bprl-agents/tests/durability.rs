@@ -4,6 +4,11 @@
 //! rate limiter. Each test opens with the failure it pins.
 
 use bprl_agents::checkpoint::{self, files};
+
+/// The state and replay files `LATEST` of `dir` names.
+fn latest_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    checkpoint::latest_entry(dir).unwrap().files(dir)
+}
 use bprl_agents::{AgentConfig, AgentError, PriorConfig, TaskSplit, Trainer};
 use bprl_envs::{BodyKind, PriorView, Suite, TargetsConfig};
 use std::path::Path;
@@ -56,8 +61,8 @@ fn state_file_from_another_run_is_refused() {
     let (ep_a, _) = checkpoint::latest(a.path()).unwrap();
     let (ep_b, _) = checkpoint::latest(b.path()).unwrap();
     assert_eq!(ep_a, ep_b, "both runs end at the same episode");
-    let (state_a, _) = files(a.path(), ep_a);
-    let (state_b, _) = files(b.path(), ep_b);
+    let (state_a, _) = latest_files(a.path());
+    let (state_b, _) = latest_files(b.path());
     std::fs::copy(&state_b, &state_a).unwrap();
     match Trainer::<Suite>::load(a.path()) {
         Err(AgentError::CheckpointMismatch { what, .. }) => assert_eq!(what, "run id"),
@@ -70,13 +75,12 @@ fn state_file_from_another_run_is_refused() {
 fn replay_file_of_another_checkpoint_is_refused() {
     let a = tempfile::tempdir().unwrap();
     run_into(a.path(), tiny(1, 100));
-    let (ep, _) = checkpoint::latest(a.path()).unwrap();
-    let (_, replay) = files(a.path(), ep);
+    let (_, replay) = latest_files(a.path());
     let bytes = std::fs::read(&replay).unwrap();
     // Another run's replay of the same shape and length.
     let b = tempfile::tempdir().unwrap();
     run_into(b.path(), tiny(5, 100));
-    let (_, other) = files(b.path(), checkpoint::latest(b.path()).unwrap().0);
+    let (_, other) = latest_files(b.path());
     std::fs::copy(&other, &replay).unwrap();
     assert_ne!(std::fs::read(&replay).unwrap(), bytes);
     match Trainer::<Suite>::load(a.path()) {
@@ -90,14 +94,15 @@ fn replay_file_of_another_checkpoint_is_refused() {
 fn state_named_for_one_episode_holding_another_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     run_into(dir.path(), tiny(1, 100));
-    let (ep, run_id) = checkpoint::latest(dir.path()).unwrap();
-    let (state, replay) = files(dir.path(), ep);
-    let (state2, replay2) = files(dir.path(), ep - 1);
+    let latest = checkpoint::latest_entry(dir.path()).unwrap();
+    let (ep, run_id, digest) = (latest.episode, latest.run_id, latest.digest);
+    let (state, replay) = latest.files(dir.path());
+    let (state2, replay2) = files(dir.path(), ep - 1, digest);
     std::fs::rename(&state, &state2).unwrap();
     std::fs::rename(&replay, &replay2).unwrap();
     std::fs::write(
         dir.path().join("LATEST"),
-        format!("{} {run_id:016x}\n", ep - 1),
+        format!("{} {run_id:016x} {digest:016x}\n", ep - 1),
     )
     .unwrap();
     match Trainer::<Suite>::load(dir.path()) {
@@ -123,11 +128,13 @@ fn failed_checkpoint_write_stops_the_run_and_keeps_the_last_good_one() {
     let mut t = Trainer::new(tiny(1, 60), suite(1), TaskSplit::Train).unwrap();
     t.train(Some(dir.path()), &mut |_, _| Ok(())).unwrap();
     let (good, _) = checkpoint::latest(dir.path()).unwrap();
-    // The next checkpoint's state file cannot be written: a folder sits at its name.
+    // The next checkpoint cannot be committed: a folder sits at the name of `LATEST`'s
+    // temporary file, so the atomic replacement of `LATEST` fails.
     t.config.run.env_steps = 200;
     let next = (good / 2 + 1) * 2;
-    let (blocked, _) = files(dir.path(), next);
-    std::fs::create_dir_all(&blocked).unwrap();
+    let blocked = dir.path().join("LATEST");
+    let tmp = dir.path().join(format!(".LATEST.tmp{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
     let mut episodes = 0;
     let e = t
         .train(Some(dir.path()), &mut |_, _| {
@@ -146,6 +153,7 @@ fn failed_checkpoint_write_stops_the_run_and_keeps_the_last_good_one() {
     );
     let back = Trainer::<Suite>::load(dir.path()).unwrap();
     assert_eq!(back.counters.episodes, good);
+    std::fs::remove_dir(&tmp).unwrap();
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()
@@ -324,4 +332,37 @@ fn checkpoint_header_with_a_huge_length_is_a_typed_error() {
     bytes.extend_from_slice(&0u64.to_le_bytes());
     let e = bprl_agents::inspect_state::<Suite>(&bytes, Path::new("x.bin"), None).unwrap_err();
     assert!(e.to_string().contains("truncated"), "{e}");
+}
+
+/// Found while building the distributed learner: a second checkpoint at the same episode (the
+/// threaded mode's final one after its last periodic one) overwrote `state-<episode>.bin` and
+/// then `replay-<episode>.snap` in place, so a crash between the two writes left a new state
+/// beside the old replay, and the run could not resume (replay digest mismatch). Pairs are now
+/// named by episode and replay digest: the crashed second save leaves the first pair whole.
+#[test]
+fn crash_during_a_second_checkpoint_at_the_same_episode_keeps_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = run_into(dir.path(), tiny(1, 100));
+    let first = checkpoint::latest_entry(dir.path()).unwrap();
+    let steps = t.learner.steps();
+    // More learning at the same episode: the learner and the replay (its sampling state) change.
+    t.learn_once().unwrap();
+    let bytes = t.replay.to_snapshot_bytes(Path::new("r")).unwrap();
+    let digest = checkpoint::fnv1a(&bytes);
+    assert_ne!(digest, first.digest, "the replay changed");
+    // The crash: the second save writes its state file, then fails at its replay file.
+    let (state2, replay2) = files(dir.path(), first.episode, digest);
+    std::fs::create_dir_all(&replay2).unwrap();
+    assert!(t.save(dir.path()).is_err());
+    assert!(state2.exists(), "the second state was written before the failure");
+    assert_eq!(checkpoint::latest_entry(dir.path()).unwrap(), first);
+    let back = Trainer::<Suite>::load(dir.path()).unwrap();
+    assert_eq!(back.learner.steps(), steps, "the first checkpoint, whole");
+    // Without the failure the second save commits and replaces the first pair.
+    std::fs::remove_dir(&replay2).unwrap();
+    t.save(dir.path()).unwrap();
+    let second = checkpoint::latest_entry(dir.path()).unwrap();
+    assert_eq!((second.episode, second.digest), (first.episode, digest));
+    assert!(!first.files(dir.path()).0.exists(), "older pair removed");
+    assert_eq!(Trainer::<Suite>::load(dir.path()).unwrap().learner.steps(), steps + 1);
 }

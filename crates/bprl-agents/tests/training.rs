@@ -191,8 +191,9 @@ fn corrupted_or_missing_checkpoints_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = trainer(easy(1, 100));
     t.train(Some(dir.path()), &mut |_, _| Ok(())).unwrap();
-    let (episode, _) = bprl_agents::checkpoint::latest(dir.path()).unwrap();
-    let state = dir.path().join(format!("state-{episode:08}.bin"));
+    let (state, _) = bprl_agents::checkpoint::latest_entry(dir.path())
+        .unwrap()
+        .files(dir.path());
     let bytes = std::fs::read(&state).unwrap();
     let mut flipped = bytes.clone();
     let mid = flipped.len() / 2;

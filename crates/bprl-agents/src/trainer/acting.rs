@@ -4,7 +4,8 @@
 //! The synchronous loop, the threaded actors and the evaluation differ only in their
 //! [`Host`]: where the action comes from (a learner they own, one behind a lock, or the greedy
 //! mean) and what happens to each transition (replay plus learning on schedule, a shared
-//! rate-limited replay, or a running sum of rewards).
+//! rate-limited replay, or a running sum of rewards). Public so that an actor elsewhere (another
+//! process, e.g. `bprl-distributed`'s) acts and records items exactly as these modes do.
 
 use crate::actor::Action;
 use crate::agent::ActorState;
@@ -15,7 +16,7 @@ use rand::rngs::StdRng;
 use std::collections::BTreeMap;
 
 /// Where the acting loop gets its actions and sends its transitions.
-pub(crate) trait Host {
+pub trait Host {
     /// A fresh acting state for an episode.
     fn actor(&self) -> Result<ActorState>;
 
@@ -40,7 +41,7 @@ pub(crate) trait Host {
 
 /// How an episode went.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Outcome {
+pub struct Outcome {
     /// Undiscounted return.
     pub episode_return: f64,
     /// Steps taken.
@@ -55,7 +56,7 @@ pub(crate) struct Outcome {
 ///
 /// # Errors
 /// Any error of the environment or the host.
-pub(crate) fn run_episode<E: Env + ?Sized, H: Host>(
+pub fn run_episode<E: Env + ?Sized, H: Host>(
     env: &mut E,
     host: &mut H,
     seed: u64,
@@ -92,7 +93,7 @@ pub(crate) fn run_episode<E: Env + ?Sized, H: Host>(
 /// (with the action taken there and the reward and discount that followed) through the
 /// sequence adder.
 #[derive(Debug)]
-pub(crate) struct Recorder {
+pub struct Recorder {
     adder: SequenceAdder,
 }
 

@@ -7,14 +7,14 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `acting` | the one acting loop and the recorder of replay items every mode uses |
+//! | [`acting`] | the one acting loop and the recorder of replay items every mode uses |
 //! | `sync` | the synchronous mode: learning on schedule between steps |
 //! | [`threaded`] | the threaded mode: actor threads and a rate-limited replay |
 //! | [`evaluate`] | greedy evaluation on fixed start states |
 //! | `records` | what a run reports: counters, episode and evaluation records |
 //! | [`seeds`] | every seed the loop derives from `run.seed` |
 
-mod acting;
+pub mod acting;
 pub mod evaluate;
 mod records;
 pub mod seeds;
@@ -81,17 +81,10 @@ impl<T: TaskFamily> Trainer<T> {
     pub fn new(config: AgentConfig, family: T, split: TaskSplit) -> Result<Self> {
         let env = family.make_env(split)?;
         let eval_env = family.make_env(split)?;
-        let groups = env.observation_spec().to_vec();
-        let spec = ObservationSpec::new(groups.clone())?;
-        let action_dim = env.action_spec().dim;
+        let spec = ObservationSpec::new(env.observation_spec().to_vec())?;
         // Validates the configuration, its groups against the environment's spec included.
         let learner = Learner::new(&config, &spec, &env.action_spec())?;
-        let extras = config
-            .hierarchy
-            .as_ref()
-            .map(|h| vec![("latent".to_string(), h.latent_dim)])
-            .unwrap_or_default();
-        let step_spec = StepSpec::new(groups, action_dim, extras)?;
+        let step_spec = step_spec_of(&config, &env)?;
         let replay = Replay::new(
             step_spec.clone(),
             ReplayConfig {
@@ -318,7 +311,22 @@ impl<T: TaskFamily> Trainer<T> {
     where
         T: Serialize,
     {
+        self.save_with(dir, &[])
+    }
+
+    /// [`Trainer::save`] with `sidecar` bytes stored inside the state file (covered by its
+    /// checksum, so committed together with the learner and replay): the state of whatever
+    /// drives the trainer from outside, e.g. a distributed learner's stream position and
+    /// ledger. [`Trainer::load_with`] gives them back.
+    ///
+    /// # Errors
+    /// [`AgentError::Checkpoint`].
+    pub fn save_with(&self, dir: &Path, sidecar: &[u8]) -> Result<()>
+    where
+        T: Serialize,
+    {
         let state = StateRef {
+            sidecar,
             run_id: self.run_id,
             replay_digest: 0,
             config: &self.config,
@@ -341,9 +349,22 @@ impl<T: TaskFamily> Trainer<T> {
     where
         T: DeserializeOwned,
     {
+        Ok(Self::load_with(dir)?.0)
+    }
+
+    /// [`Trainer::load`], with the sidecar bytes [`Trainer::save_with`] stored (empty for a
+    /// checkpoint written by [`Trainer::save`]).
+    ///
+    /// # Errors
+    /// As [`Trainer::load`].
+    pub fn load_with(dir: &Path) -> Result<(Self, Vec<u8>)>
+    where
+        T: DeserializeOwned,
+    {
         checkpoint::remove_temporaries(dir)?;
-        let (episode, run_id) = checkpoint::latest(dir)?;
-        let (state_path, replay_path) = checkpoint::files(dir, episode);
+        let latest = checkpoint::latest_entry(dir)?;
+        let (episode, run_id) = (latest.episode, latest.run_id);
+        let (state_path, replay_path) = latest.files(dir);
         let bytes = std::fs::read(&state_path).map_err(|e| AgentError::Checkpoint {
             path: state_path.clone(),
             reason: e.to_string(),
@@ -379,7 +400,7 @@ impl<T: TaskFamily> Trainer<T> {
         t.history = state.history;
         t.evals = state.evals;
         t.replay = Replay::from_snapshot_bytes(&replay_bytes, &replay_path)?;
-        Ok(t)
+        Ok((t, state.sidecar))
     }
 }
 
@@ -479,12 +500,13 @@ fn save_parts<T: Serialize>(dir: &Path, mut state: StateRef<'_, T>, replay: &Rep
         reason: e.to_string(),
     })?;
     let episode = state.counters.episodes;
-    let (state_path, replay_path) = checkpoint::files(dir, episode);
-    let replay_bytes = replay.to_snapshot_bytes(&replay_path)?;
-    state.replay_digest = checkpoint::fnv1a(&replay_bytes);
+    let replay_bytes = replay.to_snapshot_bytes(&dir.join("replay.snap"))?;
+    let digest = checkpoint::fnv1a(&replay_bytes);
+    state.replay_digest = digest;
+    let (state_path, replay_path) = checkpoint::files(dir, episode, digest);
     checkpoint::write_atomic(&state_path, &checkpoint::encode(&state, &state_path)?)?;
     checkpoint::write_atomic(&replay_path, &replay_bytes)?;
-    checkpoint::commit(dir, episode, state.run_id)
+    checkpoint::commit(dir, episode, state.run_id, digest)
 }
 
 /// The threaded mode's books: history, evaluations, the caller's callbacks and checkpoints.
@@ -534,6 +556,7 @@ impl<T: TaskFamily + Serialize> threaded::Bookkeeper for ThreadedBooks<'_, T> {
             && record.episode.is_multiple_of(run.checkpoint_every_episodes)
         {
             let state = StateRef {
+                sidecar: &[],
                 run_id: self.run_id,
                 replay_digest: 0,
                 config: self.config,
@@ -552,6 +575,25 @@ impl<T: TaskFamily + Serialize> threaded::Bookkeeper for ThreadedBooks<'_, T> {
     fn stalled(&mut self, message: &str) -> Result<()> {
         (self.on_stall)(message)
     }
+}
+
+/// The replay step layout of a run of `config` on `env`: the environment's observation groups,
+/// its action width and, for Algorithm 2, the `latent` extra each step stores. What the
+/// trainer's replay holds and what an actor elsewhere must record.
+///
+/// # Errors
+/// Empty or duplicate groups.
+pub fn step_spec_of<E: Env + ?Sized>(config: &AgentConfig, env: &E) -> Result<StepSpec> {
+    let extras = config
+        .hierarchy
+        .as_ref()
+        .map(|h| vec![("latent".to_string(), h.latent_dim)])
+        .unwrap_or_default();
+    Ok(StepSpec::new(
+        env.observation_spec().to_vec(),
+        env.action_spec().dim,
+        extras,
+    )?)
 }
 
 /// The run id of a fresh run: FNV-1a 64 of the configuration and split (postcard-encoded).
@@ -578,6 +620,7 @@ struct State<T> {
     counters: Counters,
     history: Vec<EpisodeRecord>,
     evals: Vec<EvalRecord>,
+    sidecar: Vec<u8>,
 }
 
 #[derive(Serialize)]
@@ -591,4 +634,5 @@ struct StateRef<'a, T> {
     counters: &'a Counters,
     history: &'a Vec<EpisodeRecord>,
     evals: &'a Vec<EvalRecord>,
+    sidecar: &'a [u8],
 }

@@ -82,8 +82,10 @@ impl Host for ThreadActor<'_> {
     }
 }
 
-/// The rate limiter of the threaded mode.
-pub(crate) fn threaded_limiter(config: &AgentConfig) -> RateLimiterConfig {
+/// The rate limiter of the threaded mode (and of every asynchronous mode: actors elsewhere
+/// insert, one learner samples): `run.samples_per_insert` with an error buffer of four
+/// updates' worth of samples around it, sampling from `run.min_replay` items.
+pub fn threaded_limiter(config: &AgentConfig) -> RateLimiterConfig {
     let run = &config.run;
     RateLimiterConfig {
         min_size_to_sample: run.min_replay as u64,
