@@ -6,8 +6,10 @@
 //! The stream is capped at `stream_cap` entries. An actor's add goes through one Lua script
 //! that checks the cap, the sequence number and appends atomically; at the cap the script adds
 //! nothing and the actor **waits** (sleeping 5 ms doubling to 200 ms, counted in
-//! [`ActorReport::full_waits`]) and tries the same message again. Nothing is dropped: a slow
-//! learner slows the actors down, and Redis holds at most `stream_cap` entries of the run.
+//! [`ActorReport::full_waits`]) and tries the same message again. Nothing is dropped while the
+//! run goes on: a slow learner slows the actors down, and Redis holds at most `stream_cap`
+//! entries of the run. Only once the learner has set the stop flag does a waiting actor give
+//! its message up (it was never added, so it is not counted as sent) and end.
 //!
 //! # Idempotent adds
 //! The script also refuses a sequence number at or below the one it last recorded for this
@@ -99,6 +101,9 @@ pub struct ActorReport {
     pub bad_params: u64,
     /// Reconnections to Redis.
     pub reconnects: u64,
+    /// Environment steps taken after the last message (the episode the stop flag cut short):
+    /// never reported, so `env_steps - unreported_steps` is what the learner counted.
+    pub unreported_steps: u64,
 }
 
 /// One finished episode of an actor, for its metrics.
@@ -217,6 +222,14 @@ impl Outbox<'_> {
                     self.report.full_waits += 1;
                     std::thread::sleep(wait);
                     wait = (wait * 2).min(Duration::from_millis(200));
+                    let stop = self.keys.stop();
+                    let stopped: bool = self.link.call("EXISTS stop", |c| {
+                        redis::cmd("EXISTS").arg(&stop).query(c)
+                    })?;
+                    if stopped {
+                        self.stopped = true;
+                        return Ok(());
+                    }
                 }
             }
         }
@@ -433,5 +446,6 @@ where
         });
     }
     out.report.reconnects = out.link.reconnects();
+    out.report.unreported_steps = out.unsent_steps;
     Ok(out.report)
 }
