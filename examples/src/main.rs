@@ -6,6 +6,7 @@
 
 mod bench;
 mod demo;
+mod distributed;
 mod family;
 #[cfg(feature = "mujoco")]
 mod mujoco;
@@ -45,6 +46,10 @@ enum Command {
     Train(TrainArgs),
     /// Train on the held-out tasks, starting from a learned prior.
     Transfer(TransferArgs),
+    /// The learner process of a distributed run (reads actors' items from Redis).
+    Learner(distributed::LearnerArgs),
+    /// An actor process of a distributed run (acts, sends items to Redis).
+    Actor(distributed::ActorArgs),
     /// Evaluate a checkpoint (greedy policy).
     Eval(EvalArgs),
     /// Learning curves with seed bands from run folders.
@@ -124,6 +129,26 @@ struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Actors and learner as separate processes over a local Redis (started on loopback, data
+    /// in OUT/redis), supervised: a process that dies is started again.
+    #[arg(long, conflicts_with_all = ["resume", "threads"])]
+    distributed: bool,
+    /// --distributed: actor processes.
+    #[arg(long, value_name = "K", default_value_t = 2, requires = "distributed", value_parser = clap::value_parser!(u32).range(1..=256))]
+    actors: u32,
+    /// --distributed: SIGKILL a process once the learner has counted STEPS env steps
+    /// (`learner@STEPS`, `actor:ID@STEPS`, `redis@STEPS`; repeatable), to test recovery.
+    #[arg(long, value_name = "WHO@STEPS", requires = "distributed", value_parser = distributed::parse_kill)]
+    kill: Vec<distributed::Kill>,
+    /// --distributed: cap of the item stream (entries).
+    #[arg(long, value_name = "N", default_value_t = 20_000, requires = "distributed", value_parser = clap::value_parser!(u64).range(2..=10_000_000))]
+    stream_cap: u64,
+    /// --distributed: actors look for new parameters every N env steps.
+    #[arg(long, value_name = "N", default_value_t = 100, requires = "distributed", value_parser = clap::value_parser!(u64).range(1..))]
+    fetch_every: u64,
+    /// --distributed: the learner publishes parameters every M updates.
+    #[arg(long, value_name = "M", default_value_t = 20, requires = "distributed", value_parser = clap::value_parser!(u64).range(1..))]
+    publish_every: u64,
 }
 
 #[derive(Debug, Args)]
@@ -252,6 +277,8 @@ fn main() -> ExitCode {
     let name = match &cli.command {
         Command::Train(_) => "train",
         Command::Transfer(_) => "transfer",
+        Command::Learner(_) => "learner",
+        Command::Actor(_) => "actor",
         Command::Eval(_) => "eval",
         Command::Plot(_) => "plot",
         Command::Bench(_) => "bench",
@@ -261,6 +288,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(a) => train(&a),
         Command::Transfer(a) => transfer(&a),
+        Command::Learner(a) => distributed::learner_cmd(&a),
+        Command::Actor(a) => distributed::actor_cmd(&a),
         Command::Eval(a) => eval(&a),
         Command::Plot(a) => plot_cmd(&a),
         Command::Bench(a) => bench_cmd(&a),
@@ -361,6 +390,26 @@ fn train(a: &TrainArgs) -> Result<(), String> {
         });
     }
     let e = load_config(a.config.as_deref(), a.seed, a.steps, a.threads)?;
+    if a.distributed {
+        RunDir::open(
+            &a.out,
+            if a.overwrite {
+                Start::Overwrite
+            } else {
+                Start::Fresh
+            },
+        )?;
+        return distributed::launch(&distributed::Launch {
+            experiment: e,
+            out: a.out.clone(),
+            actors: a.actors,
+            kills: a.kill.clone(),
+            stream_cap: a.stream_cap,
+            fetch_every: a.fetch_every,
+            publish_every: a.publish_every,
+            quiet: a.quiet,
+        });
+    }
     let family = family::of(&e)?;
     let start = if a.overwrite {
         Start::Overwrite

@@ -11,6 +11,12 @@
 //! entries of the run. Only once the learner has set the stop flag does a waiting actor give
 //! its message up (it was never added, so it is not counted as sent) and end.
 //!
+//! # The step budget
+//! The same script adds each message's environment steps to the run's counter (`{p}:steps`)
+//! and tells the actor when the counter has reached `run.env_steps`; the actor then stops. So
+//! the actors together take about the budget (plus at most one message per actor), however far
+//! ahead of the learner the stream lets them run; the learner's stop flag ends them too.
+//!
 //! # Idempotent adds
 //! The script also refuses a sequence number at or below the one it last recorded for this
 //! actor start (`{p}:sent`), so an add retried after a lost reply (Redis restarted in
@@ -35,13 +41,17 @@ use std::time::{Duration, Instant};
 
 /// Appends `ARGV[4]` as field `m` to stream `KEYS[1]` unless the stream holds `ARGV[1]`
 /// entries (returns 0) or sequence number `ARGV[3]` is not above the one recorded under field
-/// `ARGV[2]` of hash `KEYS[2]` (returns -1); on success records `ARGV[3]` there and returns 1.
+/// `ARGV[2]` of hash `KEYS[2]` (returns -1); on success records `ARGV[3]` there, adds the
+/// message's `ARGV[5]` environment steps to the run's counter `KEYS[3]` and returns 1, or 2
+/// when the counter has reached the run's budget `ARGV[6]` (the actor stops).
 const ADD_SCRIPT: &str = r"
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
 if tonumber(ARGV[3]) <= last then return -1 end
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('XADD', KEYS[1], '*', 'm', ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+local steps = redis.call('INCRBY', KEYS[3], ARGV[5])
+if steps >= tonumber(ARGV[6]) then return 2 end
 return 1
 ";
 
@@ -185,6 +195,8 @@ struct Outbox<'a> {
     expected_shapes: Vec<(String, Vec<usize>)>,
     steps_since_fetch: u64,
     stopped: bool,
+    /// The run's `run.env_steps`: actors stop once their sent messages hold that many steps.
+    budget: u64,
 }
 
 impl Outbox<'_> {
@@ -205,19 +217,28 @@ impl Outbox<'_> {
         loop {
             let (script, keys, cap, field) =
                 (&self.script, self.keys, self.settings.stream_cap, &self.field);
+            let (steps, budget) = (self.unsent_steps, self.budget);
             let r: i64 = self.link.call("add item (script)", |c| {
                 script
                     .key(keys.items())
                     .key(keys.sent())
+                    .key(keys.steps())
                     .arg(cap)
                     .arg(field)
                     .arg(seq)
                     .arg(&message[..])
+                    .arg(steps)
+                    .arg(budget)
                     .invoke(c)
             })?;
             match r {
                 // Added now, or by an earlier try whose reply was lost.
                 1 | -1 => break,
+                // Added, and the actors have spent the run's step budget.
+                2 => {
+                    self.stopped = true;
+                    break;
+                }
                 _ => {
                     self.report.full_waits += 1;
                     std::thread::sleep(wait);
@@ -406,6 +427,7 @@ where
         policy,
         steps_since_fetch: 0,
         stopped: false,
+        budget: run.config.run.env_steps,
     };
     out.refresh(Some(settings.start_timeout))?;
     let seed = mix(

@@ -7,6 +7,7 @@
 //! | `{p}:params` | hash | learner | `version` (a counter, +1 per publication), `blob` ([`crate::wire::Parameters`]) |
 //! | `{p}:sent` | hash | actors | `<actor>.<incarnation>` → the last sequence number that actor start put on the stream |
 //! | `{p}:incarnations` | hash | actors | `<actor>` → how many times it has started |
+//! | `{p}:steps` | string | actors | environment steps in the messages put on the stream (the actors stop at the budget) |
 //! | `{p}:progress` | hash | learner | `env_steps`, `updates`, `episodes`, `rejected`, `done` (for launchers and monitors) |
 //! | `{p}:stop` | string | learner | present once the step budget is spent: actors finish and exit |
 
@@ -51,6 +52,11 @@ impl Keys {
     /// The actors' start counters.
     pub fn incarnations(&self) -> String {
         self.key("incarnations")
+    }
+
+    /// The actors' step counter.
+    pub fn steps(&self) -> String {
+        self.key("steps")
     }
 
     /// The learner's progress.

@@ -294,6 +294,7 @@ where
                     .arg(keys.params())
                     .arg(keys.sent())
                     .arg(keys.incarnations())
+                    .arg(keys.steps())
                     .arg(keys.items())
                     .query::<()>(c)
             })?;

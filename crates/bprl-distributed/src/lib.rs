@@ -57,3 +57,5 @@ pub use keys::Keys;
 pub use learner::{Ledger, LearnerReport, LearnerSettings, run_learner};
 pub use link::{Backoff, Link};
 pub use server::RedisServer;
+/// The Redis client this crate speaks through (for callers that read the run's keys).
+pub use redis;
