@@ -3,7 +3,7 @@
 #   make demo   runs the main job and writes its report
 #   make fuzz   runs each coverage-guided fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz)
 #   make soak   kills training runs at random moments and checks what resume restores
-.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check compare-sb3 bench-mujoco quadruped fuzz soak
+.PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check compare-sb3 bench-mujoco quadruped fuzz soak distributed-demo bench-distributed
 
 CARGO ?= cargo
 # NVRTC from the PyPI wheel (installed by scripts/install-deps.sh): lets the tests compile every
@@ -27,8 +27,10 @@ clippy: deps
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 # BPRL_REQUIRE_NVRTC=1: a missing NVRTC fails the kernel-compilation test instead of skipping.
+# BPRL_REQUIRE_REDIS=1: likewise a missing redis-server for bprl-distributed's loopback tests
+# (each test starts its own server on a free port and kills it when it ends).
 unit: deps
-	BPRL_REQUIRE_NVRTC=1 $(CARGO) test --workspace --all-features
+	BPRL_REQUIRE_NVRTC=1 BPRL_REQUIRE_REDIS=1 $(CARGO) test --workspace --all-features
 
 test: deps fmt clippy unit doc
 
@@ -37,6 +39,19 @@ doc: deps
 
 demo: deps
 	$(CARGO) run --release -p bprl-examples --bin bprl -- demo --out runs/demo
+
+# Learner + 4 actor processes over a local Redis on the point-mass suite (20k env steps), one
+# actor and the learner killed once each mid-run and started again; ends with
+# `distributed: E env steps, U updates, R items rejected, 0 lost, 0 duplicated`.
+distributed-demo: deps
+	$(CARGO) run --release -q -p bprl-examples --bin bprl -- train --distributed --actors 4 \
+	  --config configs/distributed-demo.toml --out runs/distributed-demo --overwrite \
+	  --stream-cap 500 --kill actor:1@6000 --kill learner@12000
+
+# Collection and learning throughput with 1, 2, 4, 8 actor processes, and the learner's ingest
+# ceiling (docs/benchmarks.md).
+bench-distributed: deps
+	bash scripts/bench-distributed
 
 # The longer experiment: more seeds and steps, point mass then reacher (hours on 2 cores).
 paper: deps

@@ -25,7 +25,18 @@ if ! command -v c++ >/dev/null 2>&1 && ! command -v g++ >/dev/null 2>&1; then ne
 if ! python3 -m pip --version >/dev/null 2>&1; then need_apt+=(python3-pip); fi
 # A TTF font for the labels of the demo's plots.
 if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then need_apt+=(fonts-dejavu-core); fi
-if [ ${#need_apt[@]} -gt 0 ]; then apt_install "${need_apt[@]}"; fi
+# bprl-distributed's tests and `make distributed-demo` start their own redis-server (7.x).
+if ! command -v redis-server >/dev/null 2>&1; then need_apt+=(redis-server); fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  # No service may start on install (a system redis on port 6379 would outlive the tests):
+  # policy-rc.d answers 101 ("action forbidden") for the duration of the install.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt_install "${need_apt[@]}"
+fi
 
 # NVRTC from PyPI, so the test suite compiles every CUDA kernel without a GPU (DESIGN.md
 # section 5). Installed into a project-local folder; the Makefile puts it on LD_LIBRARY_PATH.

@@ -70,8 +70,17 @@ pub struct ActorArgs {
     max_steps: Option<u64>,
 }
 
+/// A link with the default backoff; `BPRL_REDIS_GIVE_UP_SECS` shortens (or lengthens) how
+/// long a command keeps retrying an unreachable server (default 60 s).
 fn link(url: &str) -> Result<Link, String> {
-    Link::open(url, Backoff::default()).map_err(|e| e.to_string())
+    let mut backoff = Backoff::default();
+    if let Ok(v) = std::env::var("BPRL_REDIS_GIVE_UP_SECS") {
+        let secs: u64 = v
+            .parse()
+            .map_err(|_| format!("BPRL_REDIS_GIVE_UP_SECS = {v}: expected whole seconds"))?;
+        backoff.give_up_after = Duration::from_secs(secs);
+    }
+    Link::open(url, backoff).map_err(|e| e.to_string())
 }
 
 /// The kind name a family is published under.
