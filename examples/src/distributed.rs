@@ -180,8 +180,12 @@ pub fn actor_cmd(a: &ActorArgs) -> Result<(), String> {
         max_steps: a.max_steps,
         ..ActorSettings::default()
     };
-    let kind = run_kind(&mut link, &Keys::new(&a.common.prefix), settings.start_timeout)
-        .map_err(|e| e.to_string())?;
+    let kind = run_kind(
+        &mut link,
+        &Keys::new(&a.common.prefix),
+        settings.start_timeout,
+    )
+    .map_err(|e| e.to_string())?;
     let kind = match kind.as_str() {
         "suite" => family::Kind::Suite,
         "mujoco" => family::Kind::Mujoco,
@@ -466,7 +470,10 @@ pub fn launch(l: &Launch) -> Result<(), String> {
             .unwrap_or(0);
         for (k, done) in kills.iter_mut().filter(|(k, d)| !*d && steps >= k.at) {
             *done = true;
-            eprintln!("distributed: killing {:?} at {steps} env steps (--kill)", k.who);
+            eprintln!(
+                "distributed: killing {:?} at {steps} env steps (--kill)",
+                k.who
+            );
             match k.who {
                 Who::Redis => {
                     redis_cpu.restart();
@@ -539,7 +546,12 @@ pub fn launch(l: &Launch) -> Result<(), String> {
     let text = std::fs::read_to_string(out.join("learner-report.json"))
         .map_err(|e| format!("learner-report.json: {e}"))?;
     let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let n = |k: &str| report.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let n = |k: &str| {
+        report
+            .get(k)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+    };
     let actor_cpu: f64 = procs[1..].iter().map(|p| p.cpu.total()).sum();
     let summary = serde_json::json!({
         "actors": l.actors,

@@ -64,12 +64,27 @@ fn killed_learner_actor_and_redis_come_back_and_nothing_is_lost_or_duplicated() 
     std::fs::write(&config, TINY).unwrap();
     let out = dir.path().join("run");
     let o = Command::new(env!("CARGO_BIN_EXE_bprl"))
-        .args(["train", "--distributed", "--actors", "2", "--quiet", "--stream-cap", "40"])
+        .args([
+            "train",
+            "--distributed",
+            "--actors",
+            "2",
+            "--quiet",
+            "--stream-cap",
+            "40",
+        ])
         .arg("--config")
         .arg(&config)
         .arg("--out")
         .arg(&out)
-        .args(["--kill", "actor:0@600", "--kill", "learner@1200", "--kill", "redis@1800"])
+        .args([
+            "--kill",
+            "actor:0@600",
+            "--kill",
+            "learner@1200",
+            "--kill",
+            "redis@1800",
+        ])
         .output()
         .unwrap();
     let (stdout, stderr) = (
@@ -95,7 +110,11 @@ fn killed_learner_actor_and_redis_come_back_and_nothing_is_lost_or_duplicated() 
         .arg(out.join("checkpoint"))
         .output()
         .unwrap();
-    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
     no_server_left(&out);
 }
 

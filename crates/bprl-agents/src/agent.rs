@@ -254,11 +254,11 @@ impl Learner {
     pub fn policy(&self) -> Policy {
         match self {
             Learner::Flat(l) => Policy::Flat {
-                policy: l.online.policy.clone(),
+                policy: Box::new(l.online.policy.clone()),
                 squash: l.config.squash.then_some(l.action_box),
             },
             Learner::Hierarchical(l) => Policy::Hierarchical {
-                policy: l.online.policy.clone(),
+                policy: Box::new(l.online.policy.clone()),
                 squash: l.config.squash.then_some(l.action_box),
                 hold_steps: l.hierarchy().hold_steps,
             },
@@ -414,14 +414,14 @@ pub enum Policy {
     /// Algorithm 1's policy.
     Flat {
         /// `pi(a | x)`.
-        policy: bprl_policy::GaussianPolicy<f32>,
+        policy: Box<bprl_policy::GaussianPolicy<f32>>,
         /// The action box of a squashed policy.
         squash: Option<ActionBox>,
     },
     /// Algorithm 2's policy.
     Hierarchical {
         /// `pi^H(z | x)` and `pi^L(a | z, x_L)`.
-        policy: bprl_policy::HierarchicalPolicy<f32>,
+        policy: Box<bprl_policy::HierarchicalPolicy<f32>>,
         /// The action box of a squashed policy.
         squash: Option<ActionBox>,
         /// Steps each latent is held.

@@ -133,7 +133,9 @@ fn failed_checkpoint_write_stops_the_run_and_keeps_the_last_good_one() {
     t.config.run.env_steps = 200;
     let next = (good / 2 + 1) * 2;
     let blocked = dir.path().join("LATEST");
-    let tmp = dir.path().join(format!(".LATEST.tmp{}", std::process::id()));
+    let tmp = dir
+        .path()
+        .join(format!(".LATEST.tmp{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let mut episodes = 0;
     let e = t
@@ -354,7 +356,10 @@ fn crash_during_a_second_checkpoint_at_the_same_episode_keeps_the_first() {
     let (state2, replay2) = files(dir.path(), first.episode, digest);
     std::fs::create_dir_all(&replay2).unwrap();
     assert!(t.save(dir.path()).is_err());
-    assert!(state2.exists(), "the second state was written before the failure");
+    assert!(
+        state2.exists(),
+        "the second state was written before the failure"
+    );
     assert_eq!(checkpoint::latest_entry(dir.path()).unwrap(), first);
     let back = Trainer::<Suite>::load(dir.path()).unwrap();
     assert_eq!(back.learner.steps(), steps, "the first checkpoint, whole");
@@ -364,5 +369,8 @@ fn crash_during_a_second_checkpoint_at_the_same_episode_keeps_the_first() {
     let second = checkpoint::latest_entry(dir.path()).unwrap();
     assert_eq!((second.episode, second.digest), (first.episode, digest));
     assert!(!first.files(dir.path()).0.exists(), "older pair removed");
-    assert_eq!(Trainer::<Suite>::load(dir.path()).unwrap().learner.steps(), steps + 1);
+    assert_eq!(
+        Trainer::<Suite>::load(dir.path()).unwrap().learner.steps(),
+        steps + 1
+    );
 }

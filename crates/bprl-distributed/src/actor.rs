@@ -215,8 +215,12 @@ impl Outbox<'_> {
         .encode()?;
         let mut wait = Duration::from_millis(5);
         loop {
-            let (script, keys, cap, field) =
-                (&self.script, self.keys, self.settings.stream_cap, &self.field);
+            let (script, keys, cap, field) = (
+                &self.script,
+                self.keys,
+                self.settings.stream_cap,
+                &self.field,
+            );
             let (steps, budget) = (self.unsent_steps, self.budget);
             let r: i64 = self.link.call("add item (script)", |c| {
                 script
@@ -244,9 +248,9 @@ impl Outbox<'_> {
                     std::thread::sleep(wait);
                     wait = (wait * 2).min(Duration::from_millis(200));
                     let stop = self.keys.stop();
-                    let stopped: bool = self.link.call("EXISTS stop", |c| {
-                        redis::cmd("EXISTS").arg(&stop).query(c)
-                    })?;
+                    let stopped: bool = self
+                        .link
+                        .call("EXISTS stop", |c| redis::cmd("EXISTS").arg(&stop).query(c))?;
                     if stopped {
                         self.stopped = true;
                         return Ok(());
@@ -431,7 +435,10 @@ where
     };
     out.refresh(Some(settings.start_timeout))?;
     let seed = mix(
-        mix(run.config.run.seed, 0x6163_746f_72 + u64::from(settings.id)),
+        mix(
+            run.config.run.seed,
+            0x0061_6374_6f72 + u64::from(settings.id),
+        ),
         u64::from(incarnation),
     );
     let mut rng = StdRng::seed_from_u64(seed);

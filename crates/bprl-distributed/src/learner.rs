@@ -28,8 +28,8 @@ use crate::keys::{CONSUMER, GROUP, Keys};
 use crate::link::Link;
 use crate::wire::{Body, Envelope, Parameters, RunRecord};
 use bprl_agents::trainer::threaded::threaded_limiter;
-use bprl_agents::{AgentError, EpisodeRecord, EvalRecord, Metrics, TaskFamily, TaskSplit, Trainer};
 use bprl_agents::{AgentConfig, checkpoint};
+use bprl_agents::{AgentError, EpisodeRecord, EvalRecord, Metrics, TaskFamily, TaskSplit, Trainer};
 use bprl_replay::ReplayError;
 use redis::Value;
 use serde::de::DeserializeOwned;
@@ -174,6 +174,9 @@ pub struct LearnerReport {
     /// Reconnections to Redis.
     pub reconnects: u64,
 }
+
+/// A stream entry as read: its id (parsed and as text) and its field `m`, if any.
+type Entry = (StreamId, String, Option<Vec<u8>>);
 
 /// What happened to one entry.
 enum Outcome {
@@ -409,7 +412,7 @@ where
     }
 
     /// Reads up to `read_count` new entries (waiting up to `block` when `wait`).
-    fn read(&mut self, wait: bool) -> Result<Vec<(StreamId, String, Option<Vec<u8>>)>> {
+    fn read(&mut self, wait: bool) -> Result<Vec<Entry>> {
         let keys = self.keys.clone();
         let (count, block) = (self.settings.read_count, self.settings.block);
         let reply: Value = self.link.call("XREADGROUP", |c| {
@@ -569,9 +572,7 @@ where
         let total = sent.values().sum();
         let lost = sent
             .iter()
-            .map(|(k, &n)| {
-                n.saturating_sub(self.ledger.starts.get(k).map_or(0, |d| d.received))
-            })
+            .map(|(k, &n)| n.saturating_sub(self.ledger.starts.get(k).map_or(0, |d| d.received)))
             .sum();
         Ok((total, lost))
     }
@@ -580,7 +581,7 @@ where
     /// stream drained.
     fn run(&mut self) -> Result<LearnerReport> {
         let budget = self.trainer.config.run.env_steps;
-        let mut buffer: VecDeque<(StreamId, String, Option<Vec<u8>>)> = VecDeque::new();
+        let mut buffer: VecDeque<Entry> = VecDeque::new();
         let mut stopping = false;
         let mut last_entry = Instant::now();
         let mut last_progress = Instant::now() - Duration::from_secs(1);
@@ -610,7 +611,12 @@ where
                         self.metrics.accumulate(&m);
                         self.updates += 1;
                         learned += 1;
-                        if self.trainer.learner.steps() % self.settings.publish_every == 0 {
+                        if self
+                            .trainer
+                            .learner
+                            .steps()
+                            .is_multiple_of(self.settings.publish_every)
+                        {
                             self.publish_parameters()?;
                         }
                     }
@@ -679,7 +685,7 @@ fn text(v: Value) -> Option<String> {
 }
 
 /// The entries of an `XREADGROUP` reply (RESP2 arrays or RESP3 maps): id and field `m`.
-fn entries(reply: Value) -> Vec<(StreamId, String, Option<Vec<u8>>)> {
+fn entries(reply: Value) -> Vec<Entry> {
     let streams: Vec<Value> = match reply {
         Value::Array(a) => a
             .into_iter()

@@ -54,8 +54,8 @@ pub mod wire;
 pub use actor::{ActorReport, ActorSettings, run_actor};
 pub use error::{DistError, Result};
 pub use keys::Keys;
-pub use learner::{Ledger, LearnerReport, LearnerSettings, run_learner};
+pub use learner::{LearnerReport, LearnerSettings, Ledger, run_learner};
 pub use link::{Backoff, Link};
-pub use server::RedisServer;
 /// The Redis client this crate speaks through (for callers that read the run's keys).
 pub use redis;
+pub use server::RedisServer;

@@ -106,7 +106,10 @@ impl Link {
         loop {
             let attempt = match self.con.as_mut() {
                 Some(c) => f(c),
-                None => match self.client.get_connection_with_timeout(Duration::from_secs(5)) {
+                None => match self
+                    .client
+                    .get_connection_with_timeout(Duration::from_secs(5))
+                {
                     Ok(mut c) => {
                         let r = f(&mut c);
                         self.con = Some(c);

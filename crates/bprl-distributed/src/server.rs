@@ -60,7 +60,14 @@ impl RedisServer {
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .arg("--dir")
             .arg(dir)
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
             .args(["--daemonize", "no", "--protected-mode", "yes"])
             .arg("--logfile")
             .arg(dir.join("redis.log"))
@@ -68,7 +75,11 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| err(format!("cannot run redis-server: {e} (scripts/install-deps.sh installs it)")))?;
+            .map_err(|e| {
+                err(format!(
+                    "cannot run redis-server: {e} (scripts/install-deps.sh installs it)"
+                ))
+            })?;
         let mut server = Self {
             dir: dir.to_path_buf(),
             port,

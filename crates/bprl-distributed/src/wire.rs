@@ -117,11 +117,18 @@ pub fn frame<V: Serialize>(magic: &[u8; 8], what: &'static str, value: &V) -> Re
 ///
 /// # Errors
 /// [`DistError::Wire`] for a wrong magic, version, length (truncation), checksum or payload.
-pub fn unframe<V: DeserializeOwned>(magic: &[u8; 8], what: &'static str, bytes: &[u8]) -> Result<V> {
+pub fn unframe<V: DeserializeOwned>(
+    magic: &[u8; 8],
+    what: &'static str,
+    bytes: &[u8],
+) -> Result<V> {
     if bytes.len() < HEADER {
         return Err(wire(
             what,
-            format!("{} bytes, shorter than the {HEADER}-byte header", bytes.len()),
+            format!(
+                "{} bytes, shorter than the {HEADER}-byte header",
+                bytes.len()
+            ),
         ));
     }
     if bytes[..8] != *magic {

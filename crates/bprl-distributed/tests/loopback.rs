@@ -115,7 +115,10 @@ fn query<T: redis::FromRedisValue>(url: &str, cmd: &mut redis::Cmd) -> T {
 /// Waits until the learner has counted `steps` environment steps.
 fn wait_for_progress(url: &str, steps: u64) {
     for _ in 0..1200 {
-        let v: Option<u64> = query(url, redis::cmd("HGET").arg("bprl:progress").arg("env_steps"));
+        let v: Option<u64> = query(
+            url,
+            redis::cmd("HGET").arg("bprl:progress").arg("env_steps"),
+        );
         if v.is_some_and(|v| v >= steps) {
             return;
         }
@@ -233,23 +236,38 @@ fn malformed_truncated_foreign_and_bad_messages_are_rejected_and_counted() {
         b"not a message at all".to_vec(),
         good[..good.len() - 7].to_vec(),
         flipped,
-        envelope(run_id ^ 1, 1, Body::Item(item(0.5))).encode().unwrap(),
-        envelope(run_id, 2, Body::Item(item(f32::NAN))).encode().unwrap(),
+        envelope(run_id ^ 1, 1, Body::Item(item(0.5)))
+            .encode()
+            .unwrap(),
+        envelope(run_id, 2, Body::Item(item(f32::NAN)))
+            .encode()
+            .unwrap(),
         wrong_width,
     ];
     for m in &messages {
         let _: String = query(
             &url,
-            redis::cmd("XADD").arg("bprl:items").arg("*").arg("m").arg(&m[..]),
+            redis::cmd("XADD")
+                .arg("bprl:items")
+                .arg("*")
+                .arg("m")
+                .arg(&m[..]),
         );
     }
     let _: String = query(
         &url,
-        redis::cmd("XADD").arg("bprl:items").arg("*").arg("other").arg("x"),
+        redis::cmd("XADD")
+            .arg("bprl:items")
+            .arg("*")
+            .arg("other")
+            .arg("x"),
     );
     let handles = actors(&url, 1, 10_000);
     let report = learner.join().unwrap();
-    let sent: u64 = handles.into_iter().map(|h| h.join().unwrap().unwrap().sent).sum();
+    let sent: u64 = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap().sent)
+        .sum();
     let by = |k: &str| report.rejected_by_reason.get(k).copied().unwrap_or(0);
     assert_eq!(by("malformed"), 3, "{report:?}");
     assert_eq!(by("foreign run"), 1, "{report:?}");
@@ -317,8 +335,15 @@ fn a_learner_that_crashes_resumes_from_its_checkpoint_and_the_stream() {
     )
     .unwrap();
     assert_eq!(report.resumed_from, Some(10));
-    assert_eq!(episodes.first(), Some(&11), "episodes 11 and 12 recorded again");
-    let sent: u64 = handles.into_iter().map(|h| h.join().unwrap().unwrap().sent).sum();
+    assert_eq!(
+        episodes.first(),
+        Some(&11),
+        "episodes 11 and 12 recorded again"
+    );
+    let sent: u64 = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap().sent)
+        .sum();
     check_exact(&report, sent);
     let back = Trainer::<Suite>::load(&ckpt).unwrap();
     assert_eq!(back.history.len() as u64, report.episodes);
@@ -401,11 +426,18 @@ fn a_capped_stream_holds_actors_back_and_never_grows_past_its_cap() {
         lengths.push(query::<u64>(&url, redis::cmd("XLEN").arg(keys.items())));
     }
     assert!(lengths.iter().all(|&n| n <= cap), "{lengths:?}");
-    assert_eq!(*lengths.last().unwrap(), cap, "the actor filled the stream: {lengths:?}");
+    assert_eq!(
+        *lengths.last().unwrap(),
+        cap,
+        "the actor filled the stream: {lengths:?}"
+    );
     assert!(!handle.is_finished(), "the actor waits at the cap");
     let _: () = query(&url, redis::cmd("SET").arg(keys.stop()).arg(1));
     let report = handle.join().unwrap().unwrap();
-    assert_eq!(report.sent, cap, "exactly the cap went in, nothing dropped before the stop");
+    assert_eq!(
+        report.sent, cap,
+        "exactly the cap went in, nothing dropped before the stop"
+    );
     assert!(report.full_waits > 0);
     let sent: u64 = query(&url, redis::cmd("HGET").arg(keys.sent()).arg("0.1"));
     assert_eq!(sent, cap);
