@@ -617,3 +617,71 @@ fn clock_tick() -> f64 {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0)
 }
+
+/// `bprl bench ingest`: fills a local Redis stream with `steps` env steps of one actor's items
+/// (configs/distributed-demo.toml, no learner), then times the learner's ingest path alone.
+///
+/// # Errors
+/// As text: no `redis-server`, a Redis or learner error.
+pub fn bench_ingest(steps: u64) -> Result<(), String> {
+    let mut e = Experiment::from_toml(include_str!("../../configs/distributed-demo.toml"))
+        .map_err(|e| e.to_string())?;
+    e.agent.run.env_steps = steps;
+    let tmp = std::env::temp_dir().join(format!("bprl-bench-ingest-{}", std::process::id()));
+    let redis = RedisServer::start(&tmp).map_err(|e| e.to_string())?;
+    let settings = LearnerSettings {
+        stream_cap: 10_000_000,
+        ..LearnerSettings::default()
+    };
+    let make = || Trainer::new(e.agent.clone(), e.suite(), TaskSplit::Train);
+    let trainer = make().map_err(|e| e.to_string())?;
+    let mut l = link(&redis.url())?;
+    bprl_distributed::learner::publish_without_learner(&mut l, &settings, &trainer)
+        .map_err(|e| e.to_string())?;
+    let actor = ActorSettings {
+        stream_cap: settings.stream_cap,
+        max_steps: Some(steps),
+        fetch_every: 1_000_000,
+        ..ActorSettings::default()
+    };
+    let cpu0 = process_cpu_seconds();
+    let t0 = Instant::now();
+    let report =
+        run_actor::<bprl_envs::Suite>(&mut l, &actor, &mut |_| {}).map_err(|e| e.to_string())?;
+    let (act_wall, act_cpu) = (t0.elapsed().as_secs_f64(), process_cpu_seconds() - cpu0);
+    let cpu1 = process_cpu_seconds();
+    let stats = bprl_distributed::learner::ingest_only(
+        &mut l,
+        &settings,
+        make().map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let ingest_cpu = process_cpu_seconds() - cpu1;
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&tmp);
+    println!(
+        "actor: {} env steps, {} items in {act_wall:.2} s ({:.0} steps/s, {:.3} CPU s per 1k steps, \
+         this process only; Redis is another)",
+        report.env_steps,
+        report.items,
+        report.env_steps as f64 / act_wall,
+        act_cpu / (report.env_steps as f64 / 1000.0)
+    );
+    println!(
+        "ingest: {} entries, {} items in {:.2} s: {:.0} items/s ({:.0} entries/s), {:.2} CPU s",
+        stats.entries,
+        stats.items,
+        stats.seconds,
+        stats.items as f64 / stats.seconds,
+        stats.entries as f64 / stats.seconds,
+        ingest_cpu
+    );
+    Ok(())
+}
+
+/// CPU seconds (user + system) of this process so far, from `/proc/self/stat`.
+fn process_cpu_seconds() -> f64 {
+    let mut m = CpuMeter::default();
+    m.sample(std::process::id(), clock_tick());
+    m.total()
+}

@@ -90,7 +90,10 @@ bprl bench learner: Algorithm 1 (or 2) learner updates on random data at the siz
 ../shared/reference/jax_svg0_prior.py (batch 256 x (10+1), 10 samples, obs 55, prior 41, act 8);
 prints median ms per update, updates/s, and the GFLOP/s of the update's matrix products.
 bprl bench sgemm: single-precision throughput at 25600x400x300 of matrixmultiply and of
-bprl's kernel (one thread and every thread).";
+bprl's kernel (one thread and every thread).
+bprl bench ingest --steps N: one actor puts N env steps of items of configs/distributed-demo.toml
+on a local Redis stream, then the distributed learner's ingest path alone (read, decode,
+validate, insert, acknowledge; no learning) drains it: items/s and actor CPU s per 1k steps.";
 
 const DEMO_ABOUT: &str = "\
 Multi-task training of four variants (no prior, flat asymmetric prior, flat full-information
@@ -222,6 +225,10 @@ struct PlotArgs {
 enum Benchmark {
     Learner,
     Sgemm,
+    /// The distributed learner's ingest ceiling: items/s it validates and inserts from Redis
+    /// with nothing else running (`--steps`: env steps of items an actor first puts on the
+    /// stream).
+    Ingest,
 }
 
 #[derive(Debug, Args)]
@@ -693,6 +700,7 @@ fn bench_cmd(a: &BenchArgs) -> Result<(), String> {
             bench::sgemm();
             Ok(())
         }
+        Benchmark::Ingest => distributed::bench_ingest(a.steps),
     }
 }
 

@@ -272,6 +272,137 @@ where
     })
 }
 
+/// What [`ingest_only`] measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct IngestStats {
+    /// Entries taken.
+    pub entries: u64,
+    /// Of those, items inserted.
+    pub items: u64,
+    /// Wall seconds of the whole drain (reads, validation, inserts, acknowledgements).
+    pub seconds: f64,
+}
+
+/// The learner's ingest path alone: takes every entry on the run's stream as [`run_learner`]
+/// does (read with the group, decode, validate, insert, acknowledge) into `trainer`'s replay
+/// with no rate limiter and no learning, until the stream is drained. The learner's ingest
+/// ceiling (items/s with nothing competing for the CPU) for the scale benchmark.
+///
+/// # Errors
+/// Redis, replay or decoding errors.
+pub fn ingest_only<T>(
+    link: &mut Link,
+    settings: &LearnerSettings,
+    trainer: Trainer<T>,
+) -> Result<IngestStats>
+where
+    T: TaskFamily + Serialize + DeserializeOwned + Clone,
+{
+    let mut trainer = trainer;
+    trainer.replay = trainer
+        .replay
+        .with_rate_limiter(bprl_replay::RateLimiterConfig::min_size(1))
+        .map_err(AgentError::from)?;
+    let dir = std::env::temp_dir();
+    let mut ignore = |_: &EpisodeRecord, _: Option<&EvalRecord>| Ok(());
+    let mut p = Process {
+        keys: Keys::new(&settings.prefix),
+        reconnects_seen: link.reconnects(),
+        link,
+        settings,
+        trainer,
+        ledger: Ledger::default(),
+        checkpoint_dir: &dir,
+        metrics: Metrics::default(),
+        updates: 0,
+        published: 0,
+        on_episode: &mut ignore,
+    };
+    let keys = p.keys.clone();
+    p.link.call("XGROUP CREATE", |c| {
+        match redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(keys.items())
+            .arg(GROUP)
+            .arg("0")
+            .query::<()>(c)
+        {
+            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+            r => r,
+        }
+    })?;
+    let start = Instant::now();
+    let mut entries = 0u64;
+    loop {
+        let batch = p.read(false)?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut acks = Vec::with_capacity(batch.len());
+        for (id, raw, m) in batch {
+            if let Outcome::Taken(_) = p.take(m.as_deref())? {
+                p.ledger.position = id;
+            }
+            acks.push(raw);
+            entries += 1;
+        }
+        p.ack(&acks)?;
+    }
+    Ok(IngestStats {
+        entries,
+        items: p.ledger.starts.values().map(|d| d.inserted).sum(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Publishes a run's record and its learner's current parameters without running a learner
+/// (for actors to act against: benchmarks, tests of backpressure).
+///
+/// # Errors
+/// Redis or encoding errors.
+pub fn publish_without_learner<T>(
+    link: &mut Link,
+    settings: &LearnerSettings,
+    trainer: &Trainer<T>,
+) -> Result<()>
+where
+    T: TaskFamily + Serialize + DeserializeOwned + Clone,
+{
+    let keys = Keys::new(&settings.prefix);
+    let record = RunRecord {
+        run_id: trainer.run_id,
+        config: trainer.config.clone(),
+        family: trainer.family().clone(),
+        split: trainer.split(),
+    }
+    .encode()?;
+    let blob = Parameters {
+        run_id: trainer.run_id,
+        learner_steps: trainer.learner.steps(),
+        policy: trainer.learner.policy(),
+    }
+    .encode()?;
+    let kind = settings.kind.clone();
+    link.call("publish run and parameters", |c| {
+        redis::pipe()
+            .cmd("HSET")
+            .arg(keys.run())
+            .arg("kind")
+            .arg(&kind)
+            .arg("record")
+            .arg(&record[..])
+            .ignore()
+            .cmd("HSET")
+            .arg(keys.params())
+            .arg("version")
+            .arg(1)
+            .arg("blob")
+            .arg(&blob[..])
+            .ignore()
+            .query::<()>(c)
+    })
+}
+
 impl<T> Process<'_, T>
 where
     T: TaskFamily + Serialize + DeserializeOwned + Clone,

@@ -8,7 +8,7 @@
 use bprl_agents::{AgentConfig, TaskSplit, Trainer};
 use bprl_distributed::actor::{ActorSettings, run_actor};
 use bprl_distributed::learner::{LearnerReport, LearnerSettings, run_learner};
-use bprl_distributed::wire::{Body, Envelope, Parameters, RunRecord};
+use bprl_distributed::wire::{Body, Envelope};
 use bprl_distributed::{Backoff, DistError, Keys, Link, RedisServer, server};
 use bprl_envs::{BodyKind, Suite, TargetsConfig};
 use std::path::Path;
@@ -385,39 +385,7 @@ fn a_capped_stream_holds_actors_back_and_never_grows_past_its_cap() {
     // A run with no learner reading: the record and parameters only.
     let t = Trainer::new(tiny(10_000), suite(), TaskSplit::Train).unwrap();
     let keys = Keys::new("bprl");
-    let record = RunRecord {
-        run_id: t.run_id,
-        config: t.config.clone(),
-        family: suite(),
-        split: TaskSplit::Train,
-    }
-    .encode()
-    .unwrap();
-    let blob = Parameters {
-        run_id: t.run_id,
-        learner_steps: 0,
-        policy: t.learner.policy(),
-    }
-    .encode()
-    .unwrap();
-    let _: () = query(
-        &url,
-        redis::cmd("HSET")
-            .arg(keys.run())
-            .arg("kind")
-            .arg("suite")
-            .arg("record")
-            .arg(&record[..]),
-    );
-    let _: () = query(
-        &url,
-        redis::cmd("HSET")
-            .arg(keys.params())
-            .arg("version")
-            .arg(1)
-            .arg("blob")
-            .arg(&blob[..]),
-    );
+    bprl_distributed::learner::publish_without_learner(&mut link(&url), &settings(25), &t).unwrap();
     let cap = 25;
     let handle = actors(&url, 1, cap).pop().unwrap();
     let mut lengths = Vec::new();
