@@ -380,11 +380,17 @@ impl Drop for Proc {
 pub fn launch(l: &Launch) -> Result<(), String> {
     let out = &l.out;
     let logs = out.join("logs");
+    // The launcher's own folders start empty (the run folder itself was checked or cleared by
+    // the caller), so a rerun's logs and actor metrics are its own.
+    for d in [&logs, &out.join("actors"), &out.join("redis")] {
+        if d.exists() {
+            std::fs::remove_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+    }
     std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
     let config = out.join("launch-config.toml");
     write_atomic(&config, &l.experiment.to_toml())?;
     let redis_dir = out.join("redis");
-    let _ = std::fs::remove_dir_all(&redis_dir);
     let mut redis = RedisServer::start(&redis_dir).map_err(|e| e.to_string())?;
     let url = redis.url();
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
