@@ -56,6 +56,9 @@ impl RedisServer {
             reason,
         };
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        // Absolute: redis-server changes into `--dir` before it opens `--logfile`, so a
+        // relative folder would name the log file twice over (and the server would not start).
+        let dir = &std::fs::canonicalize(dir).map_err(|e| err(e.to_string()))?;
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .arg("--dir")

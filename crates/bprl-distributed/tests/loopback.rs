@@ -410,3 +410,20 @@ fn a_capped_stream_holds_actors_back_and_never_grows_past_its_cap() {
     let sent: u64 = query(&url, redis::cmd("HGET").arg(keys.sent()).arg("0.1"));
     assert_eq!(sent, cap);
 }
+
+/// `make distributed-demo` failed at once: a relative data folder (`runs/x/redis`) made
+/// redis-server look for its log file at `runs/x/redis/runs/x/redis/redis.log` (it changes
+/// into `--dir` first) and exit.
+#[test]
+fn a_server_in_a_relative_folder_starts() {
+    if !redis_or_skip() {
+        return;
+    }
+    let here = tempfile::tempdir_in(".").unwrap();
+    let relative = Path::new(here.path().file_name().unwrap()).join("redis");
+    let server = RedisServer::start(&relative).unwrap();
+    let pong: String = query(&server.url(), &mut redis::cmd("PING"));
+    assert_eq!(pong, "PONG");
+    assert!(server.dir().is_absolute());
+    assert!(here.path().join("redis").join("redis.log").exists());
+}
