@@ -107,7 +107,7 @@ fn run(raw: &[String]) -> Result<(), String> {
             "{{\"obs\":{},\"reward\":{},\"terminated\":{},\"truncated\":{}}}",
             bits(&ts.flat_observation()),
             ts.reward.to_bits(),
-            ts.end == Some(EpisodeEnd::Terminated),
+            ts.end.is_some_and(EpisodeEnd::is_terminal),
             ts.end == Some(EpisodeEnd::Truncated)
         );
         if ts.is_last() {

@@ -17,10 +17,27 @@ pub enum StepType {
 /// Why an episode ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EpisodeEnd {
-    /// The task was completed (or failed): no future; the discount is 0.
+    /// The task was completed: no future; the discount is 0.
     Terminated,
     /// The time limit was hit: the future exists but is cut; the discount stays 1.
     Truncated,
+    /// The episode ended in failure (the walker flipped over): no future, the discount is 0,
+    /// and it is not a success.
+    Failed,
+}
+
+impl EpisodeEnd {
+    /// Whether the task was completed: what the trainer and the evaluations count as a
+    /// success (only [`EpisodeEnd::Terminated`]).
+    pub fn is_success(self) -> bool {
+        self == EpisodeEnd::Terminated
+    }
+
+    /// Whether the episode has no future (discount 0): completed or failed, as Gymnasium's
+    /// `terminated`.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, EpisodeEnd::Terminated | EpisodeEnd::Failed)
+    }
 }
 
 /// What `reset` and `step` return.

@@ -370,7 +370,8 @@ impl Env for GoToTarget {
         let reward = scale * change as f32 + shaping;
         if self.physics.upright() < 0.0 {
             self.running = false;
-            return Ok(self.time_step(StepType::Last, reward, 0.0, Some(EpisodeEnd::Terminated)));
+            // A failure, not a success (it was counted as one before `EpisodeEnd::Failed`).
+            return Ok(self.time_step(StepType::Last, reward, 0.0, Some(EpisodeEnd::Failed)));
         }
         if self.steps >= self.config.max_steps {
             self.running = false;

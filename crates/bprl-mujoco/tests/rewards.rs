@@ -191,7 +191,10 @@ fn a_flipped_torso_terminates() {
     assert!(env.physics().upright() < -0.99);
     let ts = env.step(&[0.0; 8]).expect("step");
     assert_eq!(ts.step_type, StepType::Last);
-    assert_eq!((ts.end, ts.discount), (Some(EpisodeEnd::Terminated), 0.0));
+    // Issue 18: a flip ended the episode as `Terminated`, which the trainer and the
+    // evaluations count as a success; it is a failure.
+    assert_eq!((ts.end, ts.discount), (Some(EpisodeEnd::Failed), 0.0));
+    assert!(!ts.end.unwrap().is_success() && ts.end.unwrap().is_terminal());
     assert_eq!(ts.reward, 0.0);
 }
 

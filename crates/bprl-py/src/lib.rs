@@ -22,9 +22,10 @@
 //!
 //! - Observations, rewards and actions are `f32` on the Rust side; Python receives them as
 //!   floats that hold the `f32` values exactly (`numpy.float32(x)` gives back the same bits).
-//! - `terminated` is [`EpisodeEnd::Terminated`] (the task was completed: discount 0),
-//!   `truncated` is [`EpisodeEnd::Truncated`] (the time limit); `success == terminated`, the rule
-//!   of the trainer's episodes and evaluations.
+//! - `terminated` is [`EpisodeEnd::Terminated`] (the task was completed) or
+//!   [`EpisodeEnd::Failed`] (both discount 0), `truncated` is [`EpisodeEnd::Truncated`] (the
+//!   time limit); `success` is `Terminated` only, the rule of the trainer's episodes and
+//!   evaluations (the suite's tasks never fail, so there `success == terminated`).
 //! - Suite settings left out take the defaults of [`SuiteConfig`]; a bad value is a Python
 //!   `ValueError` naming the field (from [`BindError`] or [`bprl_envs::EnvError`]).
 //!
@@ -145,12 +146,17 @@ impl SuiteOptions {
 
 /// Gymnasium's view of a time step: `(terminated, truncated, success)`.
 ///
-/// `terminated` for [`EpisodeEnd::Terminated`], `truncated` for [`EpisodeEnd::Truncated`], both
-/// false inside an episode; `success` is `terminated`, as the trainer's `run_episode` counts it.
+/// `terminated` for [`EpisodeEnd::Terminated`] and [`EpisodeEnd::Failed`] (discount 0),
+/// `truncated` for [`EpisodeEnd::Truncated`], both false inside an episode; `success` only for
+/// `Terminated`, as the trainer's `run_episode` counts it.
 pub fn episode_flags(ts: &TimeStep) -> (bool, bool, bool) {
-    let terminated = ts.end == Some(EpisodeEnd::Terminated);
+    let terminated = ts.end.is_some_and(EpisodeEnd::is_terminal);
     let truncated = ts.end == Some(EpisodeEnd::Truncated);
-    (terminated, truncated, terminated)
+    (
+        terminated,
+        truncated,
+        ts.end.is_some_and(EpisodeEnd::is_success),
+    )
 }
 
 /// The observation groups as `(name, start, end)` ranges of the flat observation (the groups
@@ -243,6 +249,8 @@ mod tests {
         assert_eq!(episode_flags(&ts), (false, true, false));
         ts.end = Some(EpisodeEnd::Terminated);
         assert_eq!(episode_flags(&ts), (true, false, true));
+        ts.end = Some(EpisodeEnd::Failed);
+        assert_eq!(episode_flags(&ts), (true, false, false));
     }
 
     #[test]

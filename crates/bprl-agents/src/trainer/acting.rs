@@ -78,7 +78,7 @@ pub fn run_episode<E: Env + ?Sized, H: Host>(
         out.length += 1;
         let go_on = host.transition(&ts, action, &next, first)?;
         if next.is_last() {
-            out.success = next.end == Some(EpisodeEnd::Terminated);
+            out.success = next.end.is_some_and(EpisodeEnd::is_success);
             out.finished = true;
             return Ok(out);
         }
