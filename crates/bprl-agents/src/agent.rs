@@ -277,20 +277,17 @@ impl Learner {
         greedy: bool,
         rng: &mut R,
     ) -> Result<Action> {
-        match (self, state) {
-            (Learner::Flat(l), _) => {
-                let squash = l.config.squash.then_some(l.action_box);
-                act_flat(&l.online.policy, squash, obs, greedy, rng)
+        let view = match self {
+            Learner::Flat(l) => {
+                PolicyRef::Flat(&l.online.policy, l.config.squash.then_some(l.action_box))
             }
-            (Learner::Hierarchical(l), ActorState::Hierarchical(a)) => {
-                let squash = l.config.squash.then_some(l.action_box);
-                a.act(&l.online.policy, squash, obs, episode_start, greedy, rng)
-            }
-            (Learner::Hierarchical(l), s) => {
-                *s = ActorState::Hierarchical(HierActor::new(l.hierarchy().hold_steps)?);
-                self.act(s, obs, episode_start, greedy, rng)
-            }
-        }
+            Learner::Hierarchical(l) => PolicyRef::Hierarchical(
+                &l.online.policy,
+                l.config.squash.then_some(l.action_box),
+                l.hierarchy().hold_steps,
+            ),
+        };
+        view.act(state, obs, episode_start, greedy, rng)
     }
 
     /// Acts with the *prior* (for prior rollouts), if the prior is learned.
@@ -455,16 +452,15 @@ impl Policy {
         greedy: bool,
         rng: &mut R,
     ) -> Result<Action> {
-        match (self, state) {
-            (Policy::Flat { policy, squash }, _) => act_flat(policy, *squash, obs, greedy, rng),
-            (Policy::Hierarchical { policy, squash, .. }, ActorState::Hierarchical(a)) => {
-                a.act(policy, *squash, obs, episode_start, greedy, rng)
-            }
-            (Policy::Hierarchical { hold_steps, .. }, s) => {
-                *s = ActorState::Hierarchical(HierActor::new(*hold_steps)?);
-                self.act(s, obs, episode_start, greedy, rng)
-            }
-        }
+        let view = match self {
+            Policy::Flat { policy, squash } => PolicyRef::Flat(policy, *squash),
+            Policy::Hierarchical {
+                policy,
+                squash,
+                hold_steps,
+            } => PolicyRef::Hierarchical(policy, *squash, *hold_steps),
+        };
+        view.act(state, obs, episode_start, greedy, rng)
     }
 
     /// `(name, shape)` of every parameter array, in a fixed order (to check a published policy
@@ -474,6 +470,38 @@ impl Policy {
         match self {
             Policy::Flat { policy, .. } => policy.shapes(),
             Policy::Hierarchical { policy, .. } => policy.shapes(),
+        }
+    }
+}
+
+/// A borrowed acting policy: what [`Learner::act`] and [`Policy::act`] both act through.
+enum PolicyRef<'a> {
+    Flat(&'a bprl_policy::GaussianPolicy<f32>, Option<ActionBox>),
+    Hierarchical(
+        &'a bprl_policy::HierarchicalPolicy<f32>,
+        Option<ActionBox>,
+        usize,
+    ),
+}
+
+impl PolicyRef<'_> {
+    fn act<R: Rng + ?Sized>(
+        &self,
+        state: &mut ActorState,
+        obs: &[f32],
+        episode_start: bool,
+        greedy: bool,
+        rng: &mut R,
+    ) -> Result<Action> {
+        match (self, state) {
+            (PolicyRef::Flat(policy, squash), _) => act_flat(policy, *squash, obs, greedy, rng),
+            (PolicyRef::Hierarchical(policy, squash, _), ActorState::Hierarchical(a)) => {
+                a.act(policy, *squash, obs, episode_start, greedy, rng)
+            }
+            (PolicyRef::Hierarchical(_, _, hold), s) => {
+                *s = ActorState::Hierarchical(HierActor::new(*hold)?);
+                self.act(s, obs, episode_start, greedy, rng)
+            }
         }
     }
 }

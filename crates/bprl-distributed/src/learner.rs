@@ -243,25 +243,17 @@ where
         let (config, family, split) = fresh;
         (Trainer::new(config, family, split)?, Ledger::default())
     };
-    let mut trainer = trainer;
-    trainer.replay = trainer
-        .replay
-        .with_rate_limiter(threaded_limiter(&trainer.config))
-        .map_err(AgentError::from)?;
     let resumed_from = resumed.then_some(trainer.counters.episodes);
-    let mut p = Process {
-        keys: Keys::new(&settings.prefix),
-        reconnects_seen: link.reconnects(),
+    let limiter = threaded_limiter(&trainer.config);
+    let mut p = Process::new(
         link,
         settings,
         trainer,
         ledger,
         checkpoint_dir,
-        metrics: Metrics::default(),
-        updates: 0,
-        published: 0,
+        limiter,
         on_episode,
-    };
+    )?;
     p.publish_run(!resumed)?;
     p.resync()?;
     p.publish_parameters()?;
@@ -298,39 +290,19 @@ pub fn ingest_only<T>(
 where
     T: TaskFamily + Serialize + DeserializeOwned + Clone,
 {
-    let mut trainer = trainer;
-    trainer.replay = trainer
-        .replay
-        .with_rate_limiter(bprl_replay::RateLimiterConfig::min_size(1))
-        .map_err(AgentError::from)?;
     let dir = std::env::temp_dir();
     let mut ignore = |_: &EpisodeRecord, _: Option<&EvalRecord>| Ok(());
-    let mut p = Process {
-        keys: Keys::new(&settings.prefix),
-        reconnects_seen: link.reconnects(),
+    let limiter = bprl_replay::RateLimiterConfig::min_size(1);
+    let mut p = Process::new(
         link,
         settings,
         trainer,
-        ledger: Ledger::default(),
-        checkpoint_dir: &dir,
-        metrics: Metrics::default(),
-        updates: 0,
-        published: 0,
-        on_episode: &mut ignore,
-    };
-    let keys = p.keys.clone();
-    p.link.call("XGROUP CREATE", |c| {
-        match redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(keys.items())
-            .arg(GROUP)
-            .arg("0")
-            .query::<()>(c)
-        {
-            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-            r => r,
-        }
-    })?;
+        Ledger::default(),
+        &dir,
+        limiter,
+        &mut ignore,
+    )?;
+    p.create_group()?;
     let start = Instant::now();
     let mut entries = 0u64;
     loop {
@@ -403,10 +375,39 @@ where
     })
 }
 
-impl<T> Process<'_, T>
+impl<'a, T> Process<'a, T>
 where
     T: TaskFamily + Serialize + DeserializeOwned + Clone,
 {
+    /// A learner process around `trainer`, its replay behind `limiter`.
+    fn new(
+        link: &'a mut Link,
+        settings: &'a LearnerSettings,
+        mut trainer: Trainer<T>,
+        ledger: Ledger,
+        checkpoint_dir: &'a Path,
+        limiter: bprl_replay::RateLimiterConfig,
+        on_episode: &'a mut dyn FnMut(&EpisodeRecord, Option<&EvalRecord>) -> Result<()>,
+    ) -> Result<Self> {
+        trainer.replay = trainer
+            .replay
+            .with_rate_limiter(limiter)
+            .map_err(AgentError::from)?;
+        Ok(Self {
+            keys: Keys::new(&settings.prefix),
+            reconnects_seen: link.reconnects(),
+            link,
+            settings,
+            trainer,
+            ledger,
+            checkpoint_dir,
+            metrics: Metrics::default(),
+            updates: 0,
+            published: 0,
+            on_episode,
+        })
+    }
+
     /// Publishes the run record; a fresh run also clears what an earlier run under the same
     /// prefix left (its stop flag, progress, parameters, counters) and starts the group at the
     /// stream's beginning.
@@ -442,21 +443,25 @@ where
                 .arg(&record[..])
                 .query::<()>(c)
         })?;
-        let created = self.link.call("XGROUP CREATE", |c| {
+        self.create_group()
+    }
+
+    /// Creates the consumer group at the stream's start (and the stream), unless it exists.
+    fn create_group(&mut self) -> Result<()> {
+        let items = self.keys.items();
+        self.link.call("XGROUP CREATE", |c| {
             match redis::cmd("XGROUP")
                 .arg("CREATE")
-                .arg(keys.items())
+                .arg(&items)
                 .arg(GROUP)
                 .arg("0")
                 .arg("MKSTREAM")
                 .query::<()>(c)
             {
-                Err(e) if e.code() == Some("BUSYGROUP") => Ok(false),
-                r => r.map(|()| true),
+                Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+                r => r,
             }
-        })?;
-        let _ = created;
-        Ok(())
+        })
     }
 
     /// Moves the group back to the ledger's position (entries after it are delivered again)
