@@ -69,11 +69,14 @@ pub fn learner(s: BenchSizes, steps: usize, hierarchical: bool) -> Result<f64, S
         ("task".into(), s.obs - s.prior_obs),
     ])
     .map_err(|e| e.to_string())?;
+    // Acme's setting (one critic, target critic in the policy loss, no squash), as the JAX
+    // reference and `algorithm1_flops`: the default `bprl` preset has twin critics (about twice
+    // the critic work).
     let cfg = LearnerConfig {
         batch_size: s.batch,
         sequence_length: s.seq,
         action_samples: s.samples,
-        ..LearnerConfig::default()
+        ..LearnerConfig::acme()
     };
     // The prior sees the first group (`proprio`), like the reference's first 41 floats.
     let prior = PriorConfig::learned(&["proprio"]);

@@ -7,6 +7,7 @@
 mod bench;
 mod demo;
 mod family;
+mod kernels;
 #[cfg(feature = "mujoco")]
 mod mujoco;
 mod plot;
@@ -197,6 +198,7 @@ struct PlotArgs {
 enum Benchmark {
     Learner,
     Sgemm,
+    Kernels,
 }
 
 #[derive(Debug, Args)]
@@ -642,6 +644,10 @@ fn bench_cmd(a: &BenchArgs) -> Result<(), String> {
         }
         Benchmark::Sgemm => {
             bench::sgemm();
+            Ok(())
+        }
+        Benchmark::Kernels => {
+            kernels::kernels();
             Ok(())
         }
     }

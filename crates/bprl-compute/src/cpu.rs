@@ -46,17 +46,22 @@ pub enum Isa {
     Portable,
     /// AVX2 and FMA (`x86_64` only): the micro-kernel and the AVX2 copies of the row kernels.
     Avx2,
+    /// AVX-512 (`x86_64` only, the x86-64-v4 set: AVX-512 F, BW, DQ, VL, with AVX2 and FMA):
+    /// the 512-bit micro-kernel and the AVX-512 copies of the row kernels. Same bits as
+    /// [`Isa::Avx2`] (see the [module documentation](self)).
+    Avx512,
 }
 
 impl Isa {
     /// Every path, in order of preference (best last).
-    pub const ALL: [Isa; 2] = [Isa::Portable, Isa::Avx2];
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
 
-    /// The name `BPRL_KERNEL` uses: `portable` or `avx2`.
+    /// The name `BPRL_KERNEL` uses: `portable`, `avx2` or `avx512`.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Portable => "portable",
             Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
         }
     }
 
@@ -73,6 +78,7 @@ impl Isa {
         match self {
             Isa::Portable => true,
             Isa::Avx2 => has_avx2_fma(),
+            Isa::Avx512 => has_avx512(),
         }
     }
 }
@@ -165,7 +171,7 @@ impl Selection {
                 None => (
                     best,
                     Some(format!(
-                        "unknown kernel `{r}` (expected `portable`, `avx2` or `auto`); using `{best}`"
+                        "unknown kernel `{r}` (expected `portable`, `avx2`, `avx512` or `auto`); using `{best}`"
                     )),
                 ),
             },
@@ -208,6 +214,26 @@ fn has_avx2_fma() -> bool {
         *HAS.get_or_init(|| {
             std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether the processor has the x86-64-v4 set the AVX-512 path is compiled for: AVX-512 F,
+/// BW, DQ and VL, plus AVX2 and FMA (detected once).
+fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| {
+            has_avx2_fma()
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
         })
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -237,10 +237,16 @@ fn dot8<F: Element>(x: &[F], y: &[F]) -> F {
 /// `$generic` through a copy compiled for AVX2 and FMA (`$avx2`) on the `avx2` path, and the
 /// plain copy otherwise.
 macro_rules! dispatch {
-    ($(#[$doc:meta])* $name:ident, $on:ident, $generic:ident, $avx2:ident, $args:ty) => {
+    ($(#[$doc:meta])* $name:ident, $on:ident, $generic:ident, $avx2:ident, $avx512:ident, $args:ty) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
         fn $avx2<F: Element>(a: $args) {
+            $generic(a)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+        fn $avx512<F: Element>(a: $args) {
             $generic(a)
         }
 
@@ -256,6 +262,10 @@ macro_rules! dispatch {
                 // SAFETY: the processor has AVX2 and FMA: `kernel` is an `Isa::Avx2` `Kernel`,
                 // and `Kernel::new`, the only way to make one, checks the processor.
                 crate::cpu::Isa::Avx2 => unsafe { $avx2(a) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the processor has the x86-64-v4 set: `kernel` is an `Isa::Avx512`
+                // `Kernel`, and `Kernel::new` checks the processor.
+                crate::cpu::Isa::Avx512 => unsafe { $avx512(a) },
                 _ => $generic(a),
             }
         }
@@ -275,6 +285,7 @@ dispatch!(
     rows_forward_on,
     rows_forward_generic,
     rows_forward_avx2,
+    rows_forward_avx512,
     RowsForward<'_, F>
 );
 dispatch!(
@@ -287,6 +298,7 @@ dispatch!(
     rows_backward_on,
     rows_backward_generic,
     rows_backward_avx2,
+    rows_backward_avx512,
     RowsBackward<'_, F>
 );
 
