@@ -86,7 +86,9 @@ bprl bench learner: Algorithm 1 (or 2) learner updates on random data at the siz
 ../shared/reference/jax_svg0_prior.py (batch 256 x (10+1), 10 samples, obs 55, prior 41, act 8);
 prints median ms per update, updates/s, and the GFLOP/s of the update's matrix products.
 bprl bench sgemm: single-precision throughput at 25600x400x300 of matrixmultiply and of
-bprl's kernel (one thread and every thread).";
+bprl's kernel (one thread and every thread).
+bprl bench learner --pair: Algorithm 1 and 2 interleaved in one run, both medians and the ratio.
+bprl bench kernels: the learner's tile products on every kernel path and on the gemm crate.";
 
 const DEMO_ABOUT: &str = "\
 Multi-task training of four variants (no prior, flat asymmetric prior, flat full-information
@@ -210,8 +212,12 @@ struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     steps: u64,
     /// Algorithm 2 with a latent of 8 and a shared low level.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pair")]
     alg2: bool,
+    /// Algorithm 1 and 2 in the same run, their updates interleaved; prints both medians and
+    /// their ratio (`learner` only).
+    #[arg(long)]
+    pair: bool,
     /// Batch size.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_BATCH_SIZE as u64))]
     batch: u64,
@@ -631,6 +637,10 @@ fn bench_cmd(a: &BenchArgs) -> Result<(), String> {
     match a.which {
         Benchmark::Learner => {
             let steps = usize::try_from(a.steps).map_err(|e| e.to_string())?;
+            if a.pair {
+                bench::learner_pair(sizes, steps)?;
+                return Ok(());
+            }
             let median = bench::learner(sizes, steps, a.alg2)?;
             if !a.alg2 {
                 let flops = bench::algorithm1_flops(&sizes, &[200, 100], &[400, 300]);
