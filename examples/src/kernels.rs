@@ -8,7 +8,7 @@
 //! input gradients `D W^T` read a transposed `B`.
 
 use bprl_compute::Kernel;
-use bprl_compute::gemm::gemm_on;
+use bprl_compute::gemm::{gemm_micro_kernel_on, gemm_on, uses_gemm_crate};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use std::time::Instant;
 
@@ -221,8 +221,11 @@ fn median_time(reps: usize, f: &mut dyn FnMut()) -> f64 {
     times[3]
 }
 
-/// Prints GFLOP/s of every learner shape on every path and on the `gemm` crate (one thread),
-/// then the widest product on every thread through bprl's row split.
+/// Prints GFLOP/s of every learner shape on every path (`avx512`: as the learner runs it, the
+/// `gemm` crate where [`uses_gemm_crate`] says so), on bprl's AVX-512 micro-kernel alone
+/// (`bprl-512`) and on the `gemm` crate alone (one thread), whether the `avx512` path takes the
+/// crate, and which give the `avx2` bits; then the widest product on every thread through
+/// bprl's row split.
 pub fn kernels() {
     println!("kernel path selected: {}", bprl_compute::cpu::selection());
     let paths = Kernel::available();
@@ -230,8 +233,12 @@ pub fn kernels() {
     for k in &paths {
         header += &format!(" {:>9}", k.to_string());
     }
+    let v4 = Kernel::new(bprl_compute::Isa::Avx512);
+    if v4.is_some() {
+        header += &format!(" {:>9}", "bprl-512");
+    }
     header += &format!(" {:>9}", "gemm-crate");
-    header += "  paths with the bits of avx2";
+    header += "  crate?  paths with the bits of avx2";
     println!("{header}");
     for s in &LEARNER_SHAPES {
         let mut ops = Operands::new(s);
@@ -245,12 +252,24 @@ pub fn kernels() {
             });
             line += &format!(" {:>9.1}", flop / t / 1e9);
         }
+        if let Some(v4) = v4 {
+            let t = median_time(reps, &mut || {
+                let (a, b, mut c) = ops.views(s);
+                gemm_micro_kernel_on(v4, &a, &b, &mut c, s.accumulate);
+            });
+            line += &format!(" {:>9.1}", flop / t / 1e9);
+        }
         let t = median_time(reps, &mut || {
             let (a, b, mut c) = ops.views(s);
             gemm_crate(&a, &b, &mut c, s.accumulate);
         });
         line += &format!(" {:>9.1}", flop / t / 1e9);
-        line += &format!("  {}", same_bits(s));
+        let crate_used = if uses_gemm_crate(s.m, s.k, s.n) {
+            "yes"
+        } else {
+            "no"
+        };
+        line += &format!(" {crate_used:>6}  {}", same_bits(s));
         println!("{line}");
     }
     let threads = bprl_compute::parallel::num_threads();

@@ -61,6 +61,32 @@ pub fn gemm_on<F: Element>(
     c: &mut ArrayViewMut2<'_, F>,
     accumulate: bool,
 ) {
+    gemm_impl(kernel, a, b, c, accumulate, true);
+}
+
+/// [`gemm_on`] with bprl's own micro-kernel of the path for every `f32` product it takes,
+/// never the `gemm` crate (for benchmarks that compare the two; same bits as [`gemm_on`]).
+///
+/// # Panics
+/// As [`gemm`].
+pub fn gemm_micro_kernel_on<F: Element>(
+    kernel: Kernel,
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+    accumulate: bool,
+) {
+    gemm_impl(kernel, a, b, c, accumulate, false);
+}
+
+fn gemm_impl<F: Element>(
+    kernel: Kernel,
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+    accumulate: bool,
+    gemm_crate: bool,
+) {
     let (m, k) = a.dim();
     let n = b.ncols();
     assert!(
@@ -118,7 +144,7 @@ pub fn gemm_on<F: Element>(
         };
         let rsc = c.strides()[0];
         let c_ptr = c.as_mut_ptr().cast::<f32>();
-        if uses_gemm_crate(m, operands.k, n) {
+        if gemm_crate && uses_gemm_crate(m, operands.k, n) {
             // SAFETY: as for `avx512::gemm_f32` below; `gemm::gemm` reads `[m, k]` and `[k, n]`
             // through the given element strides and writes `[m, n]` (reading it first when
             // accumulating); `c` is a unique borrow, so it aliases neither operand.
@@ -132,7 +158,7 @@ pub fn gemm_on<F: Element>(
         return;
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = kernel; // One path only.
+    let _ = (kernel, gemm_crate); // One path only.
     let beta = if accumulate { F::one() } else { F::zero() };
     general_mat_mul(F::one(), a, b, beta, c);
 }
