@@ -1,11 +1,14 @@
 //! Which instruction set the kernels run on: detected (or forced) once per process.
 //!
-//! There are two paths ([`Isa`]):
+//! There are three paths ([`Isa`]):
 //! - **portable**: the kernels compiled for the target's baseline (SSE2 on `x86_64`), and every
 //!   matrix product through `ndarray`'s general product (`matrixmultiply`, which picks its own
 //!   kernel by CPU feature detection);
 //! - **avx2**: `f32` products through this crate's AVX2/FMA micro-kernel ([`crate::gemm`]), and
-//!   the row kernels ([`crate::rows`]) compiled with AVX2 and FMA enabled.
+//!   the row kernels ([`crate::rows`]) compiled with AVX2 and FMA enabled;
+//! - **avx512**: `f32` products through this crate's AVX-512 micro-kernel, or the `gemm` crate
+//!   (with its run-time AVX-512 dispatch) for large products ([`crate::gemm::uses_gemm_crate`]),
+//!   and the row kernels compiled with the x86-64-v4 set (AVX-512 F, BW, DQ, VL).
 //!
 //! A [`Kernel`] is a path *this processor can run*: the only way to get one is [`Kernel::new`],
 //! which checks, so code that holds a `Kernel` of [`Isa::Avx2`] may call AVX2 code.
@@ -18,9 +21,10 @@
 //!
 //! | `BPRL_KERNEL` | path |
 //! |---|---|
-//! | unset, empty or `auto` | the best this processor has: `avx2` if it has AVX2 and FMA, else `portable` |
+//! | unset, empty or `auto` | the best this processor has: `avx512` if it has AVX-512 F/BW/DQ/VL (and AVX2, FMA), else `avx2` if it has AVX2 and FMA, else `portable` |
 //! | `portable` | `portable` |
-//! | `avx2` | `avx2`; `portable` if the processor lacks AVX2 or FMA |
+//! | `avx2` | `avx2`; the best the processor has if it lacks AVX2 or FMA |
+//! | `avx512` | `avx512`; the best the processor has if it lacks AVX-512 |
 //! | anything else | as unset |
 //!
 //! Case and surrounding spaces do not matter. [`selection`] tells what was asked, what was
@@ -28,9 +32,12 @@
 //!
 //! # What changes bits
 //!
-//! The path changes the order and the rounding of a product's sums (fused multiply-adds in the
-//! micro-kernel, `matrixmultiply`'s own blocking on the portable path), so results on the two
-//! paths agree to rounding, not bit for bit. On one machine with one path and one thread count
+//! The `avx2` and `avx512` paths give the same bits: every entry of a product is one running
+//! fused multiply-add over the depth, from zero, in order (then `+ C` when accumulating), on
+//! both micro-kernels and on the `gemm` crate up to [`crate::gemm::LARGE_K`], and a fused
+//! multiply-add rounds once per lane whatever the register width. The portable path changes
+//! the order and the rounding of a product's sums (`matrixmultiply`'s own blocking), so its
+//! results agree with the others to rounding, not bit for bit. On one machine with one path and one thread count
 //! (`BPRL_NUM_THREADS`, see [`crate::parallel`]), results are the same from run to run. The row
 //! kernels give the same bits on both paths (the compiler never fuses or reorders
 //! floating-point operations on its own; the tests check it).

@@ -1,5 +1,6 @@
 //! The matrix product of the tile passes: `C (+)= A B` for one tile, in `f32` with an AVX2/FMA
-//! micro-kernel on the `avx2` path ([`crate::cpu`]), otherwise through `ndarray`
+//! micro-kernel on the `avx2` path ([`crate::cpu`]), an AVX-512 one or the `gemm` crate (large
+//! products, [`uses_gemm_crate`]) on the `avx512` path, otherwise through `ndarray`
 //! (`matrixmultiply`).
 //!
 //! A tile's products are small and repeated (a 256-row tile times a 400 x 300 weight, hundreds of
@@ -17,7 +18,9 @@
 //! Summation order of the micro-kernel: each entry of `C` is one running fused multiply-add over
 //! `p = 0..k` in order, then (when accumulating) added to the old `C`. It depends neither on
 //! the number of rows nor on the blocking, so a row of `C` has the same bits whichever tile or
-//! row split it is computed in. The portable path's order is `matrixmultiply`'s.
+//! row split it is computed in. The AVX-512 kernel and the `gemm` crate (up to [`LARGE_K`])
+//! sum in the same order, so the `avx512` path has the `avx2` path's bits. The portable
+//! path's order is `matrixmultiply`'s.
 
 #[cfg(target_arch = "x86_64")]
 use crate::cpu::Isa;

@@ -4,11 +4,12 @@
 //! nonlinearities, for single values and whole batches.
 //!
 //! The row passes are plain generic Rust, written so the compiler vectorizes them (sums with
-//! eight accumulators, branch-free selects). Each is compiled twice, for the target's baseline
-//! and with AVX2 and FMA enabled; [`rows_forward`] and [`rows_backward`] take the copy of the
-//! process-wide path ([`crate::cpu`]), [`rows_forward_on`] and [`rows_backward_on`] the copy of
-//! a given one. Both copies give the same bits: the compiler does not fuse or reorder
-//! floating-point operations, so enabling FMA only widens the vectors.
+//! eight accumulators, branch-free selects). Each is compiled three times, for the target's
+//! baseline, with AVX2 and FMA enabled, and with the x86-64-v4 set (AVX-512); [`rows_forward`]
+//! and [`rows_backward`] take the copy of the process-wide path ([`crate::cpu`]),
+//! [`rows_forward_on`] and [`rows_backward_on`] the copy of a given one. All copies give the
+//! same bits: the compiler does not fuse or reorder floating-point operations, so enabling FMA
+//! or AVX-512 only widens the vectors.
 //!
 //! Summation order: a row's mean and variance (and, backward, the means of `g` and `g x_hat`)
 //! are sums with eight interleaved accumulators combined in a fixed tree, then the tail in
@@ -234,8 +235,8 @@ fn dot8<F: Element>(x: &[F], y: &[F]) -> F {
 }
 
 /// Defines `$name` (on the process-wide path) and `$on` (on a given [`Kernel`]), which run
-/// `$generic` through a copy compiled for AVX2 and FMA (`$avx2`) on the `avx2` path, and the
-/// plain copy otherwise.
+/// `$generic` through a copy compiled for AVX2 and FMA (`$avx2`) on the `avx2` path, one
+/// compiled for AVX-512 (`$avx512`) on the `avx512` path, and the plain copy otherwise.
 macro_rules! dispatch {
     ($(#[$doc:meta])* $name:ident, $on:ident, $generic:ident, $avx2:ident, $avx512:ident, $args:ty) => {
         #[cfg(target_arch = "x86_64")]
