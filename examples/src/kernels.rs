@@ -178,20 +178,23 @@ fn gemm_crate(
     }
 }
 
+/// A product `C (+)= A B` on some path.
+type Product<'p> =
+    dyn Fn(&ArrayView2<'_, f32>, &ArrayView2<'_, f32>, &mut ArrayViewMut2<'_, f32>) + 'p;
+
 /// Which of the other paths (and the `gemm` crate) give exactly the `avx2` path's bits on the
 /// shape (with accumulation onto a non-zero `C`, where the shape accumulates).
 fn same_bits(s: &Shape) -> String {
     let Some(avx2) = Kernel::new(bprl_compute::Isa::Avx2) else {
         return "-".into();
     };
-    let run =
-        |f: &dyn Fn(&ArrayView2<'_, f32>, &ArrayView2<'_, f32>, &mut ArrayViewMut2<'_, f32>)| {
-            let mut ops = Operands::new(s);
-            ops.c.mapv_inplace(|_| 0.37);
-            let (a, b, mut c) = ops.views(s);
-            f(&a, &b, &mut c);
-            ops.c
-        };
+    let run = |f: &Product<'_>| {
+        let mut ops = Operands::new(s);
+        ops.c.mapv_inplace(|_| 0.37);
+        let (a, b, mut c) = ops.views(s);
+        f(&a, &b, &mut c);
+        ops.c
+    };
     let reference = run(&|a, b, c| gemm_on(avx2, a, b, c, s.accumulate));
     let mut same: Vec<String> = Kernel::available()
         .into_iter()

@@ -280,7 +280,7 @@ impl<F: Float> HierarchicalPolicy<F> {
     ) -> Result<HierarchicalSample<F>> {
         let n = obs.nrows();
         let chains = latent_noise.nrows();
-        let samples = if n > 0 && chains % n == 0 {
+        let samples = if n > 0 && chains.is_multiple_of(n) {
             chains / n
         } else {
             0
