@@ -53,10 +53,10 @@ pub fn gemm<F: Element>(
     gemm_on(Kernel::selected(), a, b, c, accumulate);
 }
 
-/// [`gemm`] on the path `kernel` (for tests and benchmarks that compare paths).
+/// [`gemm()`] on the path `kernel` (for tests and benchmarks that compare paths).
 ///
 /// # Panics
-/// As [`gemm`].
+/// As [`gemm()`].
 pub fn gemm_on<F: Element>(
     kernel: Kernel,
     a: &ArrayView2<'_, F>,
@@ -71,7 +71,7 @@ pub fn gemm_on<F: Element>(
 /// never the `gemm` crate (for benchmarks that compare the two; same bits as [`gemm_on`]).
 ///
 /// # Panics
-/// As [`gemm`].
+/// As [`gemm()`].
 pub fn gemm_micro_kernel_on<F: Element>(
     kernel: Kernel,
     a: &ArrayView2<'_, F>,
