@@ -62,75 +62,165 @@ fn batch(s: &BenchSizes, seed: u64) -> LearnerBatch<f32> {
     }
 }
 
-/// Runs `steps` timed updates after one warm-up; prints and returns the median seconds.
-pub fn learner(s: BenchSizes, steps: usize, hierarchical: bool) -> Result<f64, String> {
-    let spec = ObservationSpec::new(vec![
-        ("proprio".into(), s.prior_obs),
-        ("task".into(), s.obs - s.prior_obs),
-    ])
-    .map_err(|e| e.to_string())?;
-    let cfg = LearnerConfig {
-        batch_size: s.batch,
-        sequence_length: s.seq,
-        action_samples: s.samples,
-        ..LearnerConfig::default()
-    };
-    // The prior sees the first group (`proprio`), like the reference's first 41 floats.
-    let prior = PriorConfig::learned(&["proprio"]);
-    let b = batch(&s, 1);
-    let mut times = Vec::with_capacity(steps);
-    let mut run = |f: &mut dyn FnMut() -> Result<(), String>| -> Result<(), String> {
-        f()?;
-        for _ in 0..steps {
-            let t0 = Instant::now();
-            f()?;
-            times.push(t0.elapsed().as_secs_f64());
-        }
-        Ok(())
-    };
-    if hierarchical {
-        let h = HierarchyConfig {
-            latent_dim: 8,
-            hold_steps: 1,
-            low_level: LowLevel::Shared,
-            low_level_groups: None,
+/// A learner of either algorithm at the benchmark sizes, on Acme's setting (one critic, the
+/// target critic in the policy loss, no squash), as the JAX reference and [`algorithm1_flops`]:
+/// the default `bprl` preset has twin critics (about twice the critic work).
+enum Bencher {
+    Flat(Box<FlatLearner<f32>>),
+    Hier(Box<HierLearner<f32>>),
+}
+
+impl Bencher {
+    fn new(s: &BenchSizes, hierarchical: bool) -> Result<Self, String> {
+        let spec = ObservationSpec::new(vec![
+            ("proprio".into(), s.prior_obs),
+            ("task".into(), s.obs - s.prior_obs),
+        ])
+        .map_err(|e| e.to_string())?;
+        let cfg = LearnerConfig {
+            batch_size: s.batch,
+            sequence_length: s.seq,
+            action_samples: s.samples,
+            ..LearnerConfig::acme()
         };
-        let mut l =
-            HierLearner::<f32>::new(&spec, s.act, cfg, h, prior, 0).map_err(|e| e.to_string())?;
-        run(&mut || l.update(&b).map(|_| ()).map_err(|e| e.to_string()))?;
-    } else {
-        let mut l =
-            FlatLearner::<f32>::new(&spec, s.act, cfg, prior, 0).map_err(|e| e.to_string())?;
-        run(&mut || l.update(&b).map(|_| ()).map_err(|e| e.to_string()))?;
-    }
-    times.sort_by(f64::total_cmp);
-    let med = times[times.len() / 2];
-    println!(
-        "bprl {} learner: batch={} seq={} samples={} obs={} prior_obs={} act={}",
-        if hierarchical {
-            "Algorithm 2 (latent 8, shared low level)"
+        // The prior sees the first group (`proprio`), like the reference's first 41 floats.
+        let prior = PriorConfig::learned(&["proprio"]);
+        Ok(if hierarchical {
+            let h = HierarchyConfig {
+                latent_dim: 8,
+                hold_steps: 1,
+                low_level: LowLevel::Shared,
+                low_level_groups: None,
+            };
+            Bencher::Hier(Box::new(
+                HierLearner::<f32>::new(&spec, s.act, cfg, h, prior, 0)
+                    .map_err(|e| e.to_string())?,
+            ))
         } else {
-            "Algorithm 1"
-        },
-        s.batch,
-        s.seq,
-        s.samples,
-        s.obs,
-        s.prior_obs,
-        s.act
+            Bencher::Flat(Box::new(
+                FlatLearner::<f32>::new(&spec, s.act, cfg, prior, 0).map_err(|e| e.to_string())?,
+            ))
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Bencher::Flat(_) => "Algorithm 1",
+            Bencher::Hier(_) => "Algorithm 2 (latent 8, shared low level)",
+        }
+    }
+
+    /// One update; returns its wall and process CPU seconds.
+    fn update(&mut self, b: &LearnerBatch<f32>) -> Result<(f64, f64), String> {
+        let (t0, c0) = (Instant::now(), cpu_seconds());
+        match self {
+            Bencher::Flat(l) => l.update(b).map(|_| ()),
+            Bencher::Hier(l) => l.update(b).map(|_| ()),
+        }
+        .map_err(|e| e.to_string())?;
+        Ok((t0.elapsed().as_secs_f64(), cpu_seconds() - c0))
+    }
+}
+
+/// CPU seconds (user + system) of this process so far, from `/proc/self/stat` (Linux; 0
+/// elsewhere). Clock ticks of 10 ms: meaningful summed over several updates.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which ends with the last ')'): utime and stime are the
+    // 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
+fn median(times: &mut [f64]) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn print_sizes(s: &BenchSizes) {
+    println!(
+        "sizes: batch={} seq={} samples={} obs={} prior_obs={} act={} (Acme's setting: one critic)",
+        s.batch, s.seq, s.samples, s.obs, s.prior_obs, s.act
     );
     println!(
         "kernel path: {}, threads: {}",
         bprl_compute::cpu::selection(),
         bprl_compute::parallel::num_threads()
     );
+}
+
+/// Runs `steps` timed updates after one warm-up; prints and returns the median seconds.
+pub fn learner(s: BenchSizes, steps: usize, hierarchical: bool) -> Result<f64, String> {
+    let b = batch(&s, 1);
+    let mut l = Bencher::new(&s, hierarchical)?;
+    l.update(&b)?;
+    let mut times = Vec::with_capacity(steps);
+    let mut cpu = 0.0;
+    for _ in 0..steps {
+        let (t, c) = l.update(&b)?;
+        times.push(t);
+        cpu += c;
+    }
+    let total: f64 = times.iter().sum();
+    let med = median(&mut times);
+    println!("bprl {} learner", l.name());
+    print_sizes(&s);
     println!(
-        "median_ms_per_update={:.2} updates_per_s={:.3} min_ms_per_update={:.2}",
+        "median_ms_per_update={:.2} updates_per_s={:.3} min_ms_per_update={:.2} cpu_s_per_update={:.3} cores_busy={:.2}",
         med * 1e3,
         1.0 / med,
-        times[0] * 1e3
+        times[0] * 1e3,
+        cpu / steps as f64,
+        cpu / total
     );
     Ok(med)
+}
+
+/// Algorithm 1 and Algorithm 2 timed in the same run, their updates interleaved (1, 2, 1, 2,
+/// ...) so that a changing load on the machine falls on both alike; prints each median, the
+/// CPU seconds per update, and the ratio of the medians. Returns the ratio.
+pub fn learner_pair(s: BenchSizes, steps: usize) -> Result<f64, String> {
+    let b = batch(&s, 1);
+    let mut pair = [Bencher::new(&s, false)?, Bencher::new(&s, true)?];
+    for l in &mut pair {
+        l.update(&b)?;
+    }
+    let mut times = [Vec::with_capacity(steps), Vec::with_capacity(steps)];
+    let mut cpu = [0.0; 2];
+    for _ in 0..steps {
+        for (k, l) in pair.iter_mut().enumerate() {
+            let (t, c) = l.update(&b)?;
+            times[k].push(t);
+            cpu[k] += c;
+        }
+    }
+    println!("bprl learner pair: Algorithm 1 and 2 interleaved, {steps} updates each");
+    print_sizes(&s);
+    let mut medians = [0.0; 2];
+    for (k, l) in pair.iter().enumerate() {
+        medians[k] = median(&mut times[k]);
+        println!(
+            "{}: median_ms_per_update={:.2} min_ms_per_update={:.2} cpu_s_per_update={:.3}",
+            l.name(),
+            medians[k] * 1e3,
+            times[k][0] * 1e3,
+            cpu[k] / steps as f64
+        );
+    }
+    let ratio = medians[1] / medians[0];
+    println!(
+        "ratio alg2/alg1 median = {ratio:.2}x (cpu: {:.2}x)",
+        cpu[1] / cpu[0].max(1e-9)
+    );
+    Ok(ratio)
 }
 
 /// Floating-point operations of one Algorithm 1 update as implemented (matrix products only,

@@ -8,6 +8,7 @@ mod bench;
 mod demo;
 mod distributed;
 mod family;
+mod kernels;
 #[cfg(feature = "mujoco")]
 mod mujoco;
 mod plot;
@@ -91,6 +92,8 @@ bprl bench learner: Algorithm 1 (or 2) learner updates on random data at the siz
 prints median ms per update, updates/s, and the GFLOP/s of the update's matrix products.
 bprl bench sgemm: single-precision throughput at 25600x400x300 of matrixmultiply and of
 bprl's kernel (one thread and every thread).
+bprl bench learner --pair: Algorithm 1 and 2 interleaved in one run, both medians and the ratio.
+bprl bench kernels: the learner's tile products on every kernel path and on the gemm crate.
 bprl bench ingest --steps N: one actor puts N env steps of items of configs/distributed-demo.toml
 on a local Redis stream, then the distributed learner's ingest path alone (read, decode,
 validate, insert, acknowledge; no learning) drains it: items/s and actor CPU s per 1k steps.";
@@ -225,6 +228,7 @@ struct PlotArgs {
 enum Benchmark {
     Learner,
     Sgemm,
+    Kernels,
     /// The distributed learner's ingest ceiling: items/s it validates and inserts from Redis
     /// with nothing else running (`--steps`: env steps of items an actor first puts on the
     /// stream).
@@ -240,8 +244,12 @@ struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     steps: u64,
     /// Algorithm 2 with a latent of 8 and a shared low level.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pair")]
     alg2: bool,
+    /// Algorithm 1 and 2 in the same run, their updates interleaved; prints both medians and
+    /// their ratio (`learner` only).
+    #[arg(long)]
+    pair: bool,
     /// Batch size.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_BATCH_SIZE as u64))]
     batch: u64,
@@ -685,6 +693,10 @@ fn bench_cmd(a: &BenchArgs) -> Result<(), String> {
     match a.which {
         Benchmark::Learner => {
             let steps = usize::try_from(a.steps).map_err(|e| e.to_string())?;
+            if a.pair {
+                bench::learner_pair(sizes, steps)?;
+                return Ok(());
+            }
             let median = bench::learner(sizes, steps, a.alg2)?;
             if !a.alg2 {
                 let flops = bench::algorithm1_flops(&sizes, &[200, 100], &[400, 300]);
@@ -698,6 +710,10 @@ fn bench_cmd(a: &BenchArgs) -> Result<(), String> {
         }
         Benchmark::Sgemm => {
             bench::sgemm();
+            Ok(())
+        }
+        Benchmark::Kernels => {
+            kernels::kernels();
             Ok(())
         }
         Benchmark::Ingest => distributed::bench_ingest(a.steps),

@@ -1,11 +1,14 @@
 //! Which instruction set the kernels run on: detected (or forced) once per process.
 //!
-//! There are two paths ([`Isa`]):
+//! There are three paths ([`Isa`]):
 //! - **portable**: the kernels compiled for the target's baseline (SSE2 on `x86_64`), and every
 //!   matrix product through `ndarray`'s general product (`matrixmultiply`, which picks its own
 //!   kernel by CPU feature detection);
 //! - **avx2**: `f32` products through this crate's AVX2/FMA micro-kernel ([`crate::gemm`]), and
-//!   the row kernels ([`crate::rows`]) compiled with AVX2 and FMA enabled.
+//!   the row kernels ([`crate::rows`]) compiled with AVX2 and FMA enabled;
+//! - **avx512**: `f32` products through this crate's AVX-512 micro-kernel, or the `gemm` crate
+//!   (with its run-time AVX-512 dispatch) for large products ([`crate::gemm::uses_gemm_crate`]),
+//!   and the row kernels compiled with the x86-64-v4 set (AVX-512 F, BW, DQ, VL).
 //!
 //! A [`Kernel`] is a path *this processor can run*: the only way to get one is [`Kernel::new`],
 //! which checks, so code that holds a `Kernel` of [`Isa::Avx2`] may call AVX2 code.
@@ -18,9 +21,10 @@
 //!
 //! | `BPRL_KERNEL` | path |
 //! |---|---|
-//! | unset, empty or `auto` | the best this processor has: `avx2` if it has AVX2 and FMA, else `portable` |
+//! | unset, empty or `auto` | the best this processor has: `avx512` if it has AVX-512 F/BW/DQ/VL (and AVX2, FMA), else `avx2` if it has AVX2 and FMA, else `portable` |
 //! | `portable` | `portable` |
-//! | `avx2` | `avx2`; `portable` if the processor lacks AVX2 or FMA |
+//! | `avx2` | `avx2`; the best the processor has if it lacks AVX2 or FMA |
+//! | `avx512` | `avx512`; the best the processor has if it lacks AVX-512 |
 //! | anything else | as unset |
 //!
 //! Case and surrounding spaces do not matter. [`selection`] tells what was asked, what was
@@ -28,9 +32,12 @@
 //!
 //! # What changes bits
 //!
-//! The path changes the order and the rounding of a product's sums (fused multiply-adds in the
-//! micro-kernel, `matrixmultiply`'s own blocking on the portable path), so results on the two
-//! paths agree to rounding, not bit for bit. On one machine with one path and one thread count
+//! The `avx2` and `avx512` paths give the same bits: every entry of a product is one running
+//! fused multiply-add over the depth, from zero, in order (then `+ C` when accumulating), on
+//! both micro-kernels and on the `gemm` crate up to [`crate::gemm::LARGE_K`], and a fused
+//! multiply-add rounds once per lane whatever the register width. The portable path changes
+//! the order and the rounding of a product's sums (`matrixmultiply`'s own blocking), so its
+//! results agree with the others to rounding, not bit for bit. On one machine with one path and one thread count
 //! (`BPRL_NUM_THREADS`, see [`crate::parallel`]), results are the same from run to run. The row
 //! kernels give the same bits on both paths (the compiler never fuses or reorders
 //! floating-point operations on its own; the tests check it).
@@ -46,17 +53,22 @@ pub enum Isa {
     Portable,
     /// AVX2 and FMA (`x86_64` only): the micro-kernel and the AVX2 copies of the row kernels.
     Avx2,
+    /// AVX-512 (`x86_64` only, the x86-64-v4 set: AVX-512 F, BW, DQ, VL, with AVX2 and FMA):
+    /// the 512-bit micro-kernel and the AVX-512 copies of the row kernels. Same bits as
+    /// [`Isa::Avx2`] (see the [module documentation](self)).
+    Avx512,
 }
 
 impl Isa {
     /// Every path, in order of preference (best last).
-    pub const ALL: [Isa; 2] = [Isa::Portable, Isa::Avx2];
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
 
-    /// The name `BPRL_KERNEL` uses: `portable` or `avx2`.
+    /// The name `BPRL_KERNEL` uses: `portable`, `avx2` or `avx512`.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Portable => "portable",
             Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
         }
     }
 
@@ -73,6 +85,7 @@ impl Isa {
         match self {
             Isa::Portable => true,
             Isa::Avx2 => has_avx2_fma(),
+            Isa::Avx512 => has_avx512(),
         }
     }
 }
@@ -165,7 +178,7 @@ impl Selection {
                 None => (
                     best,
                     Some(format!(
-                        "unknown kernel `{r}` (expected `portable`, `avx2` or `auto`); using `{best}`"
+                        "unknown kernel `{r}` (expected `portable`, `avx2`, `avx512` or `auto`); using `{best}`"
                     )),
                 ),
             },
@@ -208,6 +221,26 @@ fn has_avx2_fma() -> bool {
         *HAS.get_or_init(|| {
             std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether the processor has the x86-64-v4 set the AVX-512 path is compiled for: AVX-512 F,
+/// BW, DQ and VL, plus AVX2 and FMA (detected once).
+fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| {
+            has_avx2_fma()
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
         })
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -1,5 +1,6 @@
 //! The matrix product of the tile passes: `C (+)= A B` for one tile, in `f32` with an AVX2/FMA
-//! micro-kernel on the `avx2` path ([`crate::cpu`]), otherwise through `ndarray`
+//! micro-kernel on the `avx2` path ([`crate::cpu`]), an AVX-512 one or the `gemm` crate (large
+//! products, [`uses_gemm_crate`]) on the `avx512` path, otherwise through `ndarray`
 //! (`matrixmultiply`).
 //!
 //! A tile's products are small and repeated (a 256-row tile times a 400 x 300 weight, hundreds of
@@ -17,7 +18,9 @@
 //! Summation order of the micro-kernel: each entry of `C` is one running fused multiply-add over
 //! `p = 0..k` in order, then (when accumulating) added to the old `C`. It depends neither on
 //! the number of rows nor on the blocking, so a row of `C` has the same bits whichever tile or
-//! row split it is computed in. The portable path's order is `matrixmultiply`'s.
+//! row split it is computed in. The AVX-512 kernel and the `gemm` crate (up to [`LARGE_K`])
+//! sum in the same order, so the `avx512` path has the `avx2` path's bits. The portable
+//! path's order is `matrixmultiply`'s.
 
 #[cfg(target_arch = "x86_64")]
 use crate::cpu::Isa;
@@ -50,16 +53,42 @@ pub fn gemm<F: Element>(
     gemm_on(Kernel::selected(), a, b, c, accumulate);
 }
 
-/// [`gemm`] on the path `kernel` (for tests and benchmarks that compare paths).
+/// [`gemm()`] on the path `kernel` (for tests and benchmarks that compare paths).
 ///
 /// # Panics
-/// As [`gemm`].
+/// As [`gemm()`].
 pub fn gemm_on<F: Element>(
     kernel: Kernel,
     a: &ArrayView2<'_, F>,
     b: &ArrayView2<'_, F>,
     c: &mut ArrayViewMut2<'_, F>,
     accumulate: bool,
+) {
+    gemm_impl(kernel, a, b, c, accumulate, true);
+}
+
+/// [`gemm_on`] with bprl's own micro-kernel of the path for every `f32` product it takes,
+/// never the `gemm` crate (for benchmarks that compare the two; same bits as [`gemm_on`]).
+///
+/// # Panics
+/// As [`gemm()`].
+pub fn gemm_micro_kernel_on<F: Element>(
+    kernel: Kernel,
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+    accumulate: bool,
+) {
+    gemm_impl(kernel, a, b, c, accumulate, false);
+}
+
+fn gemm_impl<F: Element>(
+    kernel: Kernel,
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+    accumulate: bool,
+    gemm_crate: bool,
 ) {
     let (m, k) = a.dim();
     let n = b.ncols();
@@ -98,10 +127,103 @@ pub fn gemm_on<F: Element>(
         unsafe { gemm_f32(&operands, c_ptr, rsc, m, n, accumulate) };
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
+        && kernel.isa() == Isa::Avx512
+        && c.strides()[1] == 1
+        && c.nrows() > 0
+        && c.ncols() > 0
+        && a.ncols() > 0
+    {
+        let (m, n) = (c.nrows(), c.ncols());
+        let operands = Operands {
+            a: a.as_ptr().cast::<f32>(),
+            rsa: a.strides()[0],
+            csa: a.strides()[1],
+            b: b.as_ptr().cast::<f32>(),
+            rsb: b.strides()[0],
+            csb: b.strides()[1],
+            k: a.ncols(),
+        };
+        let rsc = c.strides()[0];
+        let c_ptr = c.as_mut_ptr().cast::<f32>();
+        if gemm_crate && uses_gemm_crate(m, operands.k, n) {
+            // SAFETY: as for `avx512::gemm_f32` below; `gemm::gemm` reads `[m, k]` and `[k, n]`
+            // through the given element strides and writes `[m, n]` (reading it first when
+            // accumulating); `c` is a unique borrow, so it aliases neither operand.
+            unsafe { gemm_crate_f32(&operands, c_ptr, rsc, m, n, accumulate) };
+        } else {
+            // SAFETY: as for the AVX2 call above, with the processor's AVX-512 F/BW/DQ/VL,
+            // AVX2 and FMA proved by `kernel`, an `Isa::Avx512` `Kernel` (checked by
+            // `Kernel::new`).
+            unsafe { avx512::gemm_f32(&operands, c_ptr, rsc, m, n, accumulate) };
+        }
+        return;
+    }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = kernel; // One path only.
+    let _ = (kernel, gemm_crate); // One path only.
     let beta = if accumulate { F::one() } else { F::zero() };
     general_mat_mul(F::one(), a, b, beta, c);
+}
+
+/// The largest depth `k` the `avx512` path gives to the `gemm` crate. Up to this depth the
+/// crate sums over `k` in one block on every processor (its depth block is
+/// `max(512, cache-derived).min(k)`, gemm-common 0.19 `cache::kernel_params`), with one running
+/// fused multiply-add per entry of `C` from zero, in order, then `alpha C + acc` with `alpha =
+/// 1`: exactly the summation of bprl's micro-kernels, so the bits are the `avx2` path's. Past
+/// it the crate's depth blocks depend on the cache sizes, so the bits would depend on the
+/// processor: those products stay on bprl's kernel. (The tests check the bits on random
+/// shapes.)
+pub const LARGE_K: usize = 512;
+
+/// Whether the `avx512` path gives `[m, k] x [k, n]` to the `gemm` crate: products large in
+/// every dimension, where its packed 48 x 8 register blocks beat bprl's unpacked 12 x 32 ones
+/// (`bprl bench kernels`: 15-25% on the critic's 250 x 400 x 300 tiles), and at most
+/// [`LARGE_K`] deep. Narrow products (an 8- or 16-column head, a 55-row weight gradient, a
+/// depth of 8 or 55) stay on bprl's kernel, which packs nothing and wins there.
+pub fn uses_gemm_crate(m: usize, k: usize, n: usize) -> bool {
+    m >= 128 && n >= 64 && (100..=LARGE_K).contains(&k)
+}
+
+/// `C (+)= A B` through the `gemm` crate on one thread (`alpha = 1`, `beta = 1`).
+///
+/// # Safety
+/// `c` valid for reads and writes of `[m, n]` with row stride `rsc` and unit column stride; `o`
+/// describes valid `a: [m, k]`, `b: [k, n]` that do not overlap `c`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn gemm_crate_f32(
+    o: &Operands,
+    c: *mut f32,
+    rsc: isize,
+    m: usize,
+    n: usize,
+    accumulate: bool,
+) {
+    // SAFETY: the caller's contract is `gemm::gemm`'s: dst, lhs and rhs with their column and
+    // row strides in elements.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            o.k,
+            c,
+            1,
+            rsc,
+            accumulate,
+            o.a,
+            o.csa,
+            o.rsa,
+            o.b,
+            o.csb,
+            o.rsb,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
 }
 
 /// Pointers and strides (in elements) of `A: [m, k]` and `B: [k, n]`.
@@ -289,6 +411,207 @@ unsafe fn kernel<const R: usize>(t: Tile) {
             }
             _mm256_storeu_ps(cp, lo[r]);
             _mm256_storeu_ps(cp.add(8), hi[r]);
+        }
+    }
+}
+
+/// The 512-bit micro-kernel of the `avx512` path: the design of the AVX2 kernel with 16-float
+/// registers, a register block of up to [`avx512::MR`] x 32, and the last partial panel of `B`
+/// read in place through masked loads (when `B` has unit column stride) instead of copied.
+///
+/// Each entry of `C` is computed exactly as by the AVX2 kernel: one running fused
+/// multiply-add over `p = 0..k` in order, starting from zero, then (when accumulating) added
+/// to the old `C`. Fused multiply-adds round once per lane, whatever the register width, so
+/// both kernels give the same bits.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{MC, Operands};
+    use std::arch::x86_64::*;
+
+    /// Rows of a register block: 12 rows x 2 registers = 24 of the 32 vector registers hold
+    /// `C`, two hold the panel's row of `B`.
+    pub(super) const MR: usize = 12;
+    /// Columns of a panel (two 16-float registers).
+    const NR: usize = 32;
+
+    /// # Safety
+    /// AVX-512 F (and FMA) available; `c` valid for writes of `[m, n]` with row stride `rsc`
+    /// and unit column stride; `o` describes valid `a: [m, k]`, `b: [k, n]`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    pub(super) unsafe fn gemm_f32(
+        o: &Operands,
+        c: *mut f32,
+        rsc: isize,
+        m: usize,
+        n: usize,
+        accumulate: bool,
+    ) {
+        let Operands {
+            a: a_ptr,
+            rsa,
+            csa,
+            b: b_ptr,
+            rsb,
+            csb,
+            k,
+        } = *o;
+        // Copies of `B` panels, only when `B`'s columns are not contiguous (a transposed
+        // weight).
+        let mut panel = if csb == 1 {
+            Vec::new()
+        } else {
+            vec![0f32; k * NR]
+        };
+        for i0 in (0..m).step_by(MC) {
+            let i1 = (i0 + MC).min(m);
+            let mut j = 0;
+            while j < n {
+                let width = NR.min(n - j);
+                let (bp, rsp) = if csb == 1 {
+                    // SAFETY: column j of b exists (j < n).
+                    (unsafe { b_ptr.add(j) }, rsb)
+                } else {
+                    for p in 0..k {
+                        for q in 0..width {
+                            // SAFETY: p < k, j + q < n.
+                            panel[p * NR + q] =
+                                unsafe { *b_ptr.offset(p as isize * rsb + (j + q) as isize * csb) };
+                        }
+                    }
+                    (panel.as_ptr(), NR as isize)
+                };
+                // Lanes of the panel's two registers that are inside `B` and `C`.
+                let lanes = |w: usize| -> __mmask16 {
+                    if w >= 16 {
+                        0xffff
+                    } else {
+                        ((1u32 << w) - 1) as __mmask16
+                    }
+                };
+                let masks = [lanes(width), lanes(width.saturating_sub(16))];
+                let mut i = i0;
+                while i < i1 {
+                    let rows = MR.min(i1 - i);
+                    let tile = Tile {
+                        k,
+                        // SAFETY: row i of a exists.
+                        a: unsafe { a_ptr.offset(i as isize * rsa) },
+                        rsa,
+                        csa,
+                        b: bp,
+                        rsb: rsp,
+                        // SAFETY: element (i, j) of c exists.
+                        c: unsafe { c.offset(i as isize * rsc + j as isize) },
+                        rsc,
+                        masks,
+                        accumulate,
+                    };
+                    // SAFETY: the rows x width block of c at (i, j) is inside c; a covers
+                    // rows x k; the panel covers k x width (reads only under the masks).
+                    unsafe {
+                        if width > 16 {
+                            dispatch::<2>(rows, tile)
+                        } else {
+                            dispatch::<1>(rows, tile)
+                        }
+                    };
+                    i += MR;
+                }
+                j += NR;
+            }
+        }
+    }
+
+    /// One register block: `A` (`R x k`, strides `rsa`, `csa`), a panel of `B` (row stride
+    /// `rsb`, unit column stride, `W` registers wide, lanes under `masks`) and the block of `C`
+    /// (row stride `rsc`, unit column stride), written or accumulated into.
+    #[derive(Clone, Copy)]
+    struct Tile {
+        k: usize,
+        a: *const f32,
+        rsa: isize,
+        csa: isize,
+        b: *const f32,
+        rsb: isize,
+        c: *mut f32,
+        rsc: isize,
+        masks: [__mmask16; 2],
+        accumulate: bool,
+    }
+
+    /// # Safety
+    /// As [`kernel`].
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    unsafe fn dispatch<const W: usize>(rows: usize, t: Tile) {
+        // SAFETY: forwarded.
+        unsafe {
+            match rows {
+                12 => kernel::<12, W>(t),
+                11 => kernel::<11, W>(t),
+                10 => kernel::<10, W>(t),
+                9 => kernel::<9, W>(t),
+                8 => kernel::<8, W>(t),
+                7 => kernel::<7, W>(t),
+                6 => kernel::<6, W>(t),
+                5 => kernel::<5, W>(t),
+                4 => kernel::<4, W>(t),
+                3 => kernel::<3, W>(t),
+                2 => kernel::<2, W>(t),
+                _ => kernel::<1, W>(t),
+            }
+        }
+    }
+
+    /// `C[0..R, lanes] (+)= sum_p A[r, p] B[p, lanes]`, the lanes those of `W` registers under
+    /// `masks`.
+    ///
+    /// # Safety
+    /// AVX-512 F; the [`Tile`]'s pointers valid for `R x k` reads of `A`, reads of `B`'s `k`
+    /// rows and reads and writes of `C`'s `R` rows under the masks.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    unsafe fn kernel<const R: usize, const W: usize>(t: Tile) {
+        let Tile {
+            k,
+            a,
+            rsa,
+            csa,
+            b,
+            rsb,
+            c,
+            rsc,
+            masks,
+            accumulate,
+        } = t;
+        let mut acc = [[_mm512_setzero_ps(); W]; R];
+        for p in 0..k as isize {
+            // SAFETY: p < k; masked lanes are not read; see the function's contract.
+            unsafe {
+                let bp = b.offset(p * rsb);
+                let mut bv = [_mm512_setzero_ps(); W];
+                for (w, v) in bv.iter_mut().enumerate() {
+                    *v = _mm512_maskz_loadu_ps(masks[w], bp.add(16 * w));
+                }
+                let ap = a.offset(p * csa);
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let av = _mm512_set1_ps(*ap.offset(r as isize * rsa));
+                    for (x, &v) in row.iter_mut().zip(&bv) {
+                        *x = _mm512_fmadd_ps(av, v, *x);
+                    }
+                }
+            }
+        }
+        for (r, row) in acc.iter_mut().enumerate() {
+            // SAFETY: row r of the c block, under the masks.
+            unsafe {
+                let cp = c.offset(r as isize * rsc);
+                for (w, x) in row.iter_mut().enumerate() {
+                    let dst = cp.add(16 * w);
+                    if accumulate {
+                        *x = _mm512_add_ps(*x, _mm512_maskz_loadu_ps(masks[w], dst));
+                    }
+                    _mm512_mask_storeu_ps(dst, masks[w], *x);
+                }
+            }
         }
     }
 }

@@ -13,7 +13,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`gemm`] | `C (+)= A B` for one tile: an AVX2/FMA 6 x 16 register micro-kernel for `f32` that reads its operands in place through any strides; `ndarray`'s general product otherwise |
+//! | [`gemm`] | `C (+)= A B` for one tile: AVX2/FMA 6 x 16 and AVX-512 12 x 32 register micro-kernels for `f32` that read their operands in place through any strides, the `gemm` crate for large AVX-512 products (same bits); `ndarray`'s general product otherwise |
 //! | [`rows`] | the row kernels of a dense layer (bias, shared first-layer rows, LayerNorm, activation, and their backward pass), and [`Activation`] |
 //! | [`fastmath`] | branch-free `f32` `exp`, `exp_m1` and `tanh` that vectorize |
 //! | [`parallel`] | static row splits over persistent worker threads; products with their rows split |
@@ -30,11 +30,13 @@
 //!   - `BPRL_NUM_THREADS` (default: the machine's available parallelism), read once: it sets
 //!     how many ranges a split has, and so where partial sums (weight gradients summed over row
 //!     ranges, [`parallel::add_at_b`]) are cut and added;
-//!   - the instruction-set path: `BPRL_KERNEL` (`portable`, `avx2`, or unset/`auto` for the
-//!     best the processor has), read once, and the processor itself. The `avx2` micro-kernel
-//!     sums with fused multiply-adds; the portable path's products are `matrixmultiply`'s, which
-//!     chooses its own kernel by CPU detection. The row kernels give the same bits on both
-//!     paths. See [`cpu`].
+//!   - the instruction-set path: `BPRL_KERNEL` (`portable`, `avx2`, `avx512`, or unset/`auto`
+//!     for the best the processor has), read once, and the processor itself. The `avx2` and
+//!     `avx512` paths give the same bits (each product entry is one running fused multiply-add
+//!     over the depth in order, on either kernel and on the `gemm` crate up to
+//!     [`gemm::LARGE_K`]); the portable path's products are `matrixmultiply`'s, which chooses
+//!     its own kernel by CPU detection. The row kernels give the same bits on every path. See
+//!     [`cpu`].
 //! - **Shapes are the caller's job.** The kernels are unchecked in the sense of statrs'
 //!   `*_unchecked` functions: they state their contract (see [`rows::rows_forward`]) and panic
 //!   rather than read out of bounds; `bprl-nn` validates once, at its public API.
@@ -49,9 +51,10 @@
 //! ## Safety
 //!
 //! All `unsafe` code of bprl's CPU side lives in this crate, each block with the argument that
-//! makes it sound: the AVX2/FMA intrinsics of the micro-kernel, the calls of functions compiled
-//! for AVX2 (allowed only with a [`Kernel`] of [`Isa::Avx2`], which [`Kernel::new`] makes only
-//! after checking the processor), and the worker pool's borrowed jobs (a split returns, or
+//! makes it sound: the AVX2/FMA and AVX-512 intrinsics of the micro-kernels, the calls of
+//! functions compiled for AVX2 or AVX-512 (allowed only with a [`Kernel`] of [`Isa::Avx2`] or
+//! [`Isa::Avx512`], which [`Kernel::new`] makes only after checking the processor), the calls
+//! of the `gemm` crate, and the worker pool's borrowed jobs (a split returns, or
 //! unwinds, only after every job has finished; see [`parallel`]).
 //!
 //! ## Example

@@ -22,8 +22,9 @@
 //! The thread count is [`num_threads`]: the `BPRL_NUM_THREADS` environment variable if set to a
 //! positive integer, else the machine's available parallelism.
 
+use crate::cpu::Kernel;
 use crate::element::Element;
-use crate::gemm::gemm;
+use crate::gemm::{gemm, gemm_on};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use std::cell::Cell;
 use std::ops::Range;
@@ -304,17 +305,22 @@ const PARALLEL_FLOPS: usize = 1 << 21;
 /// `x w` for `x: [N, k]`, `w: [k, m]`, with the rows of `x` split across threads when the
 /// product is large.
 pub fn dot<F: Element>(x: ArrayView2<'_, F>, w: ArrayView2<'_, F>) -> Array2<F> {
+    dot_on(Kernel::selected(), x, w)
+}
+
+/// [`dot`] on the path `kernel` (for benchmarks that compare paths).
+pub fn dot_on<F: Element>(kernel: Kernel, x: ArrayView2<'_, F>, w: ArrayView2<'_, F>) -> Array2<F> {
     let (n, k) = x.dim();
     let m = w.ncols();
     let mut out = Array2::zeros((n, m));
     if n * k * m < PARALLEL_FLOPS || num_threads() == 1 {
-        gemm(&x, &w, &mut out.view_mut(), false);
+        gemm_on(kernel, &x, &w, &mut out.view_mut(), false);
         return out;
     }
     let min_rows = (PARALLEL_FLOPS / (k * m).max(1)).max(1);
     let parts = map_ranges(n, min_rows, |r| {
         let mut part = Array2::zeros((r.len(), m));
-        gemm(&x.slice(s![r, ..]), &w, &mut part.view_mut(), false);
+        gemm_on(kernel, &x.slice(s![r, ..]), &w, &mut part.view_mut(), false);
         part
     });
     let mut row = 0;

@@ -4,11 +4,12 @@
 //! nonlinearities, for single values and whole batches.
 //!
 //! The row passes are plain generic Rust, written so the compiler vectorizes them (sums with
-//! eight accumulators, branch-free selects). Each is compiled twice, for the target's baseline
-//! and with AVX2 and FMA enabled; [`rows_forward`] and [`rows_backward`] take the copy of the
-//! process-wide path ([`crate::cpu`]), [`rows_forward_on`] and [`rows_backward_on`] the copy of
-//! a given one. Both copies give the same bits: the compiler does not fuse or reorder
-//! floating-point operations, so enabling FMA only widens the vectors.
+//! eight accumulators, branch-free selects). Each is compiled three times, for the target's
+//! baseline, with AVX2 and FMA enabled, and with the x86-64-v4 set (AVX-512); [`rows_forward`]
+//! and [`rows_backward`] take the copy of the process-wide path ([`crate::cpu`]),
+//! [`rows_forward_on`] and [`rows_backward_on`] the copy of a given one. All copies give the
+//! same bits: the compiler does not fuse or reorder floating-point operations, so enabling FMA
+//! or AVX-512 only widens the vectors.
 //!
 //! Summation order: a row's mean and variance (and, backward, the means of `g` and `g x_hat`)
 //! are sums with eight interleaved accumulators combined in a fixed tree, then the tail in
@@ -234,13 +235,19 @@ fn dot8<F: Element>(x: &[F], y: &[F]) -> F {
 }
 
 /// Defines `$name` (on the process-wide path) and `$on` (on a given [`Kernel`]), which run
-/// `$generic` through a copy compiled for AVX2 and FMA (`$avx2`) on the `avx2` path, and the
-/// plain copy otherwise.
+/// `$generic` through a copy compiled for AVX2 and FMA (`$avx2`) on the `avx2` path, one
+/// compiled for AVX-512 (`$avx512`) on the `avx512` path, and the plain copy otherwise.
 macro_rules! dispatch {
-    ($(#[$doc:meta])* $name:ident, $on:ident, $generic:ident, $avx2:ident, $args:ty) => {
+    ($(#[$doc:meta])* $name:ident, $on:ident, $generic:ident, $avx2:ident, $avx512:ident, $args:ty) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
         fn $avx2<F: Element>(a: $args) {
+            $generic(a)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+        fn $avx512<F: Element>(a: $args) {
             $generic(a)
         }
 
@@ -256,6 +263,10 @@ macro_rules! dispatch {
                 // SAFETY: the processor has AVX2 and FMA: `kernel` is an `Isa::Avx2` `Kernel`,
                 // and `Kernel::new`, the only way to make one, checks the processor.
                 crate::cpu::Isa::Avx2 => unsafe { $avx2(a) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the processor has the x86-64-v4 set: `kernel` is an `Isa::Avx512`
+                // `Kernel`, and `Kernel::new` checks the processor.
+                crate::cpu::Isa::Avx512 => unsafe { $avx512(a) },
                 _ => $generic(a),
             }
         }
@@ -275,6 +286,7 @@ dispatch!(
     rows_forward_on,
     rows_forward_generic,
     rows_forward_avx2,
+    rows_forward_avx512,
     RowsForward<'_, F>
 );
 dispatch!(
@@ -287,6 +299,7 @@ dispatch!(
     rows_backward_on,
     rows_backward_generic,
     rows_backward_avx2,
+    rows_backward_avx512,
     RowsBackward<'_, F>
 );
 

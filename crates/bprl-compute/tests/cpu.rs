@@ -12,7 +12,8 @@ fn names_round_trip() {
             Some(isa)
         );
     }
-    assert_eq!(Isa::from_name("avx512"), None);
+    assert_eq!(Isa::from_name("avx1024"), None);
+    assert_eq!(Isa::from_name("AVX512"), Some(Isa::Avx512));
 }
 
 #[test]
@@ -23,11 +24,18 @@ fn a_kernel_is_a_path_this_processor_runs() {
         assert!(k.isa().is_supported());
     }
     assert!(Kernel::available().contains(&Kernel::best()));
-    assert_eq!(
-        Kernel::new(Isa::Avx2).is_some(),
-        Isa::Avx2.is_supported(),
-        "Kernel::new checks the processor"
-    );
+    for isa in Isa::ALL {
+        assert_eq!(
+            Kernel::new(isa).is_some(),
+            isa.is_supported(),
+            "Kernel::new checks the processor"
+        );
+    }
+    // AVX-512 here means the x86-64-v4 set, which includes AVX2 and FMA.
+    if Isa::Avx512.is_supported() {
+        assert!(Isa::Avx2.is_supported());
+        assert_eq!(Kernel::best().isa(), Isa::Avx512);
+    }
 }
 
 #[test]
@@ -47,6 +55,14 @@ fn requests_choose_the_path_or_fall_back_with_a_reason() {
         None => {
             assert_eq!(a.kernel, Kernel::PORTABLE);
             assert!(a.fallback.unwrap().contains("cannot run `avx2`"));
+        }
+    }
+    let v4 = Selection::from_request(Some("AVX512"));
+    match Kernel::new(Isa::Avx512) {
+        Some(k) => assert_eq!((v4.kernel, v4.fallback), (k, None)),
+        None => {
+            assert_eq!(v4.kernel, best);
+            assert!(v4.fallback.unwrap().contains("cannot run `avx512`"));
         }
     }
     let bad = Selection::from_request(Some("sse9"));

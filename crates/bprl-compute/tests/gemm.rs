@@ -1,7 +1,7 @@
 //! The matrix product against an f64 product, on every path this processor has.
 
 use crate::common::{config, max_abs_diff, rng, uniform, uniform32};
-use bprl_compute::gemm::{gemm, gemm_on};
+use bprl_compute::gemm::{gemm, gemm_on, uses_gemm_crate};
 use bprl_compute::{Isa, Kernel};
 use ndarray::{Array2, s};
 use proptest::prelude::*;
@@ -57,18 +57,99 @@ proptest! {
     fn micro_kernel_rows_do_not_depend_on_the_other_rows(
         seed in 0u64..1000, m in 2usize..200, k in 1usize..60, n in 1usize..50, cut in 0usize..200,
     ) {
-        let Some(kernel) = Kernel::new(Isa::Avx2) else { return Ok(()) };
         let mut rng = rng(seed);
         let a = uniform32(m, k, &mut rng);
         let b = uniform32(k, n, &mut rng);
         let cut = cut % m;
-        let mut whole = Array2::zeros((m, n));
-        gemm_on(kernel, &a.view(), &b.view(), &mut whole.view_mut(), false);
-        let mut part = Array2::zeros((m - cut, n));
-        gemm_on(kernel, &a.slice(s![cut.., ..]), &b.view(), &mut part.view_mut(), false);
-        let same = part.iter().zip(whole.slice(s![cut.., ..])).all(|(x, y)| x.to_bits() == y.to_bits());
-        prop_assert!(same);
+        for kernel in [Isa::Avx2, Isa::Avx512].into_iter().filter_map(Kernel::new) {
+            let mut whole = Array2::zeros((m, n));
+            gemm_on(kernel, &a.view(), &b.view(), &mut whole.view_mut(), false);
+            let mut part = Array2::zeros((m - cut, n));
+            gemm_on(kernel, &a.slice(s![cut.., ..]), &b.view(), &mut part.view_mut(), false);
+            prop_assert!(same_bits(&part.view(), &whole.slice(s![cut.., ..])), "{}", kernel);
+        }
     }
+}
+
+proptest! {
+    #![proptest_config(config(24))]
+
+    /// The `avx512` path gives exactly the `avx2` path's bits, on its own micro-kernel and on
+    /// the `gemm` crate (the large products, `uses_gemm_crate`), for plain, transposed and
+    /// sliced operands, with and without accumulation, and depths on both sides of
+    /// `LARGE_K` (the claim of docs/architecture.md that the two paths are interchangeable).
+    #[test]
+    fn avx512_gives_the_avx2_bits(
+        seed in 0u64..1000, m in 1usize..300, k in 1usize..600, n in 1usize..330,
+        ta in any::<bool>(), tb in any::<bool>(), acc in any::<bool>(), large in any::<bool>(),
+    ) {
+        let (Some(avx2), Some(avx512)) = (Kernel::new(Isa::Avx2), Kernel::new(Isa::Avx512)) else {
+            return Ok(());
+        };
+        // Half the cases in the `gemm` crate's range.
+        let (m, k, n) = if large { (128 + m, 100 + k % 413, 64 + n) } else { (m, k, n) };
+        if large { prop_assert!(uses_gemm_crate(m, k, n)); }
+        let mut rng = rng(seed);
+        let a_store = if ta { uniform32(k, m, &mut rng) } else { uniform32(m, k + 3, &mut rng) };
+        let b_store = if tb { uniform32(n, k, &mut rng) } else { uniform32(k, n + 2, &mut rng) };
+        let a = if ta { a_store.t() } else { a_store.slice(s![.., 1..k + 1]) };
+        let b = if tb { b_store.t() } else { b_store.slice(s![.., 2..n + 2]) };
+        let c_init = uniform32(m, n + 5, &mut rng);
+        let mut results = Vec::new();
+        for kernel in [avx2, avx512] {
+            let mut c_store = c_init.clone();
+            gemm_on(kernel, &a, &b, &mut c_store.slice_mut(s![.., ..n]), acc);
+            results.push(c_store);
+        }
+        prop_assert!(
+            same_bits(&results[0].view(), &results[1].view()),
+            "{}x{}x{} (gemm crate: {})", m, k, n, uses_gemm_crate(m, k, n)
+        );
+    }
+}
+
+/// The learner's own tile products (`bprl bench kernels`): `avx512`, with the `gemm` crate
+/// where it takes them, gives the `avx2` path's bits.
+#[test]
+fn avx512_gives_the_avx2_bits_on_the_learner_tiles() {
+    let (Some(avx2), Some(avx512)) = (Kernel::new(Isa::Avx2), Kernel::new(Isa::Avx512)) else {
+        println!("skipped: this processor lacks AVX2 or AVX-512");
+        return;
+    };
+    let mut rng = rng(11);
+    // (m, k, n, A transposed, B transposed, accumulate)
+    let shapes = [
+        (250, 400, 300, false, false, false),
+        (400, 250, 300, true, false, true),
+        (250, 300, 400, false, true, false),
+        (256, 200, 100, false, false, false),
+        (200, 256, 100, true, false, true),
+        (2000, 400, 300, false, false, false),
+    ];
+    for (m, k, n, ta, tb, acc) in shapes {
+        assert!(uses_gemm_crate(m, k, n));
+        let a_store = if ta {
+            uniform32(k, m, &mut rng)
+        } else {
+            uniform32(m, k, &mut rng)
+        };
+        let b_store = if tb {
+            uniform32(n, k, &mut rng)
+        } else {
+            uniform32(k, n, &mut rng)
+        };
+        let a = if ta { a_store.t() } else { a_store.view() };
+        let b = if tb { b_store.t() } else { b_store.view() };
+        let c_init = uniform32(m, n, &mut rng);
+        let (mut c2, mut c5) = (c_init.clone(), c_init);
+        gemm_on(avx2, &a, &b, &mut c2.view_mut(), acc);
+        gemm_on(avx512, &a, &b, &mut c5.view_mut(), acc);
+        assert!(same_bits(&c2.view(), &c5.view()), "{m}x{k}x{n}");
+    }
+}
+
+fn same_bits(x: &ndarray::ArrayView2<'_, f32>, y: &ndarray::ArrayView2<'_, f32>) -> bool {
+    x.shape() == y.shape() && x.iter().zip(y).all(|(a, b)| a.to_bits() == b.to_bits())
 }
 
 /// `gemm` takes the process-wide path: the same bits as `gemm_on` with `Kernel::selected()`.

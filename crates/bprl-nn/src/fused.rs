@@ -16,7 +16,7 @@
 //!   for each of `S` action samples) compute the first layer's product for that prefix once per
 //!   distinct row, not once per sample;
 //! - the products and row passes run on the instruction-set path chosen once per process
-//!   ([`bprl_compute::cpu`]: AVX2/FMA where the processor has it, `BPRL_KERNEL` to force one).
+//!   ([`bprl_compute::cpu`]: AVX-512 or AVX2/FMA where the processor has it, `BPRL_KERNEL` to force one).
 //!
 //! Tiles are independent: callers run tiles on several threads ([`bprl_compute::parallel`]),
 //! each thread with its own [`MlpTile`] and, for parameter gradients, one accumulator per chunk

@@ -21,7 +21,7 @@
 //! | [`gradcheck`] | central finite differences for testing backward passes |
 //! | [`MlpTile`], [`TileInput`] | fused, preallocated passes over tiles of rows |
 //! | [`TileCache`] | the tiles a caller keeps between passes (its scratch space, one slot per thread) |
-//! | [`gemm`], [`parallel`], [`fastmath`], [`Activation`] | re-exported from `bprl-compute`, the CPU backend: the matrix product (AVX2/FMA micro-kernel for `f32`), static row splits over persistent worker threads, vectorizable `f32` exponentials, the activations |
+//! | [`gemm`], [`parallel`], [`fastmath`], [`Activation`] | re-exported from `bprl-compute`, the CPU backend: the matrix product (AVX2/FMA and AVX-512 micro-kernels for `f32`), static row splits over persistent worker threads, vectorizable `f32` exponentials, the activations |
 //!
 //! ## Conventions
 //!
@@ -37,7 +37,7 @@
 //!   preallocated buffers, one row pass per layer, with rows that share an input prefix
 //!   ([`TileInput::Shared`]) sharing its product: the learner's hot path.
 //! - The numeric kernels are `bprl-compute`'s (this crate is safe Rust only):
-//!   matrix products through [`gemm`] (an AVX2/FMA micro-kernel for `f32`, `ndarray`'s
+//!   matrix products through [`gemm`] (AVX2/FMA and AVX-512 micro-kernels and the `gemm` crate for `f32`, `ndarray`'s
 //!   `matrixmultiply` otherwise; `BPRL_KERNEL` forces a path), large plain products with their
 //!   rows split across threads ([`parallel`], persistent workers, `BPRL_NUM_THREADS`). Results
 //!   are bit-for-bit reproducible for a fixed thread count and path (see `bprl-compute`).

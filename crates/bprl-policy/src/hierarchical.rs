@@ -5,8 +5,11 @@ use crate::Float;
 use crate::error::{PolicyError, Result, check_shape};
 use crate::gaussian_policy::{GaussianPolicy, GaussianPolicyConfig, PolicyForward};
 use crate::obs::Selection;
+use bprl_distributions::DiagGaussian;
 use bprl_nn::{Parameters, TileCache, join};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, s};
+use ndarray::{
+    Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, CowArray, Ix2, s,
+};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -66,26 +69,97 @@ pub struct HierarchicalPrior<F> {
     pub low: LowLevelPrior<F>,
 }
 
-/// One reparameterized draw through both levels: `z = mu^H + sigma^H eta`,
+/// Reparameterized draws through both levels: `z = mu^H + sigma^H eta`,
 /// `a = mu^L(z) + sigma^L(z) eps`, with everything backward needs.
+///
+/// A sample holds `S >= 1` chains per observation ([`HierarchicalSample::samples`]; `S = 1`
+/// from [`HierarchicalPolicy::sample_with_noise`], any `S` from
+/// [`HierarchicalPolicy::sample_with_noise_shared`]). The high level depends on the observation
+/// only, so it is evaluated once per observation (`[B, .]`, `B` observations) and shared by the
+/// observation's `S` chains; the chains (`z`, `a`, the noise, the low level) are `[S B, .]`,
+/// sample-major (chain `s B + b` belongs to observation `b`).
 #[derive(Debug, Clone)]
 pub struct HierarchicalSample<F: Float> {
-    /// `z`, `[B, Z]`.
+    /// `z`, `[S B, Z]`.
     pub latent: Array2<F>,
-    /// `eta`, `[B, Z]`.
+    /// `eta`, `[S B, Z]`.
     pub latent_noise: Array2<F>,
-    /// `a`, `[B, A]`.
+    /// `a`, `[S B, A]`.
     pub action: Array2<F>,
-    /// `eps`, `[B, A]`.
+    /// `eps`, `[S B, A]`.
     pub action_noise: Array2<F>,
-    /// The high level's forward pass (`pi^H(.|x)`).
+    /// The high level's forward pass (`pi^H(.|x)`), once per observation: `[B, Z]`.
     pub high: PolicyForward<F>,
-    /// The low level's forward pass at `z` (`pi^L(.|z, x_L)`).
+    /// The low level's forward pass at `z` (`pi^L(.|z, x_L)`), `[S B, A]`.
     pub low: PolicyForward<F>,
 }
 
-/// Gradients of a loss with respect to the chain's outputs, each `[B, ...]` (zeros where a
-/// term does not apply). [`HierarchicalPolicy::backward`] pushes them to both levels.
+impl<F: Float> HierarchicalSample<F> {
+    /// `S`, the chains per observation.
+    pub fn samples(&self) -> usize {
+        self.latent.nrows() / self.high.dist.batch_size().max(1)
+    }
+
+    /// `pi^H(.|x)` with one row per chain (`[S B, Z]`: the high level's rows repeated `S`
+    /// times), for per-chain quantities such as `log pi^H(z|x)`.
+    ///
+    /// # Errors
+    /// None in practice (the rows are a valid Gaussian's); typed for the distribution's API.
+    pub fn high_per_chain(&self) -> Result<DiagGaussian<F>> {
+        let s = self.samples();
+        let d = &self.high.dist;
+        Ok(DiagGaussian::new(
+            repeat_rows(d.mean(), s).into_owned(),
+            repeat_rows(d.std(), s).into_owned(),
+        )?)
+    }
+
+    /// `log pi^H(z|x)` per chain, `[S B]`.
+    ///
+    /// # Errors
+    /// As [`HierarchicalSample::high_per_chain`].
+    pub fn latent_log_prob(&self) -> Result<Array1<F>> {
+        if self.samples() == 1 {
+            return Ok(self.high.dist.log_prob(self.latent.view())?);
+        }
+        Ok(self.high_per_chain()?.log_prob(self.latent.view())?)
+    }
+}
+
+/// `[rows, k]` stacked `times` times along rows (sample-major copies), borrowed for one copy.
+pub(crate) fn repeat_rows<'a, F: Float>(
+    a: ArrayView2<'a, F>,
+    times: usize,
+) -> CowArray<'a, F, Ix2> {
+    if times == 1 {
+        return a.into();
+    }
+    let views: Vec<_> = (0..times).map(|_| a).collect();
+    ndarray::concatenate(Axis(0), &views)
+        .unwrap_or_else(|_| unreachable!("same widths"))
+        .into()
+}
+
+/// The sum over the `S` sample-major copies of each of `n` rows: `[S n, k] -> [n, k]`, added
+/// in sample order.
+fn sum_samples<F: Float>(a: ArrayView2<'_, F>, n: usize) -> Array2<F> {
+    let mut out = a.slice(s![..n, ..]).to_owned();
+    for k in 1..a.nrows() / n.max(1) {
+        out += &a.slice(s![k * n..(k + 1) * n, ..]);
+    }
+    out
+}
+
+/// The per-observation weights of per-chain weights `w`, `[S n] -> [n]`: the high level's
+/// terms are shared by the chains of an observation, so their weights add.
+fn sum_sample_weights<F: Float>(w: ArrayView1<'_, F>, n: usize) -> Array1<F> {
+    sum_samples(w.insert_axis(Axis(1)), n).column(0).to_owned()
+}
+
+/// Gradients of a loss with respect to the chain's outputs (zeros where a term does not
+/// apply): the high level's `[B, Z]`, one row per observation, the others `[S B, ...]`, one
+/// row per chain (see [`HierarchicalSample`]). [`HierarchicalPolicy::backward`] pushes them to
+/// both levels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainGrad<F> {
     /// `dL/da` (for SVG(0): `-dQ/da`).
@@ -104,15 +178,23 @@ pub struct ChainGrad<F> {
 }
 
 impl<F: Float> ChainGrad<F> {
-    /// All zeros for a batch of `b` with latent `z` and action `a` dimensions.
+    /// All zeros for a batch of `b` with latent `z` and action `a` dimensions (one chain per
+    /// observation).
     pub fn zeros(b: usize, z: usize, a: usize) -> Self {
+        Self::zeros_shared(b, 1, z, a)
+    }
+
+    /// All zeros for `b` observations with `samples` chains each: the high level's gradients
+    /// `[b, z]`, the chains' `[samples b, .]`.
+    pub fn zeros_shared(b: usize, samples: usize, z: usize, a: usize) -> Self {
+        let chains = b * samples;
         Self {
-            d_action: Array2::zeros((b, a)),
-            d_latent: Array2::zeros((b, z)),
+            d_action: Array2::zeros((chains, a)),
+            d_latent: Array2::zeros((chains, z)),
             d_high_mean: Array2::zeros((b, z)),
             d_high_std: Array2::zeros((b, z)),
-            d_low_mean: Array2::zeros((b, a)),
-            d_low_std: Array2::zeros((b, a)),
+            d_low_mean: Array2::zeros((chains, a)),
+            d_low_std: Array2::zeros((chains, a)),
         }
     }
 
@@ -159,8 +241,8 @@ impl<F: Float> HierarchicalPolicy<F> {
         self.low.output_dim()
     }
 
-    /// The chain `a = f^L(x, f^H(x, eta), eps)` for given noise; large batches take their
-    /// tiles from `tiles` (see [`GaussianPolicy::forward_with`]).
+    /// The chain `a = f^L(x, f^H(x, eta), eps)` for given noise, one per observation; large
+    /// batches take their tiles from `tiles` (see [`GaussianPolicy::forward_with`]).
     ///
     /// # Errors
     /// Bad shapes or non-finite inputs.
@@ -177,14 +259,64 @@ impl<F: Float> HierarchicalPolicy<F> {
             &[n, self.latent_dim()],
             latent_noise.shape(),
         )?;
+        self.sample_with_noise_shared(tiles, obs, latent_noise, action_noise)
+    }
+
+    /// `S` chains per observation for given sample-major noise (`[S B, .]`, `S` the noise's
+    /// rows over the observations'), with the high level evaluated **once** per observation
+    /// and shared by its chains (see [`HierarchicalSample`]): the same chains as
+    /// [`HierarchicalPolicy::sample_with_noise`] on `S` stacked copies of `obs`, for a
+    /// fraction of the high level's cost.
+    ///
+    /// # Errors
+    /// Noise whose rows are not a multiple of the observations', bad widths, non-finite
+    /// inputs.
+    pub fn sample_with_noise_shared(
+        &self,
+        tiles: &TileCache<F>,
+        obs: ArrayView2<'_, F>,
+        latent_noise: ArrayView2<'_, F>,
+        action_noise: ArrayView2<'_, F>,
+    ) -> Result<HierarchicalSample<F>> {
+        let n = obs.nrows();
+        let chains = latent_noise.nrows();
+        let samples = if n > 0 && chains.is_multiple_of(n) {
+            chains / n
+        } else {
+            0
+        };
+        if samples == 0 {
+            return Err(PolicyError::Shape {
+                what: "latent_noise (rows: a positive multiple of the observations)",
+                expected: vec![n, self.latent_dim()],
+                actual: latent_noise.shape().to_vec(),
+            });
+        }
+        check_shape(
+            "latent_noise",
+            &[chains, self.latent_dim()],
+            latent_noise.shape(),
+        )?;
         check_shape(
             "action_noise",
-            &[n, self.action_dim()],
+            &[chains, self.action_dim()],
             action_noise.shape(),
         )?;
         let high = self.high.forward_with(tiles, obs, None)?;
-        let latent = high.dist.sample_from_noise(latent_noise)?;
-        let low = self.low.forward_with(tiles, obs, Some(latent.view()))?;
+        let latent = if samples == 1 {
+            high.dist.sample_from_noise(latent_noise)?
+        } else {
+            let d = &high.dist;
+            let (mean, std) = (
+                repeat_rows(d.mean(), samples),
+                repeat_rows(d.std(), samples),
+            );
+            &mean + &(&std * &latent_noise)
+        };
+        let obs_chains = repeat_rows(obs, samples);
+        let low = self
+            .low
+            .forward_with(tiles, obs_chains.view(), Some(latent.view()))?;
         let action = low.dist.sample_from_noise(action_noise)?;
         Ok(HierarchicalSample {
             latent,
@@ -213,11 +345,12 @@ impl<F: Float> HierarchicalPolicy<F> {
     }
 
     /// Pushes output gradients through both levels into `grad` (large batches take their
-    /// tiles from `tiles`).
+    /// tiles from `tiles`). With `S` chains per observation the high level's gradients are
+    /// the sums over the observation's chains.
     ///
     /// # Formula
     /// `dL/dmu^L += dL/da`, `dL/dsigma^L += dL/da * eps`; `dL/dz = (dL/d input^L)_z + d_latent`;
-    /// `dL/dmu^H += dL/dz`, `dL/dsigma^H += dL/dz * eta`.
+    /// `dL/dmu^H += sum_s dL/dz_s`, `dL/dsigma^H += sum_s dL/dz_s * eta_s`.
     pub fn backward(
         &self,
         tiles: &TileCache<F>,
@@ -236,8 +369,15 @@ impl<F: Float> HierarchicalPolicy<F> {
         );
         let z0 = self.low.selection.width();
         let d_z = &d_in.slice(s![.., z0..]) + &g.d_latent;
+        let n = sample.high.dist.batch_size();
+        let d_z_eta = &d_z * &sample.latent_noise;
+        let (d_z, d_z_eta) = if sample.samples() == 1 {
+            (d_z, d_z_eta)
+        } else {
+            (sum_samples(d_z.view(), n), sum_samples(d_z_eta.view(), n))
+        };
         let d_high_mean = &g.d_high_mean + &d_z;
-        let d_high_std = &g.d_high_std + &(&d_z * &sample.latent_noise);
+        let d_high_std = &g.d_high_std + &d_z_eta;
         self.high.backward_with(
             tiles,
             &sample.high,
@@ -273,8 +413,10 @@ impl<F: Float> HierarchicalPrior<F> {
         })
     }
 
-    /// The prior at a given latent: `pi0^H(.|x^D)` and, if separate, `pi0^L(.|z, x^D_L)`
-    /// (large batches take their tiles from `tiles`).
+    /// The prior at given latents: `pi0^H(.|x^D)` once per observation and, if separate,
+    /// `pi0^L(.|z, x^D_L)` once per latent (large batches take their tiles from `tiles`).
+    /// `latent` may hold `S` sample-major latents per observation (`[S B, Z]`, as a
+    /// [`HierarchicalSample`]'s).
     ///
     /// # Errors
     /// Bad shapes or non-finite inputs.
@@ -288,7 +430,11 @@ impl<F: Float> HierarchicalPrior<F> {
             high: self.high.forward_with(tiles, obs, None)?,
             low: match &self.low {
                 LowLevelPrior::Shared => None,
-                LowLevelPrior::Separate(p) => Some(p.forward_with(tiles, obs, Some(latent))?),
+                LowLevelPrior::Separate(p) => {
+                    let samples = latent.nrows() / obs.nrows().max(1);
+                    let obs_chains = repeat_rows(obs, samples.max(1));
+                    Some(p.forward_with(tiles, obs_chains.view(), Some(latent))?)
+                }
             },
         })
     }
@@ -303,21 +449,24 @@ pub struct PriorForward<F: Float> {
     pub low: Option<PolicyForward<F>>,
 }
 
-/// The two terms of Eq. 11 at the sampled latent, per row.
+/// The two terms of Eq. 11 at the sampled latents.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LatentKl<F> {
-    /// `KL_H = KL(pi^H(.|x) || pi0^H(.|x^D))`, `[B]`.
+    /// `KL_H = KL(pi^H(.|x) || pi0^H(.|x^D))`, once per observation, `[B]`.
     pub high: Array1<F>,
-    /// `KL_L = KL(pi^L(.|z,x) || pi0^L(.|z,x^D))` at the sampled `z`, `[B]`; exactly 0 for a
-    /// shared low level.
+    /// `KL_L = KL(pi^L(.|z,x) || pi0^L(.|z,x^D))` at each sampled `z`, once per chain,
+    /// `[S B]`; exactly 0 for a shared low level.
     pub low: Array1<F>,
 }
 
 impl<F: Float> LatentKl<F> {
-    /// `KL_H + KL_L`: a one-sample estimate of the upper bound of Eq. 11 on
+    /// `KL_H + KL_L` per chain, `[S B]` (each observation's `KL_H` counted for each of its
+    /// chains): a one-sample estimate of the upper bound of Eq. 11 on
     /// `KL(pi(a|x) || pi0(a|x))`.
     pub fn total(&self) -> Array1<F> {
-        &self.high + &self.low
+        let samples = self.low.len() / self.high.len().max(1);
+        let high = repeat_rows(self.high.view().insert_axis(Axis(1)), samples.max(1));
+        &high.column(0) + &self.low
     }
 }
 
@@ -336,7 +485,7 @@ pub fn latent_kl<F: Float>(
 ) -> Result<LatentKl<F>> {
     let high = sample.high.dist.kl(&prior.high.dist)?;
     let low = match &prior.low {
-        None => Array1::zeros(high.len()),
+        None => Array1::zeros(sample.latent.nrows()),
         Some(p) => sample.low.dist.kl(&p.dist)?,
     };
     Ok(LatentKl { high, low })
@@ -346,7 +495,8 @@ fn scale_rows<F: Float>(a: &Array2<F>, w: ArrayView1<'_, F>) -> Array2<F> {
     a * &w.insert_axis(Axis(1))
 }
 
-/// Output gradients of `sum_b w_b (KL_H + KL_L)_b` on the *policy* side (the prior is held
+/// Output gradients of `sum_b w_b (KL_H + KL_L)_b` (`b` over the chains, `w` per chain, `[S B]`)
+/// on the *policy* side (the prior is held
 /// fixed, as the target prior in the policy loss), for [`HierarchicalPolicy::backward`].
 ///
 /// The low-level term depends on `z` through both `pi^L` and a separate `pi0^L`; the prior's
@@ -361,16 +511,18 @@ pub fn latent_kl_policy_grad<F: Float>(
     prior_fwd: &PriorForward<F>,
     weights: ArrayView1<'_, F>,
 ) -> Result<ChainGrad<F>> {
-    let (n, zd, ad) = (
+    let (chains, zd, ad) = (
         sample.latent.nrows(),
         sample.latent.ncols(),
         sample.action.ncols(),
     );
-    check_shape("weights", &[n], weights.shape())?;
-    let mut g = ChainGrad::zeros(n, zd, ad);
+    check_shape("weights", &[chains], weights.shape())?;
+    let n = sample.high.dist.batch_size();
+    let mut g = ChainGrad::zeros_shared(n, sample.samples(), zd, ad);
     let kh = sample.high.dist.kl_grad(&prior_fwd.high.dist)?;
-    g.d_high_mean = scale_rows(&kh.d_mean_p, weights);
-    g.d_high_std = scale_rows(&kh.d_std_p, weights);
+    let w_high = sum_sample_weights(weights, n);
+    g.d_high_mean = scale_rows(&kh.d_mean_p, w_high.view());
+    g.d_high_std = scale_rows(&kh.d_std_p, w_high.view());
     if let (LowLevelPrior::Separate(p), Some(pf)) = (&prior.low, &prior_fwd.low) {
         let kl = sample.low.dist.kl_grad(&pf.dist)?;
         g.d_low_mean = scale_rows(&kl.d_mean_p, weights);
@@ -402,9 +554,10 @@ pub fn latent_kl_prior_backward<F: Float>(
 ) -> Result<()> {
     check_shape("weights", &[sample.latent.nrows()], weights.shape())?;
     let kh = sample.high.dist.kl_grad(&prior_fwd.high.dist)?;
+    let w_high = sum_sample_weights(weights, sample.high.dist.batch_size());
     let (dm, ds) = (
-        scale_rows(&kh.d_mean_q, weights),
-        scale_rows(&kh.d_std_q, weights),
+        scale_rows(&kh.d_mean_q, w_high.view()),
+        scale_rows(&kh.d_std_q, w_high.view()),
     );
     prior
         .high

@@ -257,3 +257,91 @@ fn latent_hold_resamples_every_k_steps_and_at_episode_start() {
     assert!((0..5).all(|_| every.should_resample(false)));
     assert!(LatentHold::new(0).is_err());
 }
+
+/// `S` chains per observation with the high level evaluated once
+/// (`sample_with_noise_shared`) are the chains of `sample_with_noise` on `S` stacked copies of
+/// the observations; the backward pass (high-level gradients summed over an observation's
+/// chains) and Eq. 11's KL, its policy and prior gradients (separate low level) agree too.
+#[test]
+fn shared_high_level_equals_stacked_copies() {
+    const S: usize = 3;
+    for seed in 0..3 {
+        let s = setup(seed, true);
+        let tiles = TileCache::new();
+        let mut rng = StdRng::seed_from_u64(200 + seed);
+        let (eta, eps) = (randn(S * B, Z, &mut rng), randn(S * B, A, &mut rng));
+        let x_rep = ndarray::concatenate(ndarray::Axis(0), &[s.x.view(); S]).unwrap();
+        let shared = s
+            .policy
+            .sample_with_noise_shared(&tiles, s.x.view(), eta.view(), eps.view())
+            .unwrap();
+        let stacked = s
+            .policy
+            .sample_with_noise(&tiles, x_rep.view(), eta.view(), eps.view())
+            .unwrap();
+        assert_eq!(shared.samples(), S);
+        assert_eq!(shared.high.dist.batch_size(), B);
+        for (a, b) in [
+            (&shared.latent, &stacked.latent),
+            (&shared.action, &stacked.action),
+        ] {
+            assert_close("chains", a.as_slice().unwrap(), b.as_slice().unwrap());
+        }
+        let lp_shared = shared.latent_log_prob().unwrap();
+        let lp_stacked = stacked.high.dist.log_prob(stacked.latent.view()).unwrap();
+        assert_close(
+            "log pi^H",
+            lp_shared.as_slice().unwrap(),
+            lp_stacked.as_slice().unwrap(),
+        );
+
+        // Backward: per-chain gradients on the action and latent, per-observation gradients
+        // on the high level (for the stacked chain: the same rows repeated, divided by S).
+        let (wa, wz) = (randn(S * B, A, &mut rng), randn(S * B, Z, &mut rng));
+        let wh = randn(B, Z, &mut rng);
+        let mut g_shared = ChainGrad::zeros_shared(B, S, Z, A);
+        g_shared.d_action = wa.clone();
+        g_shared.d_latent = wz.clone();
+        g_shared.d_high_std = wh.clone();
+        let mut g_stacked = ChainGrad::zeros(S * B, Z, A);
+        g_stacked.d_action = wa;
+        g_stacked.d_latent = wz;
+        g_stacked.d_high_std =
+            ndarray::concatenate(ndarray::Axis(0), &[wh.view(); S]).unwrap() / S as f64;
+        let (mut p1, mut p2) = (s.policy.zeros_like(), s.policy.zeros_like());
+        s.policy.backward(&tiles, &shared, &g_shared, &mut p1);
+        s.policy.backward(&tiles, &stacked, &g_stacked, &mut p2);
+        assert_close("policy gradients", &p1.flatten(), &p2.flatten());
+
+        // Eq. 11 with a separate low level: per-chain totals, and both gradients.
+        let w = Array1::from_shape_fn(S * B, |i| 0.1 + i as f64 * 0.05);
+        let pf_shared = s
+            .prior
+            .forward(&tiles, s.x.view(), shared.latent.view())
+            .unwrap();
+        let pf_stacked = s
+            .prior
+            .forward(&tiles, x_rep.view(), stacked.latent.view())
+            .unwrap();
+        let kl_shared = latent_kl(&shared, &pf_shared).unwrap().total();
+        let kl_stacked = latent_kl(&stacked, &pf_stacked).unwrap().total();
+        assert_close(
+            "KL",
+            kl_shared.as_slice().unwrap(),
+            kl_stacked.as_slice().unwrap(),
+        );
+        let gp_shared =
+            latent_kl_policy_grad(&tiles, &s.prior, &shared, &pf_shared, w.view()).unwrap();
+        let gp_stacked =
+            latent_kl_policy_grad(&tiles, &s.prior, &stacked, &pf_stacked, w.view()).unwrap();
+        let (mut q1, mut q2) = (s.policy.zeros_like(), s.policy.zeros_like());
+        s.policy.backward(&tiles, &shared, &gp_shared, &mut q1);
+        s.policy.backward(&tiles, &stacked, &gp_stacked, &mut q2);
+        assert_close("KL policy gradients", &q1.flatten(), &q2.flatten());
+        let (mut r1, mut r2) = (s.prior.zeros_like(), s.prior.zeros_like());
+        latent_kl_prior_backward(&tiles, &s.prior, &shared, &pf_shared, w.view(), &mut r1).unwrap();
+        latent_kl_prior_backward(&tiles, &s.prior, &stacked, &pf_stacked, w.view(), &mut r2)
+            .unwrap();
+        assert_close("KL prior gradients", &r1.flatten(), &r2.flatten());
+    }
+}

@@ -85,6 +85,16 @@ fn repeat_rows<F: Float>(a: ArrayView2<'_, F>, times: usize) -> Array2<F> {
     ndarray::concatenate(Axis(0), &views).unwrap_or_else(|_| unreachable!("same widths"))
 }
 
+/// The sums over the `S` sample-major copies of each of `n` entries, `[S n] -> [n]`, added in
+/// sample order (the weight of a term the `S` chains of an observation share).
+fn sum_samples<F: Float>(w: ndarray::ArrayView1<'_, F>, n: usize) -> Array1<F> {
+    let mut out = w.slice(ndarray::s![..n]).to_owned();
+    for k in 1..w.len() / n.max(1) {
+        out += &w.slice(ndarray::s![k * n..(k + 1) * n]);
+    }
+    out
+}
+
 /// Sample-major rows `[S N, k]` (S stacked copies of a batch) as `[S, N, k]`.
 fn samples_view<F: Float>(rows: &Array2<F>, samples: usize) -> Result<ArrayView3<'_, F>> {
     let (r, k) = rows.dim();
@@ -95,11 +105,15 @@ fn samples_view<F: Float>(rows: &Array2<F>, samples: usize) -> Result<ArrayView3
 
 /// The online chains of the policy loss, and what the prior loss reuses of them.
 struct PolicyChains<F: Float> {
-    /// The transitions' observations repeated `S` times, `[S T B, W]`.
+    /// The transitions' observations, `[T B, W]` (each with `S` chains).
     obs: Array2<F>,
-    /// Row weights `valid / (n_valid S)`, `[S T B]`.
+    /// Chain weights `valid / (n_valid S)`, `[S T B]`.
     w: Array1<F>,
-    /// The chains `z ~ pi^H(.|x)`, `a ~ pi^L(.|z, x)`.
+    /// The observations' weights (the sums of their chains'), `valid / n_valid`, `[T B]`: the
+    /// weights of the high level's terms, which the chains share.
+    w_obs: Array1<F>,
+    /// The chains `z ~ pi^H(.|x)`, `a ~ pi^L(.|z, x)`, `S` per observation with the high
+    /// level evaluated once per observation.
     chain: HierarchicalSample<F>,
 }
 
@@ -149,9 +163,10 @@ impl<F: Float> HierLearner<F> {
             .1)
     }
 
-    /// The per-row KL of a chain to the *target* prior: Eq. 11's bound `KL_H + KL_L` at the
-    /// sampled latent, which is exactly `KL_H` for a shared low level (Eq. 12); with weights
-    /// `w`, also the chain gradient of `sum_b w_b KL_b`.
+    /// The per-chain KL of chains to the *target* prior: Eq. 11's bound `KL_H + KL_L` at the
+    /// sampled latent, which is exactly `KL_H` for a shared low level (Eq. 12); with per-chain
+    /// weights `w`, also the chain gradient of `sum_b w_b KL_b`. `KL_H` is computed once per
+    /// observation (`obs`), for all of its chains.
     #[doc(alias = "Eq. 11")]
     #[doc(alias = "Eq. 12")]
     fn kl_to_target_prior(
@@ -162,14 +177,19 @@ impl<F: Float> HierLearner<F> {
     ) -> Result<(Array1<F>, Option<ChainGrad<F>>)> {
         let latent_dim = self.algorithm.hierarchy.latent_dim;
         match (&self.prior_kind, &self.target.prior) {
-            (PriorConfig::None, _) => Ok((Array1::zeros(obs.nrows()), None)),
+            (PriorConfig::None, _) => Ok((Array1::zeros(sample.latent.nrows()), None)),
             (PriorConfig::StandardNormal, _) => {
-                let std_normal = DiagGaussian::standard_normal(obs.nrows(), latent_dim);
-                let kl = sample.high.dist.kl(&std_normal)?;
+                let (n, sc) = (obs.nrows(), sample.samples());
+                let std_normal = DiagGaussian::standard_normal(n, latent_dim);
+                let kl_obs = sample.high.dist.kl(&std_normal)?;
+                let kl = repeat_rows(kl_obs.view().insert_axis(Axis(1)), sc)
+                    .column(0)
+                    .to_owned();
                 let Some(w) = w else { return Ok((kl, None)) };
                 let g = sample.high.dist.kl_grad(&std_normal)?;
-                let mut cg = ChainGrad::zeros(obs.nrows(), latent_dim, sample.action.ncols());
-                let wc = w.view().insert_axis(Axis(1));
+                let mut cg = ChainGrad::zeros_shared(n, sc, latent_dim, sample.action.ncols());
+                let w_obs = sum_samples(w.view(), n);
+                let wc = w_obs.view().insert_axis(Axis(1));
                 cg.d_high_mean = &g.d_mean_p * &wc;
                 cg.d_high_std = &g.d_std_p * &wc;
                 Ok((kl, Some(cg)))
@@ -194,10 +214,9 @@ impl<F: Float> HierLearner<F> {
     fn soft_value(&self, batch: &LearnerBatch<F>, noise: &HierNoise<F>) -> Result<Array1<F>> {
         let sc = self.config.action_samples;
         let obs = batch.obs.view();
-        let obs_rep = repeat_rows(obs, sc);
-        let chain = self.target.policy.sample_with_noise(
+        let chain = self.target.policy.sample_with_noise_shared(
             &self.tiles,
-            obs_rep.view(),
+            obs,
             noise.value_latent.view(),
             noise.value_action.view(),
         )?;
@@ -210,8 +229,7 @@ impl<F: Float> HierLearner<F> {
             Some(samples_view(&chain.latent, sc)?),
         )?; // [S, N]
         if self.config.value_entropy {
-            let log_pi = chain.high.dist.log_prob(chain.latent.view())?
-                + chain.low.dist.log_prob(chain.action.view())?
+            let log_pi = chain.latent_log_prob()? + chain.low.dist.log_prob(chain.action.view())?
                 - self.log_det(chain.action.view()); // [S N]
             let log_pi = grid(log_pi.view(), sc, obs.nrows())?;
             let beta = self.beta();
@@ -249,7 +267,11 @@ impl<F: Float> HierLearner<F> {
             .high
             .forward_with(&self.tiles, head_obs, None)?;
         let z_t = high_t.dist.sample_from_noise(noise.retrace_latent.view())?;
-        let high_r = ratio_nets.high.forward_with(&self.tiles, head_obs, None)?;
+        // The ratio's high level is the target's in Acme's setting: computed once.
+        let high_r = match self.config.ratio_policy {
+            RatioPolicy::Target => high_t,
+            RatioPolicy::Online => ratio_nets.high.forward_with(&self.tiles, head_obs, None)?,
+        };
         let low_r = ratio_nets
             .low
             .forward_with(&self.tiles, head_obs, Some(z_t.view()))?;
@@ -299,7 +321,12 @@ impl<F: Float> HierLearner<F> {
         );
         let alpha = self.alpha();
         let beta = self.beta();
-        let PolicyChains { obs, w, chain } = chains;
+        let PolicyChains {
+            obs,
+            w,
+            w_obs,
+            chain,
+        } = chains;
         let actions = self.critic_actions(&chain.action);
         // Input gradient only (the critics are fixed): dL/dQ_{s,i} = -w_i / S (in w).
         let (q, d_action) = policy_value(
@@ -311,11 +338,12 @@ impl<F: Float> HierLearner<F> {
             &|_, i| -w[i],
         )?;
         let q_chain: Array1<F> = q.iter().copied().collect();
-        let mut cg = ChainGrad::zeros(w.len(), zd, ad);
+        let mut cg = ChainGrad::zeros_shared(w_obs.len(), sc, zd, ad);
         cg.d_action = d_action
             .into_shape_with_order((w.len(), ad))
             .map_err(shape_err)?;
         let wc = w.view().insert_axis(Axis(1));
+        let wc_obs = w_obs.view().insert_axis(Axis(1));
         let h_high = chain.high.dist.entropy();
         let mut h_low = chain.low.dist.entropy();
         if self.config.squash {
@@ -326,14 +354,15 @@ impl<F: Float> HierLearner<F> {
             let d_ld = chain.action.mapv(|u| bx.d_log_det(u)) * wc * (-beta);
             cg.d_action += &d_ld;
         }
-        cg.d_high_std = chain.high.dist.entropy_grad_std() * wc * (-beta);
+        cg.d_high_std = chain.high.dist.entropy_grad_std() * wc_obs * (-beta);
         cg.d_low_std = chain.low.dist.entropy_grad_std() * wc * (-beta);
         let (kl, kl_grad) =
             self.kl_to_target_prior(obs.view(), chain, Some(&w.mapv(|x| x * alpha)))?;
         if let Some(g) = kl_grad {
             cg.add(&g);
         }
-        let entropy = ((&h_high + &h_low) * w).sum();
+        // The high level's entropy once per observation, with its chains' summed weight.
+        let entropy = (&h_high * w_obs).sum() + (&h_low * w).sum();
         let kl_mean = (&kl * w).sum();
         let loss = -(&q_chain * w).sum() - beta * entropy + alpha * kl_mean;
         let std = chain
@@ -362,7 +391,7 @@ impl<F: Float> HierLearner<F> {
         let Some(prior) = &self.online.prior else {
             return Ok((F::zero(), None));
         };
-        let PolicyChains { obs, w, chain } = chains;
+        let PolicyChains { obs, w, chain, .. } = chains;
         let pf = prior.forward(&self.tiles, obs.view(), chain.latent.view())?;
         let loss = (latent_kl(chain, &pf)?.total() * w).sum();
         let mut g = prior.zeros_like();
@@ -370,8 +399,8 @@ impl<F: Float> HierLearner<F> {
         Ok((loss, Some(g)))
     }
 
-    /// The online chains of the policy loss: `S` per transition, with weights
-    /// `valid / (n_valid S)`.
+    /// The online chains of the policy loss: `S` per transition (the high level evaluated
+    /// once per transition), with weights `valid / (n_valid S)`.
     fn policy_chains(
         &self,
         batch: &LearnerBatch<F>,
@@ -379,17 +408,23 @@ impl<F: Float> HierLearner<F> {
         weights: &Weights<F>,
     ) -> Result<PolicyChains<F>> {
         let sc = self.config.action_samples;
-        let obs = repeat_rows(batch.head(&batch.obs), sc);
+        let obs = batch.head(&batch.obs).to_owned();
         let w: Array1<F> = repeat_rows(weights.w.view().insert_axis(Axis(1)), sc)
             .column(0)
             .mapv(|x| x / cst::<F>(sc as f64));
-        let chain = self.online.policy.sample_with_noise(
+        let w_obs = sum_samples(w.view(), obs.nrows());
+        let chain = self.online.policy.sample_with_noise_shared(
             &self.tiles,
             obs.view(),
             noise.policy_latent.view(),
             noise.policy_action.view(),
         )?;
-        Ok(PolicyChains { obs, w, chain })
+        Ok(PolicyChains {
+            obs,
+            w,
+            w_obs,
+            chain,
+        })
     }
 }
 
