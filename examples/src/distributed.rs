@@ -29,9 +29,6 @@ pub struct Common {
     /// Key prefix of the run (one run per prefix).
     #[arg(long, value_name = "P", default_value = "bprl")]
     pub prefix: String,
-    /// Cap of the item stream (entries); actors wait at the cap. Same for every process.
-    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(2..=10_000_000))]
-    pub stream_cap: u64,
 }
 
 /// `bprl learner`.
@@ -46,6 +43,10 @@ pub struct LearnerArgs {
     /// Run folder (config.toml, metrics files, checkpoint/, learner-report.json).
     #[arg(long, value_name = "DIR", default_value = "runs/learner")]
     out: PathBuf,
+    /// Cap of the item stream (entries): actors wait at the cap (they read it from the run
+    /// record, so every process uses the learner's).
+    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(2..=10_000_000))]
+    stream_cap: u64,
     /// Publish parameters every M updates.
     #[arg(long, value_name = "M", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     publish_every: u64,
@@ -118,7 +119,7 @@ pub fn learner_cmd(a: &LearnerArgs) -> Result<(), String> {
     let settings = LearnerSettings {
         prefix: a.common.prefix.clone(),
         kind: kind_name(&family).into(),
-        stream_cap: a.common.stream_cap,
+        stream_cap: a.stream_cap,
         publish_every: a.publish_every,
         ..LearnerSettings::default()
     };
@@ -176,7 +177,6 @@ pub fn actor_cmd(a: &ActorArgs) -> Result<(), String> {
         id: a.id,
         prefix: a.common.prefix.clone(),
         fetch_every: a.fetch_every,
-        stream_cap: a.common.stream_cap,
         max_steps: a.max_steps,
         ..ActorSettings::default()
     };
@@ -301,6 +301,8 @@ struct Proc {
     starts: u32,
     finished: bool,
     cpu: CpuMeter,
+    /// Every process id it ran as.
+    pids: Vec<u32>,
 }
 
 /// CPU seconds of a process and its earlier starts, read from `/proc/<pid>/stat`.
@@ -351,6 +353,7 @@ impl Proc {
             .spawn()
             .map_err(|e| format!("starting {}: {e}", self.name))?;
         self.cpu.restart();
+        self.pids.push(child.id());
         self.child = Some(child);
         self.starts += 1;
         Ok(())
@@ -378,6 +381,18 @@ impl Drop for Proc {
 /// # Errors
 /// As text: no `redis-server`, a process that keeps dying (10 starts), a bad report.
 pub fn launch(l: &Launch) -> Result<(), String> {
+    if let Some(k) = l
+        .kills
+        .iter()
+        .find(|k| matches!(k.who, Who::Actor(i) if i >= l.actors))
+    {
+        return Err(format!(
+            "--kill {:?}: there are only actors 0..{} (--actors {})",
+            k.who,
+            l.actors.saturating_sub(1),
+            l.actors
+        ));
+    }
     let out = &l.out;
     let logs = out.join("logs");
     // The launcher's own folders start empty (the run folder itself was checked or cleared by
@@ -394,17 +409,12 @@ pub fn launch(l: &Launch) -> Result<(), String> {
     let mut redis = RedisServer::start(&redis_dir).map_err(|e| e.to_string())?;
     let url = redis.url();
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let common = |v: &mut Vec<String>| {
-        v.extend([
-            "--redis".into(),
-            url.clone(),
-            "--stream-cap".into(),
-            l.stream_cap.to_string(),
-        ]);
-    };
+    let common = |v: &mut Vec<String>| v.extend(["--redis".into(), url.clone()]);
     let mut learner_args = vec!["learner".to_string()];
     common(&mut learner_args);
     learner_args.extend([
+        "--stream-cap".into(),
+        l.stream_cap.to_string(),
         "--config".into(),
         config.display().to_string(),
         "--out".into(),
@@ -419,6 +429,7 @@ pub fn launch(l: &Launch) -> Result<(), String> {
         starts: 0,
         finished: false,
         cpu: CpuMeter::default(),
+        pids: Vec::new(),
     }];
     for i in 0..l.actors {
         let mut args = vec!["actor".to_string()];
@@ -441,6 +452,7 @@ pub fn launch(l: &Launch) -> Result<(), String> {
             starts: 0,
             finished: false,
             cpu: CpuMeter::default(),
+            pids: Vec::new(),
         });
     }
     let _ = std::fs::remove_file(out.join("learner-report.json"));
@@ -460,6 +472,7 @@ pub fn launch(l: &Launch) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let mut kills: Vec<(Kill, bool)> = l.kills.iter().map(|k| (*k, false)).collect();
     let mut redis_cpu = CpuMeter::default();
+    let mut redis_pids: Vec<u32> = Vec::new();
     let mut restarts = Vec::new();
     let mut last_print = Instant::now();
     let mut learner_done_at: Option<Instant> = None;
@@ -494,8 +507,18 @@ pub fn launch(l: &Launch) -> Result<(), String> {
                 }
             }
         }
+        if !redis.is_running() {
+            // Died on its own (not by --kill): start it again on the same port and folder.
+            eprintln!("distributed: redis-server exited; starting it again");
+            redis_cpu.restart();
+            redis.restart().map_err(|e| e.to_string())?;
+            restarts.push(format!("redis@{steps}"));
+        }
         if let Some(pid) = redis.pid() {
             redis_cpu.sample(pid, tick);
+            if redis_pids.last() != Some(&pid) {
+                redis_pids.push(pid);
+            }
         }
         for (i, p) in procs.iter_mut().enumerate() {
             if p.finished {
@@ -549,6 +572,7 @@ pub fn launch(l: &Launch) -> Result<(), String> {
         }
     }
     let wall = start.elapsed().as_secs_f64();
+    let pids: Vec<u32> = procs.iter().flat_map(|p| p.pids.clone()).collect();
     let text = std::fs::read_to_string(out.join("learner-report.json"))
         .map_err(|e| format!("learner-report.json: {e}"))?;
     let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
@@ -571,6 +595,8 @@ pub fn launch(l: &Launch) -> Result<(), String> {
         "actor_cpu_s_per_1k_steps": actor_cpu / (n("env_steps").max(1) as f64 / 1000.0),
         "redis_cpu_s": redis_cpu.total(),
         "restarts": restarts,
+        "redis_pids": redis_pids,
+        "process_pids": pids,
         "learner": report,
     });
     write_atomic(
@@ -645,7 +671,6 @@ pub fn bench_ingest(steps: u64) -> Result<(), String> {
     bprl_distributed::learner::publish_without_learner(&mut l, &settings, &trainer)
         .map_err(|e| e.to_string())?;
     let actor = ActorSettings {
-        stream_cap: settings.stream_cap,
         max_steps: Some(steps),
         fetch_every: 1_000_000,
         ..ActorSettings::default()

@@ -15,7 +15,10 @@
 //! same episode (the threaded mode's final one, a distributed learner's) writes new files
 //! instead of replacing the pair `LATEST` still points at, so a crash between its writes leaves
 //! the previous pair whole. (Version 4 named pairs by episode only; overwriting them in place
-//! could leave a new state beside an old replay.)
+//! could leave a new state beside an old replay; format-4 checkpoints are refused by version,
+//! there is no migration.) When the replay is unchanged, the same-named state file is
+//! replaced atomically, beside identical replay bytes. `commit` syncs the folder after moving
+//! `LATEST`, so a committed checkpoint survives a power loss.
 //!
 //! # What binds the files together
 //! The state holds the run id, the counters and the FNV-1a digest of the replay file written
@@ -206,6 +209,12 @@ pub fn commit(dir: &Path, episode: u64, run_id: u64, digest: u64) -> Result<()> 
         &dir.join("LATEST"),
         format!("{episode} {run_id:016x} {digest:016x}\n").as_bytes(),
     )?;
+    // The renames are durable only once the folder is: without this a power loss could bring
+    // back the previous `LATEST` after a caller acted on the new one (a distributed learner
+    // trims its stream below the checkpoint just committed).
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| err(dir, format!("syncing the folder: {e}")))?;
     let keep = files(dir, episode, digest);
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {

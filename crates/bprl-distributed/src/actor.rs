@@ -3,13 +3,15 @@
 //! `fetch_every` environment steps.
 //!
 //! # Backpressure rule
-//! The stream is capped at `stream_cap` entries. An actor's add goes through one Lua script
+//! The stream is capped at the run's `stream_cap` entries (from the run record, the same for
+//! every process). An actor's add goes through one Lua script
 //! that checks the cap, the sequence number and appends atomically; at the cap the script adds
 //! nothing and the actor **waits** (sleeping 5 ms doubling to 200 ms, counted in
 //! [`ActorReport::full_waits`]) and tries the same message again. Nothing is dropped while the
 //! run goes on: a slow learner slows the actors down, and Redis holds at most `stream_cap`
-//! entries of the run. Only once the learner has set the stop flag does a waiting actor give
-//! its message up (it was never added, so it is not counted as sent) and end.
+//! entries of the run. Once the learner has set the stop flag the script adds nothing more
+//! (so the learner's final count of what was sent is final): a waiting or late actor gives its
+//! message up (it was never added, so it is not counted as sent) and ends.
 //!
 //! # The step budget
 //! The same script adds each message's environment steps to the run's counter (`{p}:steps`)
@@ -39,12 +41,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
 
-/// Appends `ARGV[4]` as field `m` to stream `KEYS[1]` unless the stream holds `ARGV[1]`
-/// entries (returns 0) or sequence number `ARGV[3]` is not above the one recorded under field
-/// `ARGV[2]` of hash `KEYS[2]` (returns -1); on success records `ARGV[3]` there, adds the
-/// message's `ARGV[5]` environment steps to the run's counter `KEYS[3]` and returns 1, or 2
-/// when the counter has reached the run's budget `ARGV[6]` (the actor stops).
+/// Appends `ARGV[4]` as field `m` to stream `KEYS[1]` unless the run's stop flag `KEYS[4]`
+/// is set (returns 3: the learner has its budget, nothing more is taken), sequence number
+/// `ARGV[3]` is not above the one recorded under field `ARGV[2]` of hash `KEYS[2]` (returns
+/// -1) or the stream holds `ARGV[1]` entries (returns 0); on success records `ARGV[3]` there,
+/// adds the message's `ARGV[5]` environment steps to the run's counter `KEYS[3]` and returns 1,
+/// or 2 when the counter has reached the run's budget `ARGV[6]` (the actor stops).
 const ADD_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[4]) == 1 then return 3 end
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
 if tonumber(ARGV[3]) <= last then return -1 end
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
@@ -64,8 +68,6 @@ pub struct ActorSettings {
     pub prefix: String,
     /// Check for new parameters (and the stop flag) every this many environment steps.
     pub fetch_every: u64,
-    /// The stream's cap (entries); must match the learner's.
-    pub stream_cap: u64,
     /// How long to wait for the run record and the first parameters.
     pub start_timeout: Duration,
     /// Stop after this many environment steps of this start (`None`: until the learner's stop
@@ -79,7 +81,6 @@ impl Default for ActorSettings {
             id: 0,
             prefix: "bprl".into(),
             fetch_every: 100,
-            stream_cap: 20_000,
             start_timeout: Duration::from_secs(120),
             max_steps: None,
         }
@@ -197,6 +198,8 @@ struct Outbox<'a> {
     stopped: bool,
     /// The run's `run.env_steps`: actors stop once their sent messages hold that many steps.
     budget: u64,
+    /// The run's stream cap (from the run record).
+    stream_cap: u64,
 }
 
 impl Outbox<'_> {
@@ -215,18 +218,16 @@ impl Outbox<'_> {
         .encode()?;
         let mut wait = Duration::from_millis(5);
         loop {
-            let (script, keys, cap, field) = (
-                &self.script,
-                self.keys,
-                self.settings.stream_cap,
-                &self.field,
-            );
+            let (script, keys, cap, field) =
+                (&self.script, self.keys, self.stream_cap, &self.field);
+            let reconnects = self.link.reconnects();
             let (steps, budget) = (self.unsent_steps, self.budget);
             let r: i64 = self.link.call("add item (script)", |c| {
                 script
                     .key(keys.items())
                     .key(keys.sent())
                     .key(keys.steps())
+                    .key(keys.stop())
                     .arg(cap)
                     .arg(field)
                     .arg(seq)
@@ -236,8 +237,23 @@ impl Outbox<'_> {
                     .invoke(c)
             })?;
             match r {
-                // Added now, or by an earlier try whose reply was lost.
-                1 | -1 => break,
+                1 => break,
+                // Added by an earlier try whose reply was lost with the connection. Without a
+                // reconnection the number was recorded by another process: refuse to go on.
+                -1 if self.link.reconnects() != reconnects => break,
+                -1 => {
+                    return Err(DistError::Invalid {
+                        field: "sequence number",
+                        value: format!("{} of actor start {}", seq, self.field),
+                        requirement: "not yet recorded: is another process running as this actor?"
+                            .into(),
+                    });
+                }
+                // The run is over: the message was not added (and is not counted as sent).
+                3 => {
+                    self.stopped = true;
+                    return Ok(());
+                }
                 // Added, and the actors have spent the run's step budget.
                 2 => {
                     self.stopped = true;
@@ -247,14 +263,6 @@ impl Outbox<'_> {
                     self.report.full_waits += 1;
                     std::thread::sleep(wait);
                     wait = (wait * 2).min(Duration::from_millis(200));
-                    let stop = self.keys.stop();
-                    let stopped: bool = self
-                        .link
-                        .call("EXISTS stop", |c| redis::cmd("EXISTS").arg(&stop).query(c))?;
-                    if stopped {
-                        self.stopped = true;
-                        return Ok(());
-                    }
                 }
             }
         }
@@ -280,7 +288,7 @@ impl Outbox<'_> {
                         .arg("version")
                         .query(c)
                 })?;
-            self.stopped = stop.is_some();
+            self.stopped |= stop.is_some();
             if let Some(v) = version
                 && v != self.report.param_version
             {
@@ -390,11 +398,11 @@ pub fn run_actor<T>(
 where
     T: TaskFamily + Serialize + DeserializeOwned,
 {
-    if settings.fetch_every == 0 || settings.stream_cap == 0 {
+    if settings.fetch_every == 0 {
         return Err(DistError::Invalid {
-            field: "fetch_every / stream_cap",
-            value: format!("{} / {}", settings.fetch_every, settings.stream_cap),
-            requirement: "both at least 1".into(),
+            field: "fetch_every",
+            value: "0".into(),
+            requirement: "at least 1".into(),
         });
     }
     let keys = Keys::new(&settings.prefix);
@@ -432,6 +440,7 @@ where
         steps_since_fetch: 0,
         stopped: false,
         budget: run.config.run.env_steps,
+        stream_cap: run.stream_cap,
     };
     out.refresh(Some(settings.start_timeout))?;
     let seed = mix(

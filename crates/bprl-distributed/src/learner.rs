@@ -27,8 +27,8 @@ use crate::error::{DistError, Result};
 use crate::keys::{CONSUMER, GROUP, Keys};
 use crate::link::Link;
 use crate::wire::{Body, Envelope, Parameters, RunRecord};
+use bprl_agents::AgentConfig;
 use bprl_agents::trainer::threaded::threaded_limiter;
-use bprl_agents::{AgentConfig, checkpoint};
 use bprl_agents::{AgentError, EpisodeRecord, EvalRecord, Metrics, TaskFamily, TaskSplit, Trainer};
 use bprl_replay::ReplayError;
 use redis::Value;
@@ -231,7 +231,9 @@ where
             requirement: "at least 2 / 1 / 1".into(),
         });
     }
-    let resumed = checkpoint::latest(checkpoint_dir).is_ok();
+    // Only a missing `LATEST` starts afresh: an unreadable one is an error, never a new run
+    // that would clear the stream.
+    let resumed = checkpoint_dir.join("LATEST").exists();
     let (trainer, ledger) = if resumed {
         let (t, sidecar) = Trainer::<T>::load_with(checkpoint_dir)?;
         let ledger: Ledger = postcard::from_bytes(&sidecar).map_err(|e| DistError::Wire {
@@ -346,6 +348,7 @@ where
         config: trainer.config.clone(),
         family: trainer.family().clone(),
         split: trainer.split(),
+        stream_cap: settings.stream_cap,
     }
     .encode()?;
     let blob = Parameters {
@@ -408,20 +411,31 @@ where
         })
     }
 
-    /// Publishes the run record; a fresh run also clears what an earlier run under the same
-    /// prefix left (its stop flag, progress, parameters, counters) and starts the group at the
-    /// stream's beginning.
+    /// Publishes the run record; a fresh run also clears what an earlier run of another id
+    /// under the same prefix left (its stop flag, progress, parameters, counters, stream), and
+    /// the group starts at the stream's beginning.
     fn publish_run(&mut self, fresh: bool) -> Result<()> {
         let record = RunRecord {
             run_id: self.trainer.run_id,
             config: self.trainer.config.clone(),
             family: self.trainer.family().clone(),
             split: self.trainer.split(),
+            stream_cap: self.settings.stream_cap,
         }
         .encode()?;
         let keys = self.keys.clone();
         let kind = self.settings.kind.clone();
-        if fresh {
+        // A learner of this very run that died before its first checkpoint left the run's
+        // record, stream and counters: keep them all (nothing was trimmed before a checkpoint,
+        // so its ledger at 0-0 takes the whole stream again). Only another run's keys, or none,
+        // are cleared.
+        let published: Option<Vec<u8>> = self.link.call("HGET run record", |c| {
+            redis::cmd("HGET").arg(keys.run()).arg("record").query(c)
+        })?;
+        let same_run = published
+            .and_then(|b| RunRecord::<T>::decode(&b).ok())
+            .is_some_and(|r| r.run_id == self.trainer.run_id);
+        if fresh && !same_run {
             self.link.call("DEL run keys", |c| {
                 redis::cmd("DEL")
                     .arg(keys.stop())
@@ -589,13 +603,22 @@ where
                 return Ok(Outcome::Taken(None));
             }
         };
+        // The checksum finds corruption, it does not authenticate: bound what a message of this
+        // run may claim before it is counted.
+        let budget = self.trainer.config.run.env_steps;
+        let bad_summary = matches!(envelope.body, Body::Episode { episode_return, .. } if !episode_return.is_finite());
+        if envelope.env_steps > budget || bad_summary {
+            self.ledger.reject("bad item");
+            return Ok(Outcome::Taken(None));
+        }
         let start = format!("{}.{}", envelope.actor, envelope.incarnation);
         let last = self.ledger.starts.get(&start).map_or(0, |d| d.last_seq);
         if envelope.seq <= last {
             self.ledger.duplicates += 1;
             return Ok(Outcome::Taken(None));
         }
-        self.trainer.counters.env_steps += envelope.env_steps;
+        let c = &mut self.trainer.counters;
+        c.env_steps = c.env_steps.saturating_add(envelope.env_steps);
         let (inserted, episode) = match envelope.body {
             Body::Item(item) => match self.trainer.replay.insert(item, Some(Duration::ZERO)) {
                 Ok(()) => (true, None),
@@ -720,7 +743,7 @@ where
         let mut buffer: VecDeque<Entry> = VecDeque::new();
         let mut stopping = false;
         let mut last_entry = Instant::now();
-        let mut last_progress = Instant::now() - Duration::from_secs(1);
+        let mut last_progress: Option<Instant> = None;
         loop {
             let mut acks = Vec::new();
             while let Some((id, raw, m)) = buffer.front() {
@@ -770,9 +793,9 @@ where
                     redis::cmd("SET").arg(&stop).arg(1).query::<()>(c)
                 })?;
             }
-            if last_progress.elapsed() >= Duration::from_millis(250) {
+            if last_progress.is_none_or(|t| t.elapsed() >= Duration::from_millis(250)) {
                 self.progress(false)?;
-                last_progress = Instant::now();
+                last_progress = Some(Instant::now());
             }
             if buffer.is_empty() {
                 let fresh = self.read(learned == 0)?;

@@ -136,6 +136,15 @@ impl RedisServer {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Whether the server process is still running (false once it has exited, whatever the
+    /// cause, or after [`RedisServer::kill`]).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
     /// Kills the server (SIGKILL) and reaps it: what a crash does. Writes it acknowledged are
     /// in its append-only file.
     pub fn kill(&mut self) {

@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | item message (stream field `m`) | `BPRLMSG1` | [`Envelope`]: run id, actor, incarnation, sequence number, parameter version, env steps, and an [`Item`] or an episode summary |
 //! | parameters (hash field `blob`) | `BPRLPARM` | [`Parameters`]: run id, learner steps, the acting [`Policy`] |
-//! | run record (hash field `record`) | `BPRLRUN1` | [`RunRecord`]: run id, configuration, task family and split |
+//! | run record (hash field `record`) | `BPRLRUN1` | [`RunRecord`]: run id, configuration, task family, split and stream cap |
 
 use crate::error::{DistError, Result};
 use bprl_agents::checkpoint::fnv1a;
@@ -89,6 +89,10 @@ pub struct RunRecord<T> {
     pub family: T,
     /// Which of its task sets the run trains on.
     pub split: TaskSplit,
+    /// The item stream's cap (entries): every actor of the run uses this one, so a cap cannot
+    /// differ between the processes (a learner trimming for a larger cap than its actors wait
+    /// at would never trim).
+    pub stream_cap: u64,
 }
 
 fn wire(what: &'static str, reason: impl Into<String>) -> DistError {

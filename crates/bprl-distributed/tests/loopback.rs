@@ -70,27 +70,26 @@ fn settings(cap: u64) -> LearnerSettings {
     }
 }
 
-fn actor_settings(id: u32, cap: u64) -> ActorSettings {
+fn actor_settings(id: u32) -> ActorSettings {
     ActorSettings {
         id,
         fetch_every: 20,
-        stream_cap: cap,
         start_timeout: Duration::from_secs(30),
         ..ActorSettings::default()
     }
 }
 
-/// Runs `actors` actor threads until the learner stops them; returns their reports.
+/// Runs `n` actor threads until the learner stops them (the stream cap comes from the run
+/// record); returns their reports.
 fn actors(
     url: &str,
     n: u32,
-    cap: u64,
 ) -> Vec<std::thread::JoinHandle<bprl_distributed::Result<bprl_distributed::ActorReport>>> {
     (0..n)
         .map(|i| {
             let url = url.to_string();
             std::thread::spawn(move || {
-                run_actor::<Suite>(&mut link(&url), &actor_settings(i, cap), &mut |_| {})
+                run_actor::<Suite>(&mut link(&url), &actor_settings(i), &mut |_| {})
             })
         })
         .collect()
@@ -153,7 +152,7 @@ fn two_actors_feed_the_learner_without_loss_or_duplication() {
     let dir = tempfile::tempdir().unwrap();
     let redis = RedisServer::start(&dir.path().join("redis")).unwrap();
     let url = redis.url();
-    let handles = actors(&url, 2, 10_000);
+    let handles = actors(&url, 2);
     let report = learn(&url, &dir.path().join("ckpt"), tiny(600), 10_000);
     let reports: Vec<_> = handles
         .into_iter()
@@ -173,7 +172,10 @@ fn two_actors_feed_the_learner_without_loss_or_duplication() {
         "env steps summed from messages"
     );
     assert!(report.updates > 0 && report.published > 1, "{report:?}");
-    assert!(reports.iter().all(|r| r.param_updates >= 1));
+    assert!(
+        reports.iter().all(|r| r.param_updates >= 2),
+        "parameters are fetched again during the run: {reports:?}"
+    );
     assert_eq!(report.rejected, 0);
     // The run's checkpoint resumes with every episode recorded.
     let back = Trainer::<Suite>::load(&dir.path().join("ckpt")).unwrap();
@@ -262,7 +264,7 @@ fn malformed_truncated_foreign_and_bad_messages_are_rejected_and_counted() {
             .arg("other")
             .arg("x"),
     );
-    let handles = actors(&url, 1, 10_000);
+    let handles = actors(&url, 1);
     let report = learner.join().unwrap();
     let sent: u64 = handles
         .into_iter()
@@ -288,7 +290,7 @@ fn a_learner_that_crashes_resumes_from_its_checkpoint_and_the_stream() {
     let redis = RedisServer::start(&dir.path().join("redis")).unwrap();
     let url = redis.url();
     let ckpt = dir.path().join("ckpt");
-    let handles = actors(&url, 2, 10_000);
+    let handles = actors(&url, 2);
     // The crash: the learner dies at episode 12, two episodes after its checkpoint at 10,
     // having acknowledged what it took since (it reads one entry at a time here, so episode
     // 11's summary was acknowledged before episode 12's was taken).
@@ -357,7 +359,7 @@ fn everyone_reconnects_after_redis_restarts_from_its_append_only_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut redis = RedisServer::start(&dir.path().join("redis")).unwrap();
     let url = redis.url();
-    let handles = actors(&url, 2, 10_000);
+    let handles = actors(&url, 2);
     let learner = {
         let (url, dir) = (url.clone(), dir.path().join("ckpt"));
         std::thread::spawn(move || learn(&url, &dir, tiny(4_000), 10_000))
@@ -387,7 +389,7 @@ fn a_capped_stream_holds_actors_back_and_never_grows_past_its_cap() {
     let keys = Keys::new("bprl");
     bprl_distributed::learner::publish_without_learner(&mut link(&url), &settings(25), &t).unwrap();
     let cap = 25;
-    let handle = actors(&url, 1, cap).pop().unwrap();
+    let handle = actors(&url, 1).pop().unwrap();
     let mut lengths = Vec::new();
     for _ in 0..20 {
         std::thread::sleep(Duration::from_millis(100));
@@ -426,4 +428,109 @@ fn a_server_in_a_relative_folder_starts() {
     assert_eq!(pong, "PONG");
     assert!(server.dir().is_absolute());
     assert!(here.path().join("redis").join("redis.log").exists());
+}
+
+/// The review of issue 19 found it: a learner that died before its first checkpoint came back
+/// as a fresh run and deleted the stream and the actors' counters (123 of 604 messages lost,
+/// incarnation numbers reused). The same run's keys are now kept and the stream is read again
+/// from its start.
+#[test]
+fn a_learner_that_dies_before_its_first_checkpoint_takes_the_whole_stream_again() {
+    if !redis_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start(&dir.path().join("redis")).unwrap();
+    let url = redis.url();
+    let ckpt = dir.path().join("ckpt");
+    let mut config = tiny(800);
+    config.run.checkpoint_every_episodes = 1_000;
+    let handles = actors(&url, 2);
+    let crashed = run_learner(
+        &mut link(&url),
+        &settings(10_000),
+        (config.clone(), suite(), TaskSplit::Train),
+        &ckpt,
+        &mut |r, _| {
+            if r.episode == 6 {
+                Err(DistError::Invalid {
+                    field: "test",
+                    value: "crash".into(),
+                    requirement: "none".into(),
+                })
+            } else {
+                Ok(())
+            }
+        },
+    );
+    assert!(crashed.is_err());
+    assert!(
+        !ckpt.join("LATEST").exists(),
+        "no checkpoint before the crash"
+    );
+    let report = learn(&url, &ckpt, config, 10_000);
+    assert_eq!(report.resumed_from, None);
+    let reports: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap())
+        .collect();
+    check_exact(&report, reports.iter().map(|r| r.sent).sum());
+    assert!(reports.iter().all(|r| r.incarnation == 1), "{reports:?}");
+}
+
+/// The ledger's two alarms can fire: a sequence number delivered twice is a duplicate (taken
+/// once), and a number the actor's counter says was sent but never arrived is lost.
+#[test]
+fn duplicated_and_missing_messages_are_counted() {
+    if !redis_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start(&dir.path().join("redis")).unwrap();
+    let url = redis.url();
+    let config = tiny(300);
+    let run_id = bprl_agents::trainer::run_id_of(&config, TaskSplit::Train);
+    let learner = {
+        let (url, dir) = (url.clone(), dir.path().join("ckpt"));
+        std::thread::spawn(move || learn(&url, &dir, config, 10_000))
+    };
+    wait_for_parameters(&url);
+    let summary = |seq| {
+        Envelope {
+            run_id,
+            actor: 77,
+            incarnation: 1,
+            seq,
+            param_version: 1,
+            env_steps: 0,
+            body: Body::Episode {
+                episode_return: 0.0,
+                success: false,
+                length: 0,
+            },
+        }
+        .encode()
+        .unwrap()
+    };
+    // Actor start 77.1 "sent" 1, 2, 3, 4: 1 arrives twice, 3 never.
+    for seq in [1, 1, 2, 4] {
+        let _: String = query(
+            &url,
+            redis::cmd("XADD")
+                .arg("bprl:items")
+                .arg("*")
+                .arg("m")
+                .arg(&summary(seq)[..]),
+        );
+    }
+    let _: () = query(&url, redis::cmd("HSET").arg("bprl:sent").arg("77.1").arg(4));
+    let handles = actors(&url, 1);
+    let report = learner.join().unwrap();
+    let sent: u64 = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap().sent)
+        .sum();
+    assert_eq!(report.duplicated, 1, "{report:?}");
+    assert_eq!(report.lost, 1, "{report:?}");
+    assert_eq!(report.sent, sent + 4);
 }
