@@ -390,10 +390,20 @@ fn a_capped_stream_holds_actors_back_and_never_grows_past_its_cap() {
     bprl_distributed::learner::publish_without_learner(&mut link(&url), &settings(25), &t).unwrap();
     let cap = 25;
     let handle = actors(&url, 1).pop().unwrap();
+    // Until the actor has filled the stream (up to 30 s on a loaded machine), then 1 s more:
+    // the length never passes the cap.
+    let xlen = || query::<u64>(&url, redis::cmd("XLEN").arg(keys.items()));
     let mut lengths = Vec::new();
-    for _ in 0..20 {
+    for _ in 0..600 {
+        std::thread::sleep(Duration::from_millis(50));
+        lengths.push(xlen());
+        if *lengths.last().unwrap() >= cap {
+            break;
+        }
+    }
+    for _ in 0..10 {
         std::thread::sleep(Duration::from_millis(100));
-        lengths.push(query::<u64>(&url, redis::cmd("XLEN").arg(keys.items())));
+        lengths.push(xlen());
     }
     assert!(lengths.iter().all(|&n| n <= cap), "{lengths:?}");
     assert_eq!(

@@ -1,8 +1,9 @@
 //! The message formats: every truncation, every flipped byte and every other run's message is
 //! a typed error, never a panic or a silently wrong value.
 
+use bprl_agents::checkpoint::fnv1a;
 use bprl_distributed::DistError;
-use bprl_distributed::wire::{Body, Envelope};
+use bprl_distributed::wire::{Body, Envelope, MESSAGE_MAGIC, WIRE_VERSION};
 use proptest::prelude::*;
 
 fn envelope(run_id: u64, seq: u64, ret: f64) -> Envelope {
@@ -47,6 +48,24 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let _ = Envelope::decode(&bytes, 1);
+    }
+
+    /// Payloads behind a valid header and checksum reach the postcard decoder: whatever they
+    /// hold, a typed error or a message, never a panic.
+    #[test]
+    fn arbitrary_payloads_in_a_valid_frame_never_panic(
+        payload in prop::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let mut bytes = MESSAGE_MAGIC.to_vec();
+        bytes.extend_from_slice(&WIRE_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+        bytes.extend_from_slice(&payload);
+        match Envelope::decode(&bytes, 1) {
+            Ok(e) => prop_assert!(e.seq >= 1 && e.incarnation >= 1 && e.run_id == 1),
+            Err(DistError::Wire { .. } | DistError::ForeignRun { .. }) => {}
+            Err(other) => prop_assert!(false, "{other}"),
+        }
     }
 }
 
