@@ -111,6 +111,49 @@ fn query<T: redis::FromRedisValue>(url: &str, cmd: &mut redis::Cmd) -> T {
     cmd.query(&mut c).unwrap()
 }
 
+/// A learner of `config` in a thread against a fresh server in `dir`, once it has published
+/// its parameters: the server (drop it last), its URL, the run id and the learner's handle.
+fn learner_in_background(
+    dir: &Path,
+    config: AgentConfig,
+) -> (
+    RedisServer,
+    String,
+    u64,
+    std::thread::JoinHandle<LearnerReport>,
+) {
+    let redis = RedisServer::start(&dir.join("redis")).unwrap();
+    let url = redis.url();
+    let run_id = bprl_agents::trainer::run_id_of(&config, TaskSplit::Train);
+    let learner = {
+        let (url, dir) = (url.clone(), dir.join("ckpt"));
+        std::thread::spawn(move || learn(&url, &dir, config, 10_000))
+    };
+    wait_for_parameters(&url);
+    (redis, url, run_id, learner)
+}
+
+/// An episode callback that fails at `episode`: the learner stops there as a crash would,
+/// without its final checkpoint.
+fn crash_at(
+    episode: u64,
+) -> impl FnMut(
+    &bprl_agents::EpisodeRecord,
+    Option<&bprl_agents::EvalRecord>,
+) -> bprl_distributed::Result<()> {
+    move |r, _| {
+        if r.episode == episode {
+            Err(DistError::Invalid {
+                field: "test",
+                value: "crash".into(),
+                requirement: "none".into(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Waits until the learner has counted `steps` environment steps.
 fn wait_for_progress(url: &str, steps: u64) {
     for _ in 0..1200 {
@@ -189,15 +232,7 @@ fn malformed_truncated_foreign_and_bad_messages_are_rejected_and_counted() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let redis = RedisServer::start(&dir.path().join("redis")).unwrap();
-    let url = redis.url();
-    let config = tiny(300);
-    let run_id = bprl_agents::trainer::run_id_of(&config, TaskSplit::Train);
-    let learner = {
-        let (url, dir) = (url.clone(), dir.path().join("ckpt"));
-        std::thread::spawn(move || learn(&url, &dir, config, 10_000))
-    };
-    wait_for_parameters(&url);
+    let (_redis, url, run_id, learner) = learner_in_background(dir.path(), tiny(300));
     let item = |v: f32| {
         let t = Trainer::new(tiny(300), suite(), TaskSplit::Train).unwrap();
         let spec = t.replay.spec();
@@ -302,17 +337,7 @@ fn a_learner_that_crashes_resumes_from_its_checkpoint_and_the_stream() {
         },
         (tiny(800), suite(), TaskSplit::Train),
         &ckpt,
-        &mut |r, _| {
-            if r.episode == 12 {
-                Err(DistError::Invalid {
-                    field: "test",
-                    value: "crash".into(),
-                    requirement: "none".into(),
-                })
-            } else {
-                Ok(())
-            }
-        },
+        &mut crash_at(12),
     );
     assert!(crashed.is_err());
     assert_eq!(bprl_agents::checkpoint::latest(&ckpt).unwrap().0, 10);
@@ -461,17 +486,7 @@ fn a_learner_that_dies_before_its_first_checkpoint_takes_the_whole_stream_again(
         &settings(10_000),
         (config.clone(), suite(), TaskSplit::Train),
         &ckpt,
-        &mut |r, _| {
-            if r.episode == 6 {
-                Err(DistError::Invalid {
-                    field: "test",
-                    value: "crash".into(),
-                    requirement: "none".into(),
-                })
-            } else {
-                Ok(())
-            }
-        },
+        &mut crash_at(6),
     );
     assert!(crashed.is_err());
     assert!(
@@ -496,15 +511,7 @@ fn duplicated_and_missing_messages_are_counted() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let redis = RedisServer::start(&dir.path().join("redis")).unwrap();
-    let url = redis.url();
-    let config = tiny(300);
-    let run_id = bprl_agents::trainer::run_id_of(&config, TaskSplit::Train);
-    let learner = {
-        let (url, dir) = (url.clone(), dir.path().join("ckpt"));
-        std::thread::spawn(move || learn(&url, &dir, config, 10_000))
-    };
-    wait_for_parameters(&url);
+    let (_redis, url, run_id, learner) = learner_in_background(dir.path(), tiny(300));
     let summary = |seq| {
         Envelope {
             run_id,
