@@ -101,7 +101,7 @@ fn gemm_impl<F: Element>(
     );
     #[cfg(target_arch = "x86_64")]
     if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
-        && kernel.isa() == Isa::Avx2
+        && matches!(kernel.isa(), Isa::Avx2 | Isa::Avx512)
         && c.strides()[1] == 1
         && c.nrows() > 0
         && c.ncols() > 0
@@ -119,35 +119,15 @@ fn gemm_impl<F: Element>(
         };
         let rsc = c.strides()[0];
         let c_ptr = c.as_mut_ptr().cast::<f32>();
-        // SAFETY: F is f32 (same type id), so the casts are identities; the operands describe
-        // the views `a: [m, k]` and `b: [k, n]` (strides in elements, as ndarray gives them);
-        // `c_ptr` addresses the `[m, n]` view `c` with row stride `rsc` and unit column stride
-        // (checked); the processor has AVX2 and FMA: `kernel` is an `Isa::Avx2` `Kernel`, and
-        // `Kernel::new`, the only way to make one, checks the processor.
-        unsafe { gemm_f32(&operands, c_ptr, rsc, m, n, accumulate) };
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
-        && kernel.isa() == Isa::Avx512
-        && c.strides()[1] == 1
-        && c.nrows() > 0
-        && c.ncols() > 0
-        && a.ncols() > 0
-    {
-        let (m, n) = (c.nrows(), c.ncols());
-        let operands = Operands {
-            a: a.as_ptr().cast::<f32>(),
-            rsa: a.strides()[0],
-            csa: a.strides()[1],
-            b: b.as_ptr().cast::<f32>(),
-            rsb: b.strides()[0],
-            csb: b.strides()[1],
-            k: a.ncols(),
-        };
-        let rsc = c.strides()[0];
-        let c_ptr = c.as_mut_ptr().cast::<f32>();
-        if gemm_crate && uses_gemm_crate(m, operands.k, n) {
+        if kernel.isa() == Isa::Avx2 {
+            // SAFETY: F is f32 (same type id), so the casts are identities; the operands
+            // describe the views `a: [m, k]` and `b: [k, n]` (strides in elements, as ndarray
+            // gives them); `c_ptr` addresses the `[m, n]` view `c` with row stride `rsc` and
+            // unit column stride (checked); the processor has AVX2 and FMA: `kernel` is an
+            // `Isa::Avx2` `Kernel`, and `Kernel::new`, the only way to make one, checks the
+            // processor.
+            unsafe { gemm_f32(&operands, c_ptr, rsc, m, n, accumulate) };
+        } else if gemm_crate && uses_gemm_crate(m, operands.k, n) {
             // SAFETY: as for `avx512::gemm_f32` below; `gemm::gemm` reads `[m, k]` and `[k, n]`
             // through the given element strides and writes `[m, n]` (reading it first when
             // accumulating); `c` is a unique borrow, so it aliases neither operand.
