@@ -1,6 +1,7 @@
 # bprl: the two commands a fresh machine needs.
 #   make test   installs missing system packages, then fmt + clippy + the whole test suite
-#   make demo   runs the main job and writes its report
+#   make demo   runs the claims experiment at demo size (under 10 minutes) and writes its report
+#   make paper  runs it at full size (about an hour; resumable) and refreshes docs/figures/paper
 #   make fuzz   runs each coverage-guided fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz)
 #   make soak   kills training runs at random moments and checks what resume restores
 .PHONY: all deps test fmt clippy unit demo paper doc bench bench-jax bench-gpu test-gpu gpu-check compare-sb3 bench-mujoco quadruped fuzz soak distributed-demo bench-distributed
@@ -53,10 +54,15 @@ distributed-demo: deps
 bench-distributed: deps
 	bash scripts/bench-distributed
 
-# The longer experiment: more seeds and steps, point mass then reacher (hours on 2 cores).
+# The claims experiment at full size (docs/results.md): 10 seeds for the headline comparison,
+# 5 for the other variants, about an hour on 2 cores. Resumable: run it again and it skips
+# finished runs and resumes interrupted ones (runs/paper/<group>/<variant>/seed<N>/). Then
+# copies the summary (the claims table) and the figures that docs/results.md embeds.
 paper: deps
-	$(CARGO) run --release -p bprl-examples --bin bprl -- demo --preset paper --body point_mass --out runs/paper-point-mass
-	$(CARGO) run --release -p bprl-examples --bin bprl -- demo --preset paper --body reacher --out runs/paper-reacher
+	$(CARGO) run --release -p bprl-examples --bin bprl -- demo --preset paper --out runs/paper
+	mkdir -p docs/figures/paper
+	cp runs/paper/curves_*.png runs/paper/prior_rollouts_*.png docs/figures/paper/
+	cp runs/paper/summary.md docs/paper-summary.md
 
 bench: deps
 	$(CARGO) bench --workspace --all-features

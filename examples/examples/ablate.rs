@@ -101,6 +101,7 @@ fn run(args: &[String]) -> Result<(), String> {
             radius: 0.2,
             ..TargetsConfig::default()
         },
+        ..SuiteConfig::default()
     });
     let (l, prior, ratio) = configure(&options)?;
     let mut c = AgentConfig {

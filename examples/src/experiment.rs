@@ -100,6 +100,8 @@ impl Experiment {
             env: SuiteConfig {
                 body: suite.body,
                 targets: suite.config.clone(),
+                held_out: bprl_envs::HeldOutTasks::of(&suite.held_out, suite.config.num_targets)
+                    .unwrap_or_default(),
             },
             mujoco: None,
         }

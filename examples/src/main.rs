@@ -257,9 +257,10 @@ struct BenchArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum DemoPreset {
-    /// About 8 minutes on 2 cores.
+    /// The claims experiment at demo size (fewer seeds and steps): under 10 minutes on 2 cores.
     Demo,
-    /// Hours.
+    /// The claims experiment at full size (10 seeds for the headline comparison): about an
+    /// hour on 2 cores; rerun in the same folder to resume.
     Paper,
 }
 

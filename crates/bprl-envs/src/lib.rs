@@ -14,7 +14,7 @@
 //! |---|---|---|
 //! | `proprio` | the body's state | yes |
 //! | `targets` | the `K` target positions | yes (the layout, not the goal) |
-//! | `goal` | one-hot of the next target of the task | no |
+//! | `goal` | one-hot of the target the task marks (the next one, except in [`Task::mismarked`]) | no |
 //!
 //! A prior given `proprio` + `targets` ([`PriorView::ProprioTargets`]) knows where the targets
 //! are but not which one counts: its best form is a mixture over targets (Eq. 7), the case
@@ -64,7 +64,7 @@ pub use body::{Body, DT, PointMass, TwoLinkArm};
 pub use env::{ActionSpec, Env, EnvError, EpisodeEnd, StepType, TimeStep, clip_action};
 pub use family::{SingleTask, TaskFamily, TaskSplit};
 pub use render::{Scene, render_png};
-pub use suite::{BodyKind, Suite, SuiteConfig, SuiteEnv};
+pub use suite::{BodyKind, HeldOutTasks, Suite, SuiteConfig, SuiteEnv};
 pub use targets::{
     MAX_EPISODE_STEPS, MAX_TARGETS, MultiTarget, PriorView, TargetsConfig, Task, validate_tasks,
 };

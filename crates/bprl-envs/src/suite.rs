@@ -16,6 +16,44 @@ pub enum BodyKind {
     Reacher,
 }
 
+/// Which held-out tasks a suite transfers to (the `held_out` key of `[env]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeldOutTasks {
+    /// "Visit target i, then target j" for every ordered pair (default): the goal group keeps
+    /// its training meaning (it marks the next target), only the combination is new.
+    #[default]
+    OrderedPairs,
+    /// "Visit every target in order" ([`Task::tours`]): longer tasks, the goal group marking
+    /// the next target; give them a longer `max_steps`.
+    Tours,
+    /// The goal marks target `i`, the reward is for target `i + 1 mod K`
+    /// ([`Task::mismarked`]): the goal group's meaning differs from training.
+    Mismarked,
+}
+
+impl HeldOutTasks {
+    /// The tasks for `k` targets.
+    pub fn tasks(self, k: usize) -> Vec<Task> {
+        match self {
+            HeldOutTasks::OrderedPairs => Task::ordered_pairs(k),
+            HeldOutTasks::Tours => Task::tours(k),
+            HeldOutTasks::Mismarked => Task::mismarked(k, 1),
+        }
+    }
+
+    /// The family whose tasks for `k` targets are exactly `tasks`, if any.
+    pub fn of(tasks: &[Task], k: usize) -> Option<Self> {
+        [
+            HeldOutTasks::OrderedPairs,
+            HeldOutTasks::Tours,
+            HeldOutTasks::Mismarked,
+        ]
+        .into_iter()
+        .find(|f| f.tasks(k) == tasks)
+    }
+}
+
 /// The settings of a built-in suite: the body and the multi-target environment (the `[env]`
 /// section of the command line's configuration).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +63,8 @@ pub struct SuiteConfig {
     pub body: BodyKind,
     /// Targets, rewards, time limit.
     pub targets: TargetsConfig,
+    /// The held-out tasks (default ordered pairs).
+    pub held_out: HeldOutTasks,
 }
 
 impl Default for SuiteConfig {
@@ -32,14 +72,16 @@ impl Default for SuiteConfig {
         Self {
             body: BodyKind::PointMass,
             targets: TargetsConfig::default(),
+            held_out: HeldOutTasks::OrderedPairs,
         }
     }
 }
 
 /// A body, a configuration, training tasks and held-out tasks: the built-in [`TaskFamily`].
 ///
-/// Training: "go to target k" for every `k`, drawn uniformly per episode. Held out: "visit
-/// target i, then target j" for every ordered pair `i != j`, a combination never trained on.
+/// Training: "go to target k" for every `k`, drawn uniformly per episode. Held out: by
+/// default "visit target i, then target j" for every ordered pair `i != j`, a combination
+/// never trained on; [`HeldOutTasks`] names the other families.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Suite {
     /// The body.
@@ -62,10 +104,15 @@ pub enum SuiteEnv {
 }
 
 impl Suite {
-    /// The suite for a body and configuration.
+    /// The suite for a body and configuration, with the ordered pairs held out.
     pub fn new(body: BodyKind, config: TargetsConfig) -> Self {
+        Self::with_held_out(body, config, HeldOutTasks::OrderedPairs)
+    }
+
+    /// The suite for a body and configuration with the given held-out tasks.
+    pub fn with_held_out(body: BodyKind, config: TargetsConfig, held_out: HeldOutTasks) -> Self {
         let train = Task::go_to_each(config.num_targets);
-        let held_out = Task::ordered_pairs(config.num_targets);
+        let held_out = held_out.tasks(config.num_targets);
         Self {
             body,
             config,
@@ -76,7 +123,7 @@ impl Suite {
 
     /// The suite of a [`SuiteConfig`].
     pub fn from_config(config: &SuiteConfig) -> Self {
-        Self::new(config.body, config.targets.clone())
+        Self::with_held_out(config.body, config.targets.clone(), config.held_out)
     }
 
     /// Point mass, 3 targets, sparse rewards, 100 steps.
@@ -174,6 +221,22 @@ impl SuiteEnv {
         match self {
             SuiteEnv::PointMass(e) => e.targets(),
             SuiteEnv::Reacher(e) => e.targets(),
+        }
+    }
+
+    /// The position of the target that pays next ([`MultiTarget::current_target`]).
+    pub fn current_target(&self) -> [f32; 2] {
+        match self {
+            SuiteEnv::PointMass(e) => e.current_target(),
+            SuiteEnv::Reacher(e) => e.current_target(),
+        }
+    }
+
+    /// The position of the target the goal group marks ([`MultiTarget::cued_target`]).
+    pub fn cued_target(&self) -> [f32; 2] {
+        match self {
+            SuiteEnv::PointMass(e) => e.cued_target(),
+            SuiteEnv::Reacher(e) => e.cued_target(),
         }
     }
 

@@ -7,22 +7,65 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-/// A task: the targets to reach, in order (one for "go to target k").
+/// A task: the targets to reach, in order (one for "go to target k"), and the target the
+/// `goal` group marks while each of them is the next one.
+///
+/// For every built-in task but [`Task::mismarked`] the cue is the target itself (the goal
+/// group says where to go). A task whose cue differs from its order keeps the goal group's
+/// *encoding* and changes its *meaning*: an agent or prior that learnt "go where the goal
+/// points" is misled there, while its movement skills still apply.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Task {
     /// Target indices to visit in order.
     pub order: Vec<usize>,
+    /// The target index the `goal` group marks at each leg (the same length as `order`).
+    pub cue: Vec<usize>,
 }
 
 impl Task {
     /// "Go to target `k`".
     pub fn go_to(k: usize) -> Self {
-        Self { order: vec![k] }
+        Self::sequence(vec![k])
     }
 
-    /// "Visit these targets in this order".
+    /// "Visit these targets in this order" (the goal marks the next one).
     pub fn sequence(order: Vec<usize>) -> Self {
-        Self { order }
+        Self {
+            cue: order.clone(),
+            order,
+        }
+    }
+
+    /// A task whose goal group marks `cue[i]` while `order[i]` is the target that pays.
+    pub fn cued(order: Vec<usize>, cue: Vec<usize>) -> Self {
+        Self { order, cue }
+    }
+
+    /// The held-out "mismarked goal" tasks of `k` targets: the goal marks target `i`, the
+    /// reward is for target `(i + shift) mod k`, one task per `i` (`shift` in `1..k`).
+    /// Training never pairs a mark with another target, so the goal group's meaning differs.
+    pub fn mismarked(k: usize, shift: usize) -> Vec<Self> {
+        (0..k)
+            .map(|i| Self::cued(vec![(i + shift) % k], vec![i]))
+            .collect()
+    }
+
+    /// The held-out tasks "visit every target in order" of `k` targets: the `k` cyclic orders
+    /// `i, i+1, ...` and their `k` reverses (for `k = 3`, all six permutations; for `k <= 2`
+    /// the distinct ones), the goal marking the next target.
+    pub fn tours(k: usize) -> Vec<Self> {
+        let mut out: Vec<Self> = Vec::new();
+        for i in 0..k {
+            let forward: Vec<usize> = (0..k).map(|j| (i + j) % k).collect();
+            let backward: Vec<usize> = (0..k).map(|j| (i + k - j) % k).collect();
+            for order in [forward, backward] {
+                let t = Self::sequence(order);
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+        }
+        out
     }
 
     /// The training tasks of `k` targets: "go to target i" for each i.
@@ -268,9 +311,21 @@ impl<B: Body> MultiTarget<B> {
         Ok(self.time_step(StepType::First, 0.0, 1.0, None))
     }
 
-    fn current_target(&self) -> [f32; 2] {
-        let idx = self.task.order[self.progress.min(self.task.order.len() - 1)];
-        self.targets[idx]
+    /// The leg of the task under way (the last one once the task is complete).
+    fn leg(&self) -> usize {
+        self.progress.min(self.task.order.len() - 1)
+    }
+
+    /// The position of the target that pays next (what a scripted controller with the task's
+    /// knowledge steers to).
+    pub fn current_target(&self) -> [f32; 2] {
+        self.targets[self.task.order[self.leg()]]
+    }
+
+    /// The position of the target the `goal` group marks now (the same as
+    /// [`MultiTarget::current_target`] unless the task's cue differs from its order).
+    pub fn cued_target(&self) -> [f32; 2] {
+        self.targets[self.task.cue[self.leg()]]
     }
 
     fn distance(&self) -> f32 {
@@ -281,7 +336,7 @@ impl<B: Body> MultiTarget<B> {
     fn observation(&self) -> Vec<Vec<f32>> {
         let k = self.config.num_targets;
         let mut goal = vec![0.0; k];
-        goal[self.task.order[self.progress.min(self.task.order.len() - 1)]] = 1.0;
+        goal[self.task.cue[self.leg()]] = 1.0;
         vec![
             self.body.proprio(),
             self.targets
@@ -330,7 +385,8 @@ impl<B: Body> MultiTarget<B> {
 }
 
 /// Checks a task list for `k` targets: at least one task, and every task a non-empty visiting
-/// order of target indices below `k` (shared by every environment with [`Task`]s).
+/// order of target indices below `k` with a cue of the same length, also below `k` (shared by
+/// every environment with [`Task`]s).
 ///
 /// # Errors
 /// [`EnvError::InvalidTask`] naming the first bad task (or "no tasks given").
@@ -344,6 +400,14 @@ pub fn validate_tasks(tasks: &[Task], k: usize) -> Result<(), EnvError> {
         if t.order.is_empty() || t.order.iter().any(|&i| i >= k) {
             return Err(EnvError::InvalidTask {
                 reason: format!("task {:?} is empty or names a target >= {k}", t.order),
+            });
+        }
+        if t.cue.len() != t.order.len() || t.cue.iter().any(|&i| i >= k) {
+            return Err(EnvError::InvalidTask {
+                reason: format!(
+                    "task {:?}: its cue {:?} must mark one target below {k} per leg",
+                    t.order, t.cue
+                ),
             });
         }
     }

@@ -77,3 +77,47 @@ fn training_and_held_out_tasks() {
         .collect();
     assert_eq!(seen.len(), 6, "every held-out task is drawn");
 }
+
+#[test]
+fn held_out_families_hold_the_tasks_they_name() {
+    use bprl_envs::{HeldOutTasks, SuiteConfig, Task};
+    let k = 3;
+    let tours = Task::tours(k);
+    assert_eq!(
+        tours.len(),
+        6,
+        "for three targets the tours are the six permutations"
+    );
+    for t in &tours {
+        let mut seen = t.order.clone();
+        seen.sort_unstable();
+        assert_eq!(seen, vec![0, 1, 2]);
+        assert_eq!(t.cue, t.order, "the goal marks the next target");
+    }
+    let mis = Task::mismarked(k, 1);
+    assert_eq!(mis.len(), 3);
+    for t in &mis {
+        assert_eq!(
+            t.order,
+            vec![(t.cue[0] + 1) % k],
+            "the mark is never the target"
+        );
+    }
+    for family in [
+        HeldOutTasks::OrderedPairs,
+        HeldOutTasks::Tours,
+        HeldOutTasks::Mismarked,
+    ] {
+        let suite = Suite::from_config(&SuiteConfig {
+            held_out: family,
+            ..SuiteConfig::default()
+        });
+        assert_eq!(suite.held_out, family.tasks(k));
+        assert_eq!(HeldOutTasks::of(&suite.held_out, k), Some(family));
+        assert_eq!(
+            suite.train,
+            Task::go_to_each(k),
+            "training tasks stay the same"
+        );
+    }
+}

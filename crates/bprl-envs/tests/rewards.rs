@@ -132,3 +132,53 @@ fn invalid_tasks_and_configs_are_typed_errors() {
     .unwrap();
     assert!(arm.set_tasks(vec![Task::sequence(vec![])]).is_err());
 }
+
+#[test]
+fn a_mismarked_task_marks_one_target_and_pays_for_another() {
+    // The goal marks target 0, target 1 pays: sitting on the marked target pays nothing,
+    // arriving at target 1 pays and terminates.
+    let task = Task::cued(vec![1], vec![0]);
+    let mut e = env(TargetsConfig::default(), vec![task.clone()]);
+    let first = e
+        .reset_to(
+            vec![[0.05, 0.0], [0.3, 0.0], [-0.7, 0.0]],
+            mass_at(0.0, 0.0),
+            task,
+        )
+        .unwrap();
+    assert_eq!(
+        first.observation[2],
+        vec![1.0, 0.0, 0.0],
+        "the cue, not the order"
+    );
+    assert_eq!(e.cued_target(), [0.05, 0.0]);
+    assert_eq!(e.current_target(), [0.3, 0.0]);
+    let ts = e.step(&[0.0, 0.0]).unwrap();
+    assert_eq!((ts.step_type, ts.reward), (StepType::Mid, 0.0));
+    // Push towards target 1 until it is reached.
+    let mut last = ts;
+    for _ in 0..40 {
+        last = e.step(&[1.0, 0.0]).unwrap();
+        if last.is_last() {
+            break;
+        }
+    }
+    assert_eq!(last.end, Some(EpisodeEnd::Terminated));
+    assert!(
+        last.reward >= 2.0 - 1e-6,
+        "arrival + completion: {}",
+        last.reward
+    );
+}
+
+#[test]
+fn a_cue_of_the_wrong_length_or_target_is_a_typed_error() {
+    let bad_len = Task::cued(vec![0, 1], vec![0]);
+    let bad_target = Task::cued(vec![0], vec![3]);
+    for t in [bad_len, bad_target] {
+        let err = MultiTarget::new(PointMass::default(), TargetsConfig::default(), vec![t])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cue"), "{err}");
+    }
+}
