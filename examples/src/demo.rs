@@ -307,10 +307,18 @@ type JobResult = Result<(RunResult, Outcome), String>;
 
 const RESULT_FILE: &str = "result.json";
 
+/// Whether `dir/config.toml` holds exactly `config` (parsed, so that a field added later with
+/// its old behavior as the default does not count as a change).
+fn same_config(dir: &Path, config: &Experiment) -> bool {
+    std::fs::read_to_string(dir.join("config.toml"))
+        .ok()
+        .and_then(|text| Experiment::from_toml(&text).ok())
+        .is_some_and(|on_disk| on_disk == *config)
+}
+
 /// A finished result in `dir` for exactly `config`, if there is one.
-fn cached(dir: &Path, config_text: &str) -> Option<RunResult> {
-    let same = std::fs::read_to_string(dir.join("config.toml")).ok()? == config_text;
-    if !same {
+fn cached(dir: &Path, config: &Experiment) -> Option<RunResult> {
+    if !same_config(dir, config) {
         return None;
     }
     serde_json::from_str(&std::fs::read_to_string(dir.join(RESULT_FILE)).ok()?).ok()
@@ -318,14 +326,10 @@ fn cached(dir: &Path, config_text: &str) -> Option<RunResult> {
 
 fn run_job(job: &Job, final_episodes: usize) -> JobResult {
     let started = std::time::Instant::now();
-    let config_text = job.config.to_toml();
-    if let Some(r) = cached(&job.dir, &config_text) {
+    if let Some(r) = cached(&job.dir, &job.config) {
         return Ok((r, Outcome::Reused));
     }
-    let same_config = std::fs::read_to_string(job.dir.join("config.toml"))
-        .ok()
-        .as_deref()
-        == Some(&config_text);
+    let same_config = same_config(&job.dir, &job.config);
     let checkpoint = job.dir.join("checkpoint");
     let resumable = same_config && checkpoint.join("LATEST").exists();
     let mut resumed = None;
@@ -1246,6 +1250,89 @@ mod tests {
                 src.display()
             );
         }
+    }
+
+    /// A preset small enough for a test: every variant and family, a few hundred steps.
+    fn tiny() -> Preset {
+        Preset {
+            name: "tiny",
+            headline_seeds: 2,
+            seeds: 1,
+            train_steps: 200,
+            transfer_steps: 170,
+            tours_steps: 160,
+            curve_episodes: 2,
+            eval_every_episodes: 1,
+            final_episodes: 4,
+            body: BodyKind::PointMass,
+        }
+    }
+
+    fn counts(summary: &str) -> (usize, usize, usize) {
+        let grab = |what: &str| -> usize {
+            let end = summary
+                .find(what)
+                .unwrap_or_else(|| panic!("{what} in {summary}"));
+            let head = &summary[..end];
+            let start = head.trim_end().rfind([' ', '(']).map_or(0, |i| i + 1);
+            head[start..].trim().parse().unwrap()
+        };
+        (
+            grab(" runs trained"),
+            grab(" resumed from a checkpoint"),
+            grab(" reused from an earlier"),
+        )
+    }
+
+    #[test]
+    fn the_experiment_writes_its_tables_and_figures_and_a_rerun_resumes_instead_of_repeating() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let first = run(out, tiny()).unwrap();
+        let (first_jobs, second_jobs) = jobs(out, &tiny());
+        let total = first_jobs.len() + second_jobs.len();
+        assert_eq!(counts(&first), (total, 0, 0), "{first}");
+        assert!(!first.contains("## Failed runs"), "{first}");
+        for c in claims() {
+            assert!(first.contains(c.claim), "the claims table has {}", c.claim);
+        }
+        for f in [
+            "curves_train.png",
+            "curves_mismarked.png",
+            "curves_tours.png",
+            "prior_rollouts_train.png",
+            "prior_rollouts_mismarked.png",
+            "summary.md",
+        ] {
+            assert!(out.join(f).is_file(), "{f}");
+        }
+        // A rerun reuses every finished run and writes the same tables.
+        let second = run(out, tiny()).unwrap();
+        assert_eq!(counts(&second), (0, 0, total), "{second}");
+        let tables = |s: &str| s[s.find("## Claims").unwrap()..].to_string();
+        assert_eq!(tables(&first), tables(&second));
+        // A run that lost its result resumes from its final checkpoint and gives the same
+        // result; one whose configuration changed starts over.
+        let lost = out.join("train/no_prior/seed1");
+        let before = std::fs::read_to_string(lost.join(RESULT_FILE)).unwrap();
+        std::fs::remove_file(lost.join(RESULT_FILE)).unwrap();
+        let changed = out.join("mismarked/no_prior/seed0");
+        let text = std::fs::read_to_string(changed.join("config.toml")).unwrap();
+        std::fs::write(
+            changed.join("config.toml"),
+            text.replace("seed = 100", "seed = 7"),
+        )
+        .unwrap();
+        let third = run(out, tiny()).unwrap();
+        assert_eq!(counts(&third), (1, 1, total - 2), "{third}");
+        let after: RunResult =
+            serde_json::from_str(&std::fs::read_to_string(lost.join(RESULT_FILE)).unwrap())
+                .unwrap();
+        let before: RunResult = serde_json::from_str(&before).unwrap();
+        assert_eq!(after.curve, before.curve);
+        assert_eq!(after.final_success, before.final_success);
+        assert_eq!(after.final_return, before.final_return);
+        assert_eq!(tables(&third), tables(&first));
     }
 
     #[test]

@@ -24,9 +24,9 @@
 //! | item | what |
 //! |---|---|
 //! | [`Env`], [`TimeStep`], [`ActionSpec`] | the interface (dm_env style: `First`/`Mid`/`Last`, termination vs truncation) |
-//! | [`MultiTarget`] with [`PointMass`] or [`TwoLinkArm`] | the tasks: "go to target k", "visit targets in order" |
+//! | [`MultiTarget`] with [`PointMass`] or [`TwoLinkArm`] | the tasks: "go to target k", "visit targets in order", and tasks whose goal group marks another target than the one that pays ([`Task::mismarked`]) |
 //! | [`TaskFamily`], [`TaskSplit`], [`SingleTask`] | a multi-task problem: environments over the training or the held-out tasks (what a trainer takes) |
-//! | [`Suite`], [`SuiteConfig`] | the built-in family: training tasks and held-out transfer tasks |
+//! | [`Suite`], [`SuiteConfig`], [`HeldOutTasks`] | the built-in family: training tasks and held-out transfer tasks (ordered pairs, tours, or a mismarked goal) |
 //! | [`VecEnv`] | `N` environments in lockstep with auto-reset |
 //! | [`render_png`] | trajectories over the arena as a PNG |
 //!
