@@ -289,7 +289,8 @@ struct Job {
     seed: u64,
     config: Experiment,
     split: TaskSplit,
-    /// The checkpoint the prior comes from, and whether the prior stays frozen.
+    /// The checkpoint the prior comes from (in the source training run's folder), and
+    /// whether the prior stays frozen.
     prior_from: Option<PathBuf>,
     frozen: bool,
     dir: PathBuf,
@@ -316,18 +317,50 @@ fn same_config(dir: &Path, config: &Experiment) -> bool {
         .is_some_and(|on_disk| on_disk == *config)
 }
 
-/// A finished result in `dir` for exactly `config`, if there is one.
-fn cached(dir: &Path, config: &Experiment) -> Option<RunResult> {
-    if !same_config(dir, config) {
+/// The training run folder a transfer's prior comes from.
+fn source_dir(job: &Job) -> Option<&Path> {
+    job.prior_from.as_deref().and_then(Path::parent)
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// A finished result of `job` for exactly its configuration, if there is one. A transfer's
+/// result also needs its source training run finished *before* it (a source run redone since
+/// makes the transfer stale).
+fn cached(job: &Job) -> Option<RunResult> {
+    if !same_config(&job.dir, &job.config) {
         return None;
     }
-    serde_json::from_str(&std::fs::read_to_string(dir.join(RESULT_FILE)).ok()?).ok()
+    let own = job.dir.join(RESULT_FILE);
+    if let Some(src) = source_dir(job) {
+        if modified(&src.join(RESULT_FILE))? > modified(&own)? {
+            return None;
+        }
+    }
+    serde_json::from_str(&std::fs::read_to_string(own).ok()?).ok()
 }
 
 fn run_job(job: &Job, final_episodes: usize) -> JobResult {
     let started = std::time::Instant::now();
-    if let Some(r) = cached(&job.dir, &job.config) {
+    if let Some(r) = cached(job) {
         return Ok((r, Outcome::Reused));
+    }
+    if let Some(src) = source_dir(job) {
+        if !src.join(RESULT_FILE).is_file() {
+            return Err(format!(
+                "its prior's training run {} did not finish",
+                src.display()
+            ));
+        }
+    }
+    // A result left from another configuration or an older source must not outlive this run.
+    match std::fs::remove_file(job.dir.join(RESULT_FILE)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!("{}: {e}", job.dir.join(RESULT_FILE).display()));
+        }
+        _ => {}
     }
     let same_config = same_config(&job.dir, &job.config);
     let checkpoint = job.dir.join("checkpoint");
@@ -706,6 +739,10 @@ fn jobs(out: &Path, preset: &Preset) -> (Vec<Job>, Vec<Job>) {
 
 /// Runs the experiment into `out` (resuming what an earlier run of it left there) and
 /// returns the summary text.
+///
+/// # Errors
+/// A folder or file that cannot be written, a plot that cannot be drawn, or a baseline's
+/// environment error. A run that fails is reported in the summary, not as an error.
 pub fn run(out: &Path, preset: Preset) -> Result<String, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let started = std::time::Instant::now();
@@ -1043,15 +1080,25 @@ fn mean_ci(v: &[f64], seed: u64) -> String {
     }
 }
 
-/// The claims table's rows as text (also used by the tests of the verdict rule).
-fn verdict(lo: f64, hi: f64, p: f64) -> &'static str {
-    if lo > 0.0 && p < 0.05 {
+/// The verdict of a claim row from the bootstrap interval `[lo, hi]` of `A - B`, the
+/// one-sided p of `A > B` and the one-sided p of `B > A`: supported when the interval
+/// excludes 0 upwards and `p <= 0.05`, contradicted when it excludes 0 downwards and the
+/// reverse p is `<= 0.05`, else not shown.
+fn verdict(lo: f64, hi: f64, p: f64, reverse_p: f64) -> &'static str {
+    if lo > 0.0 && p <= 0.05 {
         "supported"
-    } else if hi < 0.0 {
+    } else if hi < 0.0 && reverse_p <= 0.05 {
         "contradicted (the opposite holds)"
     } else {
         "not shown"
     }
+}
+
+/// The generator seed of an interval: from the variant, its group and the metric, so that
+/// the same interval is printed wherever it appears.
+fn ci_seed(group: &str, name: &str, metric: Metric) -> u64 {
+    let text = format!("{group}/{name}/{}", metric.label());
+    bprl_agents::checkpoint::fnv1a(text.as_bytes())
 }
 
 fn summary(s: &Summary) -> String {
@@ -1089,11 +1136,11 @@ fn summary(s: &Summary) -> String {
     let _ = writeln!(out, "## Claims\n");
     let _ = writeln!(
         out,
-        "Each row: the claim predicts `A > B` on the metric. Difference = mean(A) - mean(B) with its bootstrap 95% interval; p = one-sided permutation test of the difference of means (exact over all relabelings of the seeds when there are at most 200,000, else 10,000 random ones). Verdict: *supported* when the interval excludes 0 upwards and p < 0.05; *contradicted* when it excludes 0 downwards; else *not shown*. Rows are not corrected for multiple comparisons.\n"
+        "Each row: the claim predicts `A > B` on the metric. Difference = mean(A) - mean(B) with its bootstrap 95% interval; p = one-sided permutation test of the difference of means (exact over all relabelings of the seeds when there are at most 200,000, else 10,000 random ones). In brackets beside p: the smallest p the seeds allow (1 / the number of relabelings). Verdict: *supported* when the interval excludes 0 upwards and p <= 0.05; *contradicted* when it excludes 0 downwards and the reverse one-sided p is <= 0.05; else *not shown*. Rows are not corrected for multiple comparisons. The runs of different variants share seed indices and evaluation start states, but their learning diverges from the first update, so the tests treat them as independent samples.\n"
     );
     let _ = writeln!(
         out,
-        "| claim | family | A vs B | metric | A | B | difference [95% CI] | p | verdict |\n|---|---|---|---|---|---|---|---|---|"
+        "| claim | family | A (seeds) vs B (seeds) | metric | A [95% CI] | B [95% CI] | difference [95% CI] | p (smallest possible) | verdict |\n|---|---|---|---|---|---|---|---|---|"
     );
     for (i, c) in claims().iter().enumerate() {
         let find = |name: &str| s.rows.iter().find(|r| r.group == c.group && r.name == name);
@@ -1114,17 +1161,18 @@ fn summary(s: &Summary) -> String {
         let diff = stats::mean(&va).unwrap_or(0.0) - stats::mean(&vb).unwrap_or(0.0);
         let ci = stats::bootstrap_diff_ci(&va, &vb, 0.95, RESAMPLES, seed);
         let pv = stats::permutation_p(&va, &vb, Alternative::Greater, RESAMPLES, seed);
-        let (ci_text, pv_text, v) = match (ci, pv) {
-            (Some((lo, hi)), Some(pv)) => (
+        let reverse = stats::permutation_p(&vb, &va, Alternative::Greater, RESAMPLES, seed);
+        let (ci_text, pv_text, v) = match (ci, pv, reverse) {
+            (Some((lo, hi)), Some(pv), Some(q)) => (
                 format!("{diff:+.3} [{lo:+.3}, {hi:+.3}]"),
                 format!("{pv:.3}"),
-                verdict(lo, hi, pv),
+                verdict(lo, hi, pv, q),
             ),
             _ => ("n/a".into(), "n/a".into(), "not shown"),
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} ({}) vs {} ({}) | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} ({}) vs {} ({}) | {} | {} | {} | {} | {} ({:.3}) | {} |",
             c.claim,
             c.group,
             c.a,
@@ -1132,15 +1180,16 @@ fn summary(s: &Summary) -> String {
             c.b,
             vb.len(),
             c.metric.label(),
-            mean_ci(&va, seed),
-            mean_ci(&vb, seed + 500),
+            mean_ci(&va, ci_seed(c.group, c.a, c.metric)),
+            mean_ci(&vb, ci_seed(c.group, c.b, c.metric)),
             ci_text,
             pv_text,
+            stats::smallest_exact_p(va.len(), vb.len()),
             v
         );
     }
     let _ = writeln!(out);
-    for (gi, (group, title, e)) in s.groups.iter().enumerate() {
+    for (group, title, e) in s.groups {
         let _ = writeln!(out, "## {title}\n");
         let t = &e.env.targets;
         let tasks = if *group == "train" {
@@ -1162,17 +1211,17 @@ fn summary(s: &Summary) -> String {
             out,
             "| variant or baseline | seeds | final success [95% CI] | success AUC [95% CI] | final return [95% CI] | return AUC [95% CI] |\n|---|---|---|---|---|---|"
         );
-        for (ri, r) in s.rows.iter().filter(|r| r.group == *group).enumerate() {
-            let seed = 10 * gi as u64 + ri as u64;
+        for r in s.rows.iter().filter(|r| r.group == *group) {
+            let cell = |m: Metric| mean_ci(&r.values(m), ci_seed(group, &r.name, m));
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} |",
                 r.name,
                 r.runs.len(),
-                mean_ci(&r.values(Metric::FinalSuccess), seed),
-                mean_ci(&r.values(Metric::Auc), seed + 100),
-                mean_ci(&r.values(Metric::FinalReturn), seed + 200),
-                mean_ci(&r.values(Metric::ReturnAuc), seed + 300)
+                cell(Metric::FinalSuccess),
+                cell(Metric::Auc),
+                cell(Metric::FinalReturn),
+                cell(Metric::ReturnAuc)
             );
         }
         if let Some((_, rows)) = s.baselines.iter().find(|b| b.0 == *group) {
@@ -1217,10 +1266,16 @@ mod tests {
 
     #[test]
     fn verdicts_follow_the_interval_and_p() {
-        assert_eq!(verdict(0.01, 0.2, 0.01), "supported");
-        assert_eq!(verdict(0.01, 0.2, 0.2), "not shown");
-        assert_eq!(verdict(-0.1, 0.2, 0.01), "not shown");
-        assert!(verdict(-0.3, -0.01, 0.99).starts_with("contradicted"));
+        assert_eq!(verdict(0.01, 0.2, 0.01, 0.99), "supported");
+        assert_eq!(verdict(0.01, 0.2, 0.05, 0.99), "supported");
+        assert_eq!(verdict(0.01, 0.2, 0.2, 0.8), "not shown");
+        assert_eq!(verdict(-0.1, 0.2, 0.01, 0.99), "not shown");
+        assert!(verdict(-0.3, -0.01, 0.99, 0.01).starts_with("contradicted"));
+        assert_eq!(
+            verdict(-0.3, -0.01, 0.9, 0.1),
+            "not shown",
+            "a narrow interval alone does not contradict"
+        );
     }
 
     #[test]
@@ -1333,6 +1388,18 @@ mod tests {
         assert_eq!(after.final_success, before.final_success);
         assert_eq!(after.final_return, before.final_return);
         assert_eq!(tables(&third), tables(&first));
+        // A source training run finished again (here: its result rewritten) makes the
+        // transfers from its prior stale: the three of seed 0 (mismarked frozen and
+        // learning, tours frozen) run again, the same runs giving the same tables.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let src = out
+            .join("train/flat_prior_asymmetric/seed0")
+            .join(RESULT_FILE);
+        let text = std::fs::read_to_string(&src).unwrap();
+        std::fs::write(&src, text).unwrap();
+        let fourth = run(out, tiny()).unwrap();
+        assert_eq!(counts(&fourth), (3, 0, total - 3), "{fourth}");
+        assert_eq!(tables(&fourth), tables(&first));
     }
 
     #[test]

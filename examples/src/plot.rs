@@ -76,6 +76,9 @@ pub fn curves(
 
 /// Draws the series (mean line and a band of `spread` over seeds) to a PNG, written
 /// atomically; the legend says what the band is.
+///
+/// # Errors
+/// A drawing or file error, as text.
 pub fn curves_with(
     path: &Path,
     title: &str,

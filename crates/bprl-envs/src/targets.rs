@@ -44,6 +44,8 @@ impl Task {
     /// The held-out "mismarked goal" tasks of `k` targets: the goal marks target `i`, the
     /// reward is for target `(i + shift) mod k`, one task per `i` (`shift` in `1..k`).
     /// Training never pairs a mark with another target, so the goal group's meaning differs.
+    /// (For `k = 1`, or `shift` a multiple of `k`, the cue is the target: nothing is
+    /// mismarked.)
     pub fn mismarked(k: usize, shift: usize) -> Vec<Self> {
         (0..k)
             .map(|i| Self::cued(vec![(i + shift) % k], vec![i]))

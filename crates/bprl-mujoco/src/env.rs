@@ -235,12 +235,22 @@ impl GoToTarget {
     /// Index into `targets` of the target that counts now: the first unsatisfied predicate's
     /// (the last one's when all hold).
     pub fn current_target(&self) -> usize {
-        let i = self
-            .satisfied
+        self.task.order[self.leg()]
+    }
+
+    /// Index into `targets` of the target the `task` group marks now: the task's cue for the
+    /// current leg ([`Task::cue`]; the same as [`GoToTarget::current_target`] unless the task
+    /// marks another target than the one that counts).
+    pub fn cued_target(&self) -> usize {
+        self.task.cue[self.leg()]
+    }
+
+    /// The leg under way: the first unsatisfied predicate (the last one when all hold).
+    fn leg(&self) -> usize {
+        self.satisfied
             .iter()
             .position(|s| !s)
-            .unwrap_or(self.task.order.len() - 1);
-        self.task.order[i]
+            .unwrap_or(self.task.order.len() - 1)
     }
 
     fn observation(&self) -> Vec<Vec<f32>> {
@@ -257,7 +267,7 @@ impl GoToTarget {
             })
             .collect();
         let mut task = vec![0.0; self.config.num_targets];
-        task[self.current_target()] = 1.0;
+        task[self.cued_target()] = 1.0;
         vec![proprio, targets, task]
     }
 
