@@ -364,7 +364,17 @@ fn run_job(job: &Job, final_episodes: usize) -> JobResult {
     }
     let same_config = same_config(&job.dir, &job.config);
     let checkpoint = job.dir.join("checkpoint");
-    let resumable = same_config && checkpoint.join("LATEST").exists();
+    // A transfer's checkpoint from before its source run last finished holds the old prior.
+    let stale = source_dir(job).is_some_and(|src| {
+        match (
+            modified(&src.join(RESULT_FILE)),
+            modified(&checkpoint.join("LATEST")),
+        ) {
+            (Some(source), Some(own)) => source > own,
+            _ => true,
+        }
+    });
+    let resumable = same_config && !stale && checkpoint.join("LATEST").exists();
     let mut resumed = None;
     if resumable {
         let run = RunDir::open(&job.dir, Start::Resume)?;
@@ -1094,6 +1104,15 @@ fn verdict(lo: f64, hi: f64, p: f64, reverse_p: f64) -> &'static str {
     }
 }
 
+/// A p-value as text: three decimals, or two significant digits below 0.001.
+fn p_text(p: f64) -> String {
+    if p < 0.001 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.3}")
+    }
+}
+
 /// The generator seed of an interval: from the variant, its group and the metric, so that
 /// the same interval is printed wherever it appears.
 fn ci_seed(group: &str, name: &str, metric: Metric) -> u64 {
@@ -1110,9 +1129,15 @@ fn summary(s: &Summary) -> String {
         p.name
     );
     let [ran, resumed, reused] = s.outcomes;
+    let run_seconds: f64 = s
+        .rows
+        .iter()
+        .flat_map(|r| &r.runs)
+        .map(|r| r.wall_seconds)
+        .sum();
     let _ = writeln!(
         out,
-        "Preset `{}`: {} seeds for the headline variants (no prior, the two flat learned priors and their transfers), {} for every other. Multi-task training: {} environment steps; transfer: {} (mismarked goal), {} (tours). Body: {:?}. Wall time of this invocation: {:.0} s ({ran} runs trained, {resumed} resumed from a checkpoint, {reused} reused from an earlier invocation).\n",
+        "Preset `{}`: {} seeds for the headline variants (no prior, the two flat learned priors and their transfers), {} for every other. Multi-task training: {} environment steps; transfer: {} (mismarked goal), {} (tours). Body: {:?}. Wall time of this invocation: {:.0} s ({ran} runs trained, {resumed} resumed from a checkpoint, {reused} reused from an earlier invocation); the runs' own wall times add up to {run_seconds:.0} s (the runs go in parallel, one per core, at most 4).\n",
         p.name,
         p.headline_seeds,
         p.seeds,
@@ -1165,14 +1190,14 @@ fn summary(s: &Summary) -> String {
         let (ci_text, pv_text, v) = match (ci, pv, reverse) {
             (Some((lo, hi)), Some(pv), Some(q)) => (
                 format!("{diff:+.3} [{lo:+.3}, {hi:+.3}]"),
-                format!("{pv:.3}"),
+                p_text(pv),
                 verdict(lo, hi, pv, q),
             ),
             _ => ("n/a".into(), "n/a".into(), "not shown"),
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} ({}) vs {} ({}) | {} | {} | {} | {} | {} ({:.3}) | {} |",
+            "| {} | {} | {} ({}) vs {} ({}) | {} | {} | {} | {} | {} ({}) | {} |",
             c.claim,
             c.group,
             c.a,
@@ -1184,7 +1209,7 @@ fn summary(s: &Summary) -> String {
             mean_ci(&vb, ci_seed(c.group, c.b, c.metric)),
             ci_text,
             pv_text,
-            stats::smallest_exact_p(va.len(), vb.len()),
+            p_text(stats::smallest_exact_p(va.len(), vb.len())),
             v
         );
     }
