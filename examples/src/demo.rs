@@ -334,10 +334,10 @@ fn cached(job: &Job) -> Option<RunResult> {
         return None;
     }
     let own = job.dir.join(RESULT_FILE);
-    if let Some(src) = source_dir(job) {
-        if modified(&src.join(RESULT_FILE))? > modified(&own)? {
-            return None;
-        }
+    if let Some(src) = source_dir(job)
+        && modified(&src.join(RESULT_FILE))? > modified(&own)?
+    {
+        return None;
     }
     serde_json::from_str(&std::fs::read_to_string(own).ok()?).ok()
 }
@@ -347,13 +347,13 @@ fn run_job(job: &Job, final_episodes: usize) -> JobResult {
     if let Some(r) = cached(job) {
         return Ok((r, Outcome::Reused));
     }
-    if let Some(src) = source_dir(job) {
-        if !src.join(RESULT_FILE).is_file() {
-            return Err(format!(
-                "its prior's training run {} did not finish",
-                src.display()
-            ));
-        }
+    if let Some(src) = source_dir(job)
+        && !src.join(RESULT_FILE).is_file()
+    {
+        return Err(format!(
+            "its prior's training run {} did not finish",
+            src.display()
+        ));
     }
     // A result left from another configuration or an older source must not outlive this run.
     match std::fs::remove_file(job.dir.join(RESULT_FILE)) {
