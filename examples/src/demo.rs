@@ -326,13 +326,10 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// A finished result of `job` for exactly its configuration, if there is one. A transfer's
-/// result also needs its source training run finished *before* it (a source run redone since
-/// makes the transfer stale).
+/// A finished result of `job`, given that its folder holds its configuration, if there is
+/// one. A transfer's result also needs its source training run finished *before* it (a
+/// source run redone since makes the transfer stale).
 fn cached(job: &Job) -> Option<RunResult> {
-    if !same_config(&job.dir, &job.config) {
-        return None;
-    }
     let own = job.dir.join(RESULT_FILE);
     if let Some(src) = source_dir(job)
         && modified(&src.join(RESULT_FILE))? > modified(&own)?
@@ -344,7 +341,8 @@ fn cached(job: &Job) -> Option<RunResult> {
 
 fn run_job(job: &Job, final_episodes: usize) -> JobResult {
     let started = std::time::Instant::now();
-    if let Some(r) = cached(job) {
+    let same_config = same_config(&job.dir, &job.config);
+    if let Some(r) = same_config.then(|| cached(job)).flatten() {
         return Ok((r, Outcome::Reused));
     }
     if let Some(src) = source_dir(job)
@@ -362,7 +360,6 @@ fn run_job(job: &Job, final_episodes: usize) -> JobResult {
         }
         _ => {}
     }
-    let same_config = same_config(&job.dir, &job.config);
     let checkpoint = job.dir.join("checkpoint");
     // A transfer's checkpoint from before its source run last finished holds the old prior.
     let stale = source_dir(job).is_some_and(|src| {
