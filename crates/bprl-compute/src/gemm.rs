@@ -146,6 +146,109 @@ fn gemm_impl<F: Element>(
     general_mat_mul(F::one(), a, b, beta, c);
 }
 
+/// `C += A B` **continuing** each entry's running sum: `c_ij = fma(a_{i,k-1}, b_{k-1,j}, ...
+/// fma(a_{i0}, b_{0j}, c_ij))`, over `p = 0..k` in order, on the process-wide path.
+///
+/// On the paths whose products are one running fused multiply-add per entry from zero
+/// ([`continues_chain`]: `f32` on `avx2` and `avx512`), a `C` that holds `X W_x` from
+/// [`gemm()`] becomes, bit for bit, what [`gemm()`] gives for `[X, A]` times `[W_x; B]` (the
+/// concatenated depth). This lets a first layer compute the product of an input prefix shared
+/// by many rows once, and continue each row with its own part. On the other paths it is
+/// `ndarray`'s `C = A B + C` (the same sum, rounded otherwise).
+///
+/// # Panics
+/// If the shapes do not agree (as [`gemm()`]).
+pub fn gemm_continue<F: Element>(
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+) {
+    gemm_continue_on(Kernel::selected(), a, b, c);
+}
+
+/// [`gemm_continue`] on the path `kernel` (for tests that compare paths).
+///
+/// # Panics
+/// As [`gemm()`].
+pub fn gemm_continue_on<F: Element>(
+    kernel: Kernel,
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+) {
+    let (m, k) = a.dim();
+    assert!(
+        b.nrows() == k && c.dim() == (m, b.ncols()),
+        "gemm_continue shapes: A {:?}, B {:?}, C {:?}",
+        a.shape(),
+        b.shape(),
+        c.shape()
+    );
+    #[cfg(target_arch = "x86_64")]
+    match kernel.isa() {
+        // SAFETY: the processor has AVX2 and FMA: `kernel` is an `Isa::Avx2` `Kernel`, and
+        // `Kernel::new`, the only way to make one, checks the processor.
+        Isa::Avx2 => return unsafe { continue_avx2(a, b, c) },
+        // SAFETY: the processor has the x86-64-v4 set: `kernel` is an `Isa::Avx512` `Kernel`,
+        // checked by `Kernel::new`.
+        Isa::Avx512 => return unsafe { continue_avx512(a, b, c) },
+        _ => {}
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = kernel; // One path only.
+    general_mat_mul(F::one(), a, b, F::one(), c);
+}
+
+/// Whether [`gemm_continue_on`] on `kernel` continues [`gemm_on`]'s sums exactly for `F` (see
+/// [`gemm_continue`]): `f32` on the `avx2` and `avx512` paths.
+pub fn continues_chain<F: Element>(kernel: Kernel) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
+            && matches!(kernel.isa(), Isa::Avx2 | Isa::Avx512)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = kernel;
+        false
+    }
+}
+
+/// The continued sum, row by row: `c_i += a_ik b_k` for `k` in order, each step one fused
+/// multiply-add per entry (the row loop vectorizes; the order per entry is fixed).
+#[inline(always)]
+fn continue_rows<F: Element>(
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+) {
+    for (mut c_row, a_row) in c.rows_mut().into_iter().zip(a.rows()) {
+        for (&a_ik, b_row) in a_row.iter().zip(b.rows()) {
+            c_row.zip_mut_with(&b_row, |c, &b| *c = a_ik.mul_add(b, *c));
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn continue_avx2<F: Element>(
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+) {
+    continue_rows(a, b, c);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+fn continue_avx512<F: Element>(
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+) {
+    continue_rows(a, b, c);
+}
+
 /// The largest depth `k` the `avx512` path gives to the `gemm` crate. Up to this depth the
 /// crate sums over `k` in one block on every processor (its depth block is
 /// `max(512, cache-derived).min(k)`, gemm-common 0.19 `cache::kernel_params`), with one running

@@ -1,7 +1,9 @@
 //! The matrix product against an f64 product, on every path this processor has.
 
 use crate::common::{config, max_abs_diff, rng, uniform, uniform32};
-use bprl_compute::gemm::{gemm, gemm_on, uses_gemm_crate};
+use bprl_compute::gemm::{
+    continues_chain, gemm, gemm_continue, gemm_continue_on, gemm_on, uses_gemm_crate,
+};
 use bprl_compute::{Isa, Kernel};
 use ndarray::{Array2, s};
 use proptest::prelude::*;
@@ -108,6 +110,98 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(48))]
+
+    /// `gemm_continue` is `C + A B` (against an f64 product) on every path, for plain and
+    /// transposed operands.
+    #[test]
+    fn gemm_continue_adds_the_product(
+        seed in 0u64..1000, m in 1usize..300, k in 1usize..40, n in 1usize..90, ta in any::<bool>(),
+    ) {
+        let mut rng = rng(seed);
+        let a_store = if ta { uniform32(k, m, &mut rng) } else { uniform32(m, k, &mut rng) };
+        let a = if ta { a_store.t() } else { a_store.view() };
+        let b = uniform32(k, n, &mut rng);
+        let c_init = uniform32(m, n, &mut rng);
+        let expect = a.mapv(f64::from).dot(&b.mapv(f64::from)) + c_init.mapv(f64::from);
+        for kernel in Kernel::available() {
+            let mut c = c_init.clone();
+            gemm_continue_on(kernel, &a, &b.view(), &mut c.view_mut());
+            let err = max_abs_diff(&c.mapv(f64::from), &expect);
+            prop_assert!(err < 1e-6 * k as f64 + 1e-6, "{}: error {}", kernel, err);
+        }
+    }
+
+    /// Where `continues_chain` holds, `gemm(X, W_x)` then `gemm_continue(A, B)` has exactly
+    /// the bits of `gemm([X, A], [W_x; B])`, also where the whole product goes to the `gemm`
+    /// crate (a depth of 100 to 512 with large sides): the claim that lets a first layer share
+    /// the product of a common input prefix without changing any number.
+    #[test]
+    fn gemm_continue_extends_the_sum_bit_for_bit(
+        seed in 0u64..1000, m in 1usize..300, p in 1usize..80, e in 1usize..20, n in 1usize..260,
+        large in any::<bool>(),
+    ) {
+        let (m, p, n) = if large { (128 + m, 100 + p, 64 + n) } else { (m, p, n) };
+        let mut rng = rng(seed);
+        let x = uniform32(m, p + e, &mut rng);
+        let w = uniform32(p + e, n, &mut rng);
+        for kernel in Kernel::available() {
+            let mut whole = Array2::zeros((m, n));
+            gemm_on(kernel, &x.view(), &w.view(), &mut whole.view_mut(), false);
+            let mut split = Array2::zeros((m, n));
+            gemm_on(kernel, &x.slice(s![.., ..p]), &w.slice(s![..p, ..]), &mut split.view_mut(), false);
+            gemm_continue_on(kernel, &x.slice(s![.., p..]), &w.slice(s![p.., ..]), &mut split.view_mut());
+            if continues_chain::<f32>(kernel) {
+                prop_assert!(same_bits(&whole.view(), &split.view()), "{}: {}x({}+{})x{}", kernel, m, p, e, n);
+            } else {
+                let err = max_abs_diff(&whole.mapv(f64::from), &split.mapv(f64::from));
+                prop_assert!(err < 1e-5, "{}: error {}", kernel, err);
+            }
+        }
+    }
+}
+
+/// The low level's first layer at the benchmark sizes (a 256-row tile, 55 observation floats,
+/// an 8-float latent, 200 units): split and whole products agree bit for bit on the paths that
+/// continue the sum, and the portable path does not claim to.
+#[test]
+fn gemm_continue_on_the_low_level_tile() {
+    let mut rng = rng(5);
+    let x = uniform32(256, 63, &mut rng);
+    let w = uniform32(63, 200, &mut rng);
+    for kernel in Kernel::available() {
+        let mut whole = Array2::zeros((256, 200));
+        gemm_on(kernel, &x.view(), &w.view(), &mut whole.view_mut(), false);
+        let mut split = Array2::zeros((256, 200));
+        gemm_on(
+            kernel,
+            &x.slice(s![.., ..55]),
+            &w.slice(s![..55, ..]),
+            &mut split.view_mut(),
+            false,
+        );
+        gemm_continue_on(
+            kernel,
+            &x.slice(s![.., 55..]),
+            &w.slice(s![55.., ..]),
+            &mut split.view_mut(),
+        );
+        if continues_chain::<f32>(kernel) {
+            assert!(same_bits(&whole.view(), &split.view()), "{kernel}");
+        }
+    }
+    assert!(!continues_chain::<f32>(Kernel::PORTABLE));
+    assert!(!continues_chain::<f64>(Kernel::selected()));
+    // The process-wide entry point is the selected path's.
+    let (a, b) = (uniform32(7, 3, &mut rng), uniform32(3, 5, &mut rng));
+    let (mut c1, mut c2) = (uniform32(7, 5, &mut rng), Array2::zeros((7, 5)));
+    c2.assign(&c1);
+    gemm_continue(&a.view(), &b.view(), &mut c1.view_mut());
+    gemm_continue_on(Kernel::selected(), &a.view(), &b.view(), &mut c2.view_mut());
+    assert!(same_bits(&c1.view(), &c2.view()));
+}
+
 /// The learner's own tile products (`bprl bench kernels`): `avx512`, with the `gemm` crate
 /// where it takes them, gives the `avx2` path's bits.
 #[test]
@@ -186,5 +280,51 @@ fn empty_products() {
         assert!(c.iter().all(|&v| v == 1.0), "{kernel}");
         gemm_on(kernel, &a.view(), &b.view(), &mut c.view_mut(), false);
         assert!(c.iter().all(|&v| v == 0.0), "{kernel}");
+    }
+}
+
+/// The policy heads' tile products (a 256-row tile of 100 or 128 units times an 8- or 2-column
+/// head; the weight gradients `H^T D`, accumulated; the input gradients `D W^T`): every path
+/// gives `ndarray`'s (`matrixmultiply`'s) bits, the product the heads took before they moved
+/// onto `gemm`, so that move changed no number (Algorithm 1's results included).
+#[test]
+fn head_products_have_the_bits_of_ndarray() {
+    let mut rng = rng(17);
+    // (m, k, n, A transposed, B transposed, accumulate)
+    let shapes = [
+        (256, 100, 8, false, false, false),
+        (100, 256, 8, true, false, true),
+        (256, 8, 100, false, true, false),
+        (256, 8, 100, false, true, true),
+        (37, 100, 8, false, false, false),
+        (256, 128, 2, false, false, false),
+        (128, 256, 2, true, false, true),
+        (256, 2, 128, false, true, true),
+    ];
+    for (m, k, n, ta, tb, acc) in shapes {
+        let a_store = if ta {
+            uniform32(k, m, &mut rng)
+        } else {
+            uniform32(m, k, &mut rng)
+        };
+        let b_store = if tb {
+            uniform32(n, k, &mut rng)
+        } else {
+            uniform32(k, n, &mut rng)
+        };
+        let a = if ta { a_store.t() } else { a_store.view() };
+        let b = if tb { b_store.t() } else { b_store.view() };
+        let c_init = uniform32(m, n, &mut rng);
+        let mut reference = c_init.clone();
+        let beta = if acc { 1.0 } else { 0.0 };
+        ndarray::linalg::general_mat_mul(1.0, &a, &b, beta, &mut reference);
+        for kernel in Kernel::available() {
+            let mut c = c_init.clone();
+            gemm_on(kernel, &a, &b, &mut c.view_mut(), acc);
+            assert!(
+                same_bits(&c.view(), &reference.view()),
+                "{kernel}: {m}x{k}x{n}"
+            );
+        }
     }
 }

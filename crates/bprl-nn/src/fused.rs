@@ -15,6 +15,11 @@
 //! - rows whose inputs share a prefix ([`TileInput::Shared`]: a critic's observation, repeated
 //!   for each of `S` action samples) compute the first layer's product for that prefix once per
 //!   distinct row, not once per sample;
+//! - rows whose first-layer product over an input prefix is already known
+//!   ([`TileInput::Prefixed`], from [`Mlp::prefix_product`]: a low level's observation, shared
+//!   by the `S` latents sampled for it) continue that product with their own part
+//!   ([`bprl_compute::gemm::gemm_continue`]), which on the `f32` SIMD paths gives exactly the
+//!   bits of the whole product;
 //! - the products and row passes run on the instruction-set path chosen once per process
 //!   ([`bprl_compute::cpu`]: AVX-512 or AVX2/FMA where the processor has it, `BPRL_KERNEL` to force one).
 //!
@@ -27,7 +32,7 @@
 use crate::error::{NnError, Result};
 use crate::mlp::Mlp;
 use crate::scalar::Scalar;
-use bprl_compute::gemm::gemm;
+use bprl_compute::gemm::{gemm, gemm_continue};
 use bprl_compute::rows::{
     NormBack, NormRows, RowsBackward, RowsForward, rows_backward, rows_forward,
 };
@@ -47,6 +52,21 @@ pub enum TileInput<'a, F> {
         /// `[r, in - p]`, the rest of each row.
         extra: ArrayView2<'a, F>,
     },
+    /// Rows `[x[i], extra[i]]` whose first-layer product over the prefix is known:
+    /// `prefix[i] = x[i] W_x` ([`Mlp::prefix_product`], with `W_x` the first `p` rows of the
+    /// first layer's weight). The forward pass continues each entry's sum with `extra[i]`
+    /// ([`bprl_compute::gemm::gemm_continue`]); on the paths where that continuation is exact
+    /// ([`bprl_compute::gemm::continues_chain`]) the tile has the bits of [`TileInput::Rows`]
+    /// on the whole rows, and so has the backward pass, which takes `x` for the weight
+    /// gradient and returns the input gradient of `extra` only.
+    Prefixed {
+        /// `[r, width_0]`, each row's `x W_x`.
+        prefix: ArrayView2<'a, F>,
+        /// `[r, p]`, each row's prefix `x`.
+        x: ArrayView2<'a, F>,
+        /// `[r, in - p]`, the rest of each row.
+        extra: ArrayView2<'a, F>,
+    },
 }
 
 impl<F> TileInput<'_, F> {
@@ -54,7 +74,7 @@ impl<F> TileInput<'_, F> {
     pub fn rows(&self) -> usize {
         match self {
             TileInput::Rows(x) => x.nrows(),
-            TileInput::Shared { extra, .. } => extra.nrows(),
+            TileInput::Shared { extra, .. } | TileInput::Prefixed { extra, .. } => extra.nrows(),
         }
     }
 
@@ -63,6 +83,7 @@ impl<F> TileInput<'_, F> {
         match self {
             TileInput::Rows(x) => x.ncols(),
             TileInput::Shared { shared, extra } => shared.ncols() + extra.ncols(),
+            TileInput::Prefixed { x, extra, .. } => x.ncols() + extra.ncols(),
         }
     }
 }
@@ -186,7 +207,41 @@ impl<F: Scalar> Mlp<F> {
                 });
             }
         }
+        if let TileInput::Prefixed { prefix, x, extra } = input {
+            let w0 = self.layers.first().map_or(0, |l| l.linear.output_dim());
+            if prefix.dim() != (r, w0) || x.nrows() != r {
+                return Err(NnError::Shape {
+                    what: "prefixed tile input (prefix [rows, first width], x [rows, p])",
+                    expected: vec![extra.nrows(), w0, r],
+                    actual: vec![prefix.nrows(), prefix.ncols(), x.nrows()],
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// The first layer's product over an input prefix, `x W_x` (`x: [n, p]`, `W_x` the first
+    /// `p` rows of the first layer's weight), for [`TileInput::Prefixed`] rows that share it.
+    ///
+    /// # Errors
+    /// [`NnError::Shape`] if the network has no layer or `p` is wider than its input;
+    /// [`NnError::NonFinite`] for a non-finite `x`.
+    pub fn prefix_product(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
+        let (n, p) = x.dim();
+        let Some(first) = self.layers.first().filter(|_| p <= self.input_dim()) else {
+            return Err(NnError::Shape {
+                what: "prefix (at most the first layer's input width)",
+                expected: vec![n, self.input_dim()],
+                actual: vec![n, p],
+            });
+        };
+        if let Some(index) = x.iter().position(|v| !v.is_finite()) {
+            return Err(NnError::NonFinite { what: "x", index });
+        }
+        let w = &first.linear.weight;
+        let mut out = Array2::zeros((n, w.ncols()));
+        gemm(&x, &w.rows_to(p), &mut out.view_mut(), false);
+        Ok(out)
     }
 
     /// Forward pass of one tile; the output is [`MlpTile::output`]. Same values as
@@ -224,6 +279,11 @@ impl<F: Scalar> Mlp<F> {
                     &mut tile.work[0].rows_to_mut(r),
                     false,
                 );
+            }
+            TileInput::Prefixed { prefix, x, extra } => {
+                let mut work = tile.work[0].rows_to_mut(r);
+                work.assign(prefix);
+                gemm_continue(extra, &w0.rows_from(x.ncols()), &mut work);
             }
         }
         for (i, layer) in self.layers.iter().enumerate() {
@@ -268,7 +328,8 @@ impl<F: Scalar> Mlp<F> {
     /// Backward pass of the last forward tile, from the `dL/d(output)` the caller wrote into
     /// [`MlpTile::output_grad_mut`]: accumulates parameter gradients into `grad` (if given) and
     /// writes the input gradient into `d_input` (if given): `[r, in]` for
-    /// [`TileInput::Rows`], `[r, in - p]` (the `extra` part only) for [`TileInput::Shared`].
+    /// [`TileInput::Rows`], `[r, in - p]` (the `extra` part only) for [`TileInput::Shared`] and
+    /// [`TileInput::Prefixed`].
     /// Same values as [`Mlp::backward`].
     ///
     /// # Errors
@@ -362,6 +423,19 @@ impl<F: Scalar> Mlp<F> {
                         acc += &row;
                     }
                     gemm(&shared.t(), &sums.view(), &mut g.rows_to_mut(p), true);
+                    gemm(&extra.t(), &d0, &mut g.rows_from_mut(p), true);
+                }
+                if let Some(mut dx) = d_input {
+                    check_d_input(&dx, r, extra.ncols())?;
+                    gemm(&d0, &first.linear.weight.rows_from(p).t(), &mut dx, false);
+                }
+            }
+            TileInput::Prefixed { x, extra, .. } => {
+                let p = x.ncols();
+                // Each entry of a product is its own sum over rows (or units), so the two
+                // halves have the bits of the whole rows' products.
+                if let Some(g) = g0 {
+                    gemm(&x.t(), &d0, &mut g.rows_to_mut(p), true);
                     gemm(&extra.t(), &d0, &mut g.rows_from_mut(p), true);
                 }
                 if let Some(mut dx) = d_input {

@@ -21,7 +21,7 @@ fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-fn net(kind: u8, input: usize, sizes: &[usize], rng: &mut StdRng) -> Mlp<f64> {
+fn net<F: Scalar>(kind: u8, input: usize, sizes: &[usize], rng: &mut StdRng) -> Mlp<F> {
     let act = [
         Activation::Tanh,
         Activation::Elu,
@@ -35,8 +35,8 @@ fn net(kind: u8, input: usize, sizes: &[usize], rng: &mut StdRng) -> Mlp<f64> {
         let mut m = Mlp::layer_norm_mlp(input, sizes, true, rng);
         // Non-trivial LayerNorm parameters.
         if let Some(ln) = m.layers[0].norm.as_mut() {
-            ln.scale.mapv_inplace(|v| v + 0.3);
-            ln.offset.fill(0.1);
+            ln.scale.mapv_inplace(|v| v + F::c(0.3));
+            ln.offset.fill(F::c(0.1));
         }
         m
     }
@@ -82,6 +82,49 @@ fn plain_vs_shared_tile<F: Scalar>(
             flat(dx_plain.slice_axis(Axis(1), (p..).into())),
             flat(dx.view()),
         ),
+    ]
+}
+
+/// Tile passes on whole rows and on the same rows with a known prefix product
+/// ([`Mlp::prefix_product`] of `x`, one row each), as raw values:
+/// `[(whole rows, prefixed)]` for the output, the parameter gradient and the `extra` input
+/// gradient.
+fn rows_vs_prefixed_tile<F: Scalar>(
+    m: &Mlp<F>,
+    x: &Array2<F>,
+    extra: &Array2<F>,
+    dy: &Array2<F>,
+) -> [(Vec<F>, Vec<F>); 3] {
+    let (r, p) = x.dim();
+    let full = concatenate(Axis(1), &[x.view(), extra.view()]).unwrap();
+    let pass = |input: &TileInput<'_, F>, dx_cols: usize| {
+        let mut tile = MlpTile::new(m, r);
+        m.forward_tile(&mut tile, input).unwrap();
+        let out: Vec<F> = tile.output().iter().copied().collect();
+        tile.output_grad_mut().assign(dy);
+        let mut g = m.zeros_like();
+        let mut dx = Array2::zeros((r, dx_cols));
+        m.backward_tile(&mut tile, input, Some(&mut g), Some(dx.view_mut()))
+            .unwrap();
+        (out, g.flatten(), dx)
+    };
+    let (out_w, g_w, dx_w) = pass(&TileInput::Rows(full.view()), full.ncols());
+    let prefix = m.prefix_product(x.view()).unwrap();
+    let prefixed = TileInput::Prefixed {
+        prefix: prefix.view(),
+        x: x.view(),
+        extra: extra.view(),
+    };
+    let (out_p, g_p, dx_p) = pass(&prefixed, extra.ncols());
+    let dx_w: Vec<F> = dx_w
+        .slice_axis(Axis(1), (p..).into())
+        .iter()
+        .copied()
+        .collect();
+    [
+        (out_w, out_p),
+        (g_w, g_p),
+        (dx_w, dx_p.iter().copied().collect()),
     ]
 }
 
@@ -143,6 +186,38 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config())]
+
+    /// Known prefix products: the tile passes equal the whole rows' tile passes, to rounding
+    /// in f64 and **bit for bit** in f32 on the paths whose products continue exactly
+    /// (`gemm::continues_chain`: AVX2 and AVX-512), for every activation and LayerNorm.
+    #[test]
+    fn tile_prefixed_matches_whole_rows(
+        seed in 0u64..1000, kind in 0u8..7, r in 1usize..40,
+        p in 1usize..70, e in 1usize..10, h1 in 1usize..40,
+    ) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let m = net::<f64>(kind, p + e, &[h1, 5], &mut StdRng::seed_from_u64(seed));
+        let (x, extra, dy) = (randn(r, p, &mut rng), randn(r, e, &mut rng), randn(r, 5, &mut rng));
+        for (whole, prefixed) in rows_vs_prefixed_tile(&m, &x, &extra, &dy) {
+            prop_assert!(max_abs_diff(&whole, &prefixed) < 1e-10);
+        }
+        let m32 = net::<f32>(kind, p + e, &[h1, 5], &mut StdRng::seed_from_u64(seed));
+        let f32s = |a: &Array2<f64>| a.mapv(|v| v as f32);
+        let exact = bprl_nn::gemm::continues_chain::<f32>(bprl_compute::Kernel::selected());
+        for (whole, prefixed) in rows_vs_prefixed_tile(&m32, &f32s(&x), &f32s(&extra), &f32s(&dy)) {
+            if exact {
+                prop_assert!(whole.iter().zip(&prefixed).all(|(a, b)| a.to_bits() == b.to_bits()));
+            } else {
+                let (w, q): (Vec<f64>, Vec<f64>) =
+                    whole.iter().zip(&prefixed).map(|(&a, &b)| (f64::from(a), f64::from(b))).unzip();
+                prop_assert!(max_abs_diff(&w, &q) < 1e-3);
+            }
+        }
+    }
+}
+
 /// Misuse is a typed error, not a panic: too many rows, a tile made for another network,
 /// shared rows that do not divide the rows, a wrong `d_input`.
 #[test]
@@ -168,6 +243,16 @@ fn tile_shape_errors() {
         extra: extra.view(),
     };
     assert!(m.forward_tile(&mut tile, &bad).is_err());
+    // A prefix product of the wrong shape, a prefix wider than the input.
+    let x2 = randn(3, 2, &mut rng);
+    let prefix = m.prefix_product(x2.view()).unwrap();
+    let short = TileInput::Prefixed {
+        prefix: prefix.slice_axis(Axis(0), (..2).into()),
+        x: x2.view(),
+        extra: extra.view(),
+    };
+    assert!(m.forward_tile(&mut tile, &short).is_err());
+    assert!(m.prefix_product(randn(2, 5, &mut rng).view()).is_err());
     let x = randn(3, 4, &mut rng);
     let input = TileInput::Rows(x.view());
     m.forward_tile(&mut tile, &input).unwrap();

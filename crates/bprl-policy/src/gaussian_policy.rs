@@ -4,6 +4,7 @@ use crate::Float;
 use crate::error::{PolicyError, Result, check_finite, check_shape};
 use crate::head::{GaussianHead, HeadCache};
 use crate::obs::Selection;
+use crate::policy_batched::BatchInput;
 use bprl_distributions::DiagGaussian;
 use bprl_nn::{Mlp, MlpCache, Parameters, TileCache, join};
 use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, concatenate};
@@ -62,6 +63,13 @@ enum ForwardCache<F: Float> {
         input: Array2<F>,
         /// The forward pass's own tiles (when none were lent), for the backward pass.
         tiles: Option<TileCache<F>>,
+    },
+    /// `S` chains per observation ([`GaussianPolicy::forward_chains_with`]): the selected
+    /// observations, their first-layer products, and the chains' extra inputs.
+    Chains {
+        x: Array2<F>,
+        prefix: Array2<F>,
+        extra: Array2<F>,
     },
 }
 
@@ -167,6 +175,69 @@ impl<F: Float> GaussianPolicy<F> {
         self.forward_input_in(Some(tiles), input.view())
     }
 
+    /// Forward pass on `S` chains per observation: chain `s n + j` (sample-major, as
+    /// [`crate::HierarchicalSample`]) reads the observation `obs[j]` and its own extra input
+    /// `extra[s n + j]` (a low level's latent), for `obs: [n, .]` and `extra: [S n, extra]`.
+    ///
+    /// The same values as [`GaussianPolicy::forward_with`] on `S` stacked copies of `obs`;
+    /// from [`BATCHED_ROWS`] chains on, the first layer's product of the observation part is
+    /// computed once per observation and continued with each chain's extra input, which on
+    /// the `f32` SIMD paths gives exactly the stacked copies' bits
+    /// ([`bprl_nn::gemm::continues_chain`]) without assembling them. Pass the result to
+    /// [`GaussianPolicy::backward_extra_with`].
+    ///
+    /// # Errors
+    /// A network without extra inputs, `extra` of the wrong width or with rows that are not a
+    /// positive multiple of the observations', non-finite inputs; as
+    /// [`GaussianPolicy::forward`].
+    pub fn forward_chains_with(
+        &self,
+        tiles: &TileCache<F>,
+        obs: ArrayView2<'_, F>,
+        extra: ArrayView2<'_, F>,
+    ) -> Result<PolicyForward<F>> {
+        let (n, chains) = (obs.nrows(), extra.nrows());
+        if self.extra_input_dim == 0
+            || extra.ncols() != self.extra_input_dim
+            || n == 0
+            || chains == 0
+            || !chains.is_multiple_of(n)
+        {
+            return Err(PolicyError::Shape {
+                what: "extra (chains: a positive multiple of the observations' rows, the network's extra width)",
+                expected: vec![n.max(1), self.extra_input_dim],
+                actual: extra.shape().to_vec(),
+            });
+        }
+        check_finite("obs", obs)?;
+        check_finite("extra", extra)?;
+        let x = self.selection.gather(obs)?;
+        if chains < BATCHED_ROWS {
+            let copies: Vec<_> = (0..chains / n).map(|_| x.view()).collect();
+            let input = concatenate(Axis(0), &copies)
+                .and_then(|r| concatenate(Axis(1), &[r.view(), extra]))
+                .unwrap_or_else(|_| unreachable!("widths and rows checked"));
+            return self.forward_input_plain(input.view());
+        }
+        let prefix = self.torso.prefix_product(x.view())?;
+        let dist = self.dist_of_input(
+            tiles,
+            BatchInput::Chains {
+                x: x.view(),
+                prefix: prefix.view(),
+                extra,
+            },
+        )?;
+        Ok(PolicyForward {
+            dist,
+            cache: ForwardCache::Chains {
+                x,
+                prefix,
+                extra: extra.to_owned(),
+            },
+        })
+    }
+
     /// Forward pass from an already assembled input (see [`GaussianPolicy::input`]).
     ///
     /// From [`BATCHED_ROWS`] rows on, this takes the batched passes with tiles of its own,
@@ -202,7 +273,7 @@ impl<F: Float> GaussianPolicy<F> {
             let own = lent.is_none().then(TileCache::new);
             let tiles = lent.or(own.as_ref()).unwrap_or_else(|| unreachable!());
             return Ok(PolicyForward {
-                dist: self.dist_of_input(tiles, input)?,
+                dist: self.dist_of_input(tiles, BatchInput::Rows(input))?,
                 cache: ForwardCache::Recompute {
                     input: input.to_owned(),
                     tiles: own,
@@ -286,12 +357,79 @@ impl<F: Float> GaussianPolicy<F> {
                         &fresh
                     }
                 };
-                match self.backward_of_input(tiles, input.view(), d_mean, d_std, grad, true) {
+                match self.backward_of_input(
+                    tiles,
+                    BatchInput::Rows(input.view()),
+                    d_mean,
+                    d_std,
+                    grad,
+                    true,
+                ) {
                     Ok(Some(d_input)) => d_input,
                     Ok(None) => unreachable!("input gradient requested"),
                     Err(e) => panic!("policy backward: {e}"),
                 }
             }
+            ForwardCache::Chains { x, extra, .. } => {
+                // The whole rows' gradient needs the whole rows: assembled here (the learner
+                // asks for the extra part only, `backward_extra_with`).
+                let copies: Vec<_> = (0..extra.nrows() / x.nrows()).map(|_| x.view()).collect();
+                let rows = concatenate(Axis(0), &copies)
+                    .and_then(|r| concatenate(Axis(1), &[r.view(), extra.view()]))
+                    .unwrap_or_else(|_| unreachable!("widths and rows checked forward"));
+                let fresh;
+                let tiles = match lent {
+                    Some(t) => t,
+                    None => {
+                        fresh = TileCache::new();
+                        &fresh
+                    }
+                };
+                match self.backward_of_input(
+                    tiles,
+                    BatchInput::Rows(rows.view()),
+                    d_mean,
+                    d_std,
+                    grad,
+                    true,
+                ) {
+                    Ok(Some(d_input)) => d_input,
+                    Ok(None) => unreachable!("input gradient requested"),
+                    Err(e) => panic!("policy backward: {e}"),
+                }
+            }
+        }
+    }
+
+    /// [`GaussianPolicy::backward_with`] returning only the extra input's gradient,
+    /// `[B, extra]` (a low level's `dL/dz`): for a forward pass of
+    /// [`GaussianPolicy::forward_chains_with`] the observation part's input gradient is never
+    /// formed. The same values as the last `extra` columns of [`GaussianPolicy::backward_with`].
+    ///
+    /// # Panics
+    /// As [`GaussianPolicy::backward`].
+    pub fn backward_extra_with(
+        &self,
+        tiles: &TileCache<F>,
+        fwd: &PolicyForward<F>,
+        d_mean: ArrayView2<'_, F>,
+        d_std: ArrayView2<'_, F>,
+        grad: &mut Self,
+    ) -> Array2<F> {
+        let ForwardCache::Chains { x, prefix, extra } = &fwd.cache else {
+            let d_in = self.backward_in(Some(tiles), fwd, d_mean, d_std, grad);
+            let from = d_in.ncols() - self.extra_input_dim;
+            return d_in.slice_axis(Axis(1), (from..).into()).to_owned();
+        };
+        let input = BatchInput::Chains {
+            x: x.view(),
+            prefix: prefix.view(),
+            extra: extra.view(),
+        };
+        match self.backward_of_input(tiles, input, d_mean, d_std, grad, true) {
+            Ok(Some(d_extra)) => d_extra,
+            Ok(None) => unreachable!("input gradient requested"),
+            Err(e) => panic!("policy backward: {e}"),
         }
     }
 }

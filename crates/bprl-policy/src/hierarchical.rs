@@ -313,10 +313,8 @@ impl<F: Float> HierarchicalPolicy<F> {
             );
             &mean + &(&std * &latent_noise)
         };
-        let obs_chains = repeat_rows(obs, samples);
-        let low = self
-            .low
-            .forward_with(tiles, obs_chains.view(), Some(latent.view()))?;
+        // The low level's observation part once per observation, continued per chain.
+        let low = self.low.forward_chains_with(tiles, obs, latent.view())?;
         let action = low.dist.sample_from_noise(action_noise)?;
         Ok(HierarchicalSample {
             latent,
@@ -360,15 +358,13 @@ impl<F: Float> HierarchicalPolicy<F> {
     ) {
         let d_low_mean = &g.d_low_mean + &g.d_action;
         let d_low_std = &g.d_low_std + &(&g.d_action * &sample.action_noise);
-        let d_in = self.low.backward_with(
+        let d_z = self.low.backward_extra_with(
             tiles,
             &sample.low,
             d_low_mean.view(),
             d_low_std.view(),
             &mut grad.low,
-        );
-        let z0 = self.low.selection.width();
-        let d_z = &d_in.slice(s![.., z0..]) + &g.d_latent;
+        ) + &g.d_latent;
         let n = sample.high.dist.batch_size();
         let d_z_eta = &d_z * &sample.latent_noise;
         let (d_z, d_z_eta) = if sample.samples() == 1 {
@@ -430,11 +426,7 @@ impl<F: Float> HierarchicalPrior<F> {
             high: self.high.forward_with(tiles, obs, None)?,
             low: match &self.low {
                 LowLevelPrior::Shared => None,
-                LowLevelPrior::Separate(p) => {
-                    let samples = latent.nrows() / obs.nrows().max(1);
-                    let obs_chains = repeat_rows(obs, samples.max(1));
-                    Some(p.forward_with(tiles, obs_chains.view(), Some(latent))?)
-                }
+                LowLevelPrior::Separate(p) => Some(p.forward_chains_with(tiles, obs, latent)?),
             },
         })
     }
@@ -532,8 +524,7 @@ pub fn latent_kl_policy_grad<F: Float>(
             scale_rows(&kl.d_mean_q, weights),
             scale_rows(&kl.d_std_q, weights),
         );
-        let d_in = p.backward_with(tiles, pf, dm.view(), ds.view(), &mut scratch);
-        g.d_latent = d_in.slice(s![.., p.selection.width()..]).to_owned();
+        g.d_latent = p.backward_extra_with(tiles, pf, dm.view(), ds.view(), &mut scratch);
     }
     Ok(g)
 }
@@ -569,7 +560,7 @@ pub fn latent_kl_prior_backward<F: Float>(
                 scale_rows(&kl.d_mean_q, weights),
                 scale_rows(&kl.d_std_q, weights),
             );
-            p.backward_with(tiles, pf, dm.view(), ds.view(), g);
+            p.backward_extra_with(tiles, pf, dm.view(), ds.view(), g);
             Ok(())
         }
         (LowLevelPrior::Shared, None, LowLevelPrior::Shared) => Ok(()),

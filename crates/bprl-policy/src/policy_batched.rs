@@ -9,17 +9,112 @@
 //! recomputes each tile's forward pass just before its backward pass: for these networks the
 //! recomputation costs about a third of the backward pass and saves memory traffic that costs
 //! more.
+//!
+//! A low level runs on `S` chains per observation, whose inputs `[x_n, z_{s,n}]` share the
+//! observation part. [`BatchInput::Chains`] computes the first layer's product of that part
+//! once per observation ([`bprl_nn::Mlp::prefix_product`]) and continues it with each chain's
+//! latent ([`bprl_nn::TileInput::Prefixed`]): on the `f32` SIMD paths the same bits as the
+//! stacked rows, for a fraction of the first layer's work and none of the copies.
 
 use crate::Float;
 use crate::error::{Result, check_shape};
 use crate::gaussian_policy::GaussianPolicy;
 use bprl_distributions::DiagGaussian;
+use bprl_nn::gemm::gemm;
 use bprl_nn::{MlpTile, Parameters, TileCache, TileInput, parallel};
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
+use std::ops::Range;
 
 /// Rows per tile.
 const TILE_ROWS: usize = 256;
+
+/// The rows of a batched pass.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum BatchInput<'a, F> {
+    /// Assembled inputs, `[N, selection + extra]`.
+    Rows(ArrayView2<'a, F>),
+    /// `S` chains per observation, sample-major: row `s n + j` is `[x[j], extra[s n + j]]`.
+    Chains {
+        /// The observations' selected groups, `[n, p]`.
+        x: ArrayView2<'a, F>,
+        /// Their first-layer products `x W_x`, `[n, width_0]`.
+        prefix: ArrayView2<'a, F>,
+        /// Each chain's extra input, `[S n, extra]`.
+        extra: ArrayView2<'a, F>,
+    },
+}
+
+impl<F: Float> BatchInput<'_, F> {
+    fn rows(&self) -> usize {
+        match self {
+            BatchInput::Rows(x) => x.nrows(),
+            BatchInput::Chains { extra, .. } => extra.nrows(),
+        }
+    }
+
+    /// Width of the input gradient [`GaussianPolicy::backward_of_input`] returns: the whole
+    /// rows', or the chains' extra input only.
+    fn grad_width(&self) -> usize {
+        match self {
+            BatchInput::Rows(x) => x.ncols(),
+            BatchInput::Chains { extra, .. } => extra.ncols(),
+        }
+    }
+
+    /// The tile input of rows `range`; a chain tile's observation rows are views when they lie
+    /// within one sample's copy, else gathered into `bufs`.
+    fn tile<'b>(&'b self, range: Range<usize>, bufs: &'b mut ChainBufs<F>) -> TileInput<'b, F> {
+        match self {
+            BatchInput::Rows(x) => TileInput::Rows(x.slice(s![range, ..])),
+            BatchInput::Chains { x, prefix, extra } => {
+                let n = x.nrows();
+                let start = range.start % n;
+                let extra = extra.slice(s![range.clone(), ..]);
+                if start + range.len() <= n {
+                    let rows = start..start + range.len();
+                    return TileInput::Prefixed {
+                        prefix: prefix.slice(s![rows.clone(), ..]),
+                        x: x.slice(s![rows, ..]),
+                        extra,
+                    };
+                }
+                let r = range.len();
+                let (bx, bp) = (&mut bufs.x, &mut bufs.prefix);
+                if bx.dim() != (r, x.ncols()) {
+                    *bx = Array2::zeros((r, x.ncols()));
+                }
+                if bp.dim() != (r, prefix.ncols()) {
+                    *bp = Array2::zeros((r, prefix.ncols()));
+                }
+                for (k, i) in range.enumerate() {
+                    bx.row_mut(k).assign(&x.row(i % n));
+                    bp.row_mut(k).assign(&prefix.row(i % n));
+                }
+                TileInput::Prefixed {
+                    prefix: bp.view(),
+                    x: bx.view(),
+                    extra,
+                }
+            }
+        }
+    }
+}
+
+/// A thread's copies of a chain tile's observation rows where they wrap around a sample's
+/// copy.
+struct ChainBufs<F> {
+    x: Array2<F>,
+    prefix: Array2<F>,
+}
+
+impl<F: Float> ChainBufs<F> {
+    fn new() -> Self {
+        Self {
+            x: Array2::zeros((0, 0)),
+            prefix: Array2::zeros((0, 0)),
+        }
+    }
+}
 
 /// Per-thread buffers of one tile of a policy pass.
 struct PolicyTile<F> {
@@ -42,18 +137,18 @@ impl<F: Float> GaussianPolicy<F> {
     }
 
     /// Forward pass of one tile: fills the torso and the head's buffers.
-    fn tile_forward(&self, t: &mut PolicyTile<F>, x: ArrayView2<'_, F>) -> Result<()> {
-        let r = x.nrows();
-        self.torso.forward_tile(&mut t.torso, &TileInput::Rows(x))?;
+    fn tile_forward(&self, t: &mut PolicyTile<F>, x: &TileInput<'_, F>) -> Result<()> {
+        let r = x.rows();
+        self.torso.forward_tile(&mut t.torso, x)?;
         let h = t.torso.output();
         let mut mean = t.mean.slice_mut(s![..r, ..]);
-        general_mat_mul(F::one(), &h, &self.head.mean.weight, F::zero(), &mut mean);
+        gemm(&h, &self.head.mean.weight.view(), &mut mean, false);
         let maps = self.head.maps();
         for mut row in mean.rows_mut() {
             row.zip_mut_with(&self.head.mean.bias, |m, &b| *m = maps.mean(*m + b));
         }
         let mut pre = t.pre_std.slice_mut(s![..r, ..]);
-        general_mat_mul(F::one(), &h, &self.head.std.weight, F::zero(), &mut pre);
+        gemm(&h, &self.head.std.weight.view(), &mut pre, false);
         for mut row in pre.rows_mut() {
             row += &self.head.std.bias;
         }
@@ -72,7 +167,7 @@ impl<F: Float> GaussianPolicy<F> {
         extra: Option<ArrayView2<'_, F>>,
     ) -> Result<DiagGaussian<F>> {
         let input = self.input(obs, extra)?;
-        self.dist_of_input(tiles, input.view())
+        self.dist_of_input(tiles, BatchInput::Rows(input.view()))
     }
 
     /// [`GaussianPolicy::dist_batched`] from an assembled input (see
@@ -80,19 +175,20 @@ impl<F: Float> GaussianPolicy<F> {
     pub(crate) fn dist_of_input(
         &self,
         tiles: &TileCache<F>,
-        input: ArrayView2<'_, F>,
+        input: BatchInput<'_, F>,
     ) -> Result<DiagGaussian<F>> {
-        let n = input.nrows();
+        let n = input.rows();
         let a = self.output_dim();
         let maps = self.head.maps();
         let n_tiles = n.div_ceil(TILE_ROWS);
         let parts = parallel::map_ranges_indexed(n_tiles, 1, |slot, range| -> Result<_> {
             let mut t = self.tile(tiles, slot, TILE_ROWS);
+            let mut bufs = ChainBufs::new();
             let mut out = Vec::new();
             for i in range {
                 let rows = i * TILE_ROWS..((i + 1) * TILE_ROWS).min(n);
                 let r = rows.len();
-                self.tile_forward(&mut t, input.slice(s![rows.clone(), ..]))?;
+                self.tile_forward(&mut t, &input.tile(rows.clone(), &mut bufs))?;
                 let mean = t.mean.slice(s![..r, ..]).to_owned();
                 let std = t.pre_std.slice(s![..r, ..]).mapv(|x| maps.std(x));
                 out.push((rows.start, mean, std));
@@ -132,38 +228,46 @@ impl<F: Float> GaussianPolicy<F> {
         input_grad: bool,
     ) -> Result<Option<Array2<F>>> {
         let input = self.input(obs, extra)?;
-        self.backward_of_input(tiles, input.view(), d_mean, d_std, grad, input_grad)
+        self.backward_of_input(
+            tiles,
+            BatchInput::Rows(input.view()),
+            d_mean,
+            d_std,
+            grad,
+            input_grad,
+        )
     }
 
-    /// [`GaussianPolicy::backward_batched`] from an assembled input.
+    /// [`GaussianPolicy::backward_batched`] from an assembled input (or chains: then the input
+    /// gradient is the extra input's only, `[N, extra]`).
     pub(crate) fn backward_of_input(
         &self,
         tiles: &TileCache<F>,
-        input: ArrayView2<'_, F>,
+        input: BatchInput<'_, F>,
         d_mean: ArrayView2<'_, F>,
         d_std: ArrayView2<'_, F>,
         grad: &mut Self,
         input_grad: bool,
     ) -> Result<Option<Array2<F>>> {
-        let (n, width) = input.dim();
+        let (n, width) = (input.rows(), input.grad_width());
         let a = self.output_dim();
         check_shape("d_mean", &[n, a], d_mean.shape())?;
         check_shape("d_std", &[n, a], d_std.shape())?;
         let maps = self.head.maps();
-        let one = F::one();
         // Gradients are summed per chunk of tiles, a split that does not depend on the thread
         // count (`map_chunks_indexed`), so they are bit-identical on every machine.
         let n_tiles = n.div_ceil(TILE_ROWS);
         let chunks = parallel::REDUCTION_CHUNKS;
         let parts = parallel::map_chunks_indexed(n_tiles, chunks, |slot, range| -> Result<_> {
             let mut t = self.tile(tiles, slot, TILE_ROWS);
+            let mut bufs = ChainBufs::new();
             let mut g = self.zeros_like();
             let mut d_inputs = Vec::new();
             for i in range {
                 let rows = i * TILE_ROWS..((i + 1) * TILE_ROWS).min(n);
                 let r = rows.len();
-                let x = input.slice(s![rows.clone(), ..]);
-                self.tile_forward(&mut t, x)?;
+                let x = input.tile(rows.clone(), &mut bufs);
+                self.tile_forward(&mut t, &x)?;
                 // Head: d pre_mean = d_mean d mean/d pre; d pre_std = d_std d std/d pre.
                 let mut dm = t.mean.slice_mut(s![..r, ..]);
                 dm.zip_mut_with(&d_mean.slice(s![rows.clone(), ..]), |m, &d| {
@@ -175,19 +279,19 @@ impl<F: Float> GaussianPolicy<F> {
                 });
                 let (dm, ds) = (t.mean.slice(s![..r, ..]), t.pre_std.slice(s![..r, ..]));
                 let h = t.torso.output();
-                general_mat_mul(one, &h.t(), &dm, one, &mut g.head.mean.weight);
-                general_mat_mul(one, &h.t(), &ds, one, &mut g.head.std.weight);
+                gemm(&h.t(), &dm, &mut g.head.mean.weight.view_mut(), true);
+                gemm(&h.t(), &ds, &mut g.head.std.weight.view_mut(), true);
                 for (row_m, row_s) in dm.rows().into_iter().zip(ds.rows()) {
                     g.head.mean.bias += &row_m;
                     g.head.std.bias += &row_s;
                 }
                 let mut dh: ArrayViewMut2<'_, F> = t.torso.output_grad_mut();
-                general_mat_mul(one, &dm, &self.head.mean.weight.t(), F::zero(), &mut dh);
-                general_mat_mul(one, &ds, &self.head.std.weight.t(), one, &mut dh);
+                gemm(&dm, &self.head.mean.weight.t(), &mut dh, false);
+                gemm(&ds, &self.head.std.weight.t(), &mut dh, true);
                 let mut d_x = input_grad.then(|| Array2::zeros((r, width)));
                 self.torso.backward_tile(
                     &mut t.torso,
-                    &TileInput::Rows(x),
+                    &x,
                     Some(&mut g.torso),
                     d_x.as_mut().map(|d| d.view_mut()),
                 )?;

@@ -28,8 +28,8 @@ use crate::error::{AgentError, Result};
 use bprl_distributions::DiagGaussian;
 use bprl_nn::Parameters;
 use bprl_policy::{
-    ChainGrad, Float, HierarchicalPolicy, HierarchicalPrior, HierarchicalSample, ObservationSpec,
-    latent_kl, latent_kl_policy_grad, latent_kl_prior_backward,
+    ChainGrad, Float, HierarchicalPolicy, HierarchicalPrior, HierarchicalSample, LatentKl,
+    LowLevelPrior, ObservationSpec, latent_kl, latent_kl_policy_grad, latent_kl_prior_backward,
 };
 use bprl_retrace::latent_log_rho;
 use ndarray::{Array1, Array2, ArrayView2, ArrayView3, Axis};
@@ -235,14 +235,54 @@ impl<F: Float> HierLearner<F> {
             let beta = self.beta();
             q.zip_mut_with(&log_pi, |q, &lp| *q -= beta * lp);
         }
-        let kl_chain = self.online.policy.sample_with_noise(
-            &self.tiles,
-            obs,
-            noise.kl_latent.view(),
-            noise.kl_action.view(),
-        )?;
-        let (kl, _) = self.kl_to_target_prior(obs, &kl_chain, None)?;
+        let kl = self.value_kl(obs, noise)?;
         soft_value(q, &kl, self.alpha())
+    }
+
+    /// The soft value's KL of an online chain to the target prior, `[N]`. Only a separate
+    /// prior low level makes it depend on the chain's latent and low level (Eq. 11); otherwise
+    /// it is the high level's term alone (Eq. 12; zero without a prior), and only the high
+    /// level is evaluated (the same numbers as the whole chain's, without its low level).
+    #[doc(alias = "Eq. 11")]
+    #[doc(alias = "Eq. 12")]
+    fn value_kl(&self, obs: ArrayView2<'_, F>, noise: &HierNoise<F>) -> Result<Array1<F>> {
+        match (&self.prior_kind, &self.target.prior) {
+            (PriorConfig::None, _) => Ok(Array1::zeros(obs.nrows())),
+            (PriorConfig::Learned { .. }, Some(prior))
+                if matches!(prior.low, LowLevelPrior::Shared) =>
+            {
+                let high = self
+                    .online
+                    .policy
+                    .high
+                    .forward_with(&self.tiles, obs, None)?;
+                let prior_high = prior.high.forward_with(&self.tiles, obs, None)?;
+                let kl = LatentKl {
+                    high: high.dist.kl(&prior_high.dist)?,
+                    low: Array1::zeros(obs.nrows()),
+                };
+                Ok(kl.total())
+            }
+            (PriorConfig::StandardNormal, _) => {
+                let high = self
+                    .online
+                    .policy
+                    .high
+                    .forward_with(&self.tiles, obs, None)?;
+                let std_normal =
+                    DiagGaussian::standard_normal(obs.nrows(), self.algorithm.hierarchy.latent_dim);
+                Ok(high.dist.kl(&std_normal)?)
+            }
+            _ => {
+                let kl_chain = self.online.policy.sample_with_noise(
+                    &self.tiles,
+                    obs,
+                    noise.kl_latent.view(),
+                    noise.kl_action.view(),
+                )?;
+                Ok(self.kl_to_target_prior(obs, &kl_chain, None)?.0)
+            }
+        }
     }
 
     /// Step 2: Retrace targets with a resampled latent `z_t ~ pi^H'(.|x_t)` and traces
