@@ -118,16 +118,20 @@ proptest! {
     #[test]
     fn gemm_continue_adds_the_product(
         seed in 0u64..1000, m in 1usize..300, k in 1usize..40, n in 1usize..90, ta in any::<bool>(),
+        tb in any::<bool>(),
     ) {
         let mut rng = rng(seed);
         let a_store = if ta { uniform32(k, m, &mut rng) } else { uniform32(m, k, &mut rng) };
         let a = if ta { a_store.t() } else { a_store.view() };
-        let b = uniform32(k, n, &mut rng);
+        // A transposed B has no contiguous rows: the unblocked loop.
+        let b_store = if tb { uniform32(n, k, &mut rng) } else { uniform32(k, n, &mut rng) };
+        let b = if tb { b_store.t().to_owned() } else { b_store.clone() };
+        let b_view = if tb { b_store.t() } else { b_store.view() };
         let c_init = uniform32(m, n, &mut rng);
         let expect = a.mapv(f64::from).dot(&b.mapv(f64::from)) + c_init.mapv(f64::from);
         for kernel in Kernel::available() {
             let mut c = c_init.clone();
-            gemm_continue_on(kernel, &a, &b.view(), &mut c.view_mut());
+            gemm_continue_on(kernel, &a, &b_view, &mut c.view_mut());
             let err = max_abs_diff(&c.mapv(f64::from), &expect);
             prop_assert!(err < 1e-6 * k as f64 + 1e-6, "{}: error {}", kernel, err);
         }
