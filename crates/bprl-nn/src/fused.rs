@@ -52,6 +52,18 @@ pub enum TileInput<'a, F> {
         /// `[r, in - p]`, the rest of each row.
         extra: ArrayView2<'a, F>,
     },
+    /// [`TileInput::Shared`] with the shared rows' first-layer product already computed
+    /// (`product = shared W_x`, [`Mlp::prefix_product`], for example once for a whole batch):
+    /// the same values, bit for bit, as `Shared` on `shared` (whose product is computed the
+    /// same way), without computing it per tile.
+    SharedProduct {
+        /// `[n, p]`, the common prefix of each group of rows (for the weight gradient).
+        shared: ArrayView2<'a, F>,
+        /// `[n, width_0]`, `shared W_x`.
+        product: ArrayView2<'a, F>,
+        /// `[r, in - p]`, the rest of each row (`r` a multiple of `n`, sample-major).
+        extra: ArrayView2<'a, F>,
+    },
     /// Rows `[x[i], extra[i]]` whose first-layer product over the prefix is known:
     /// `prefix[i] = x[i] W_x` ([`Mlp::prefix_product`], with `W_x` the first `p` rows of the
     /// first layer's weight). The forward pass continues each entry's sum with `extra[i]`
@@ -74,7 +86,9 @@ impl<F> TileInput<'_, F> {
     pub fn rows(&self) -> usize {
         match self {
             TileInput::Rows(x) => x.nrows(),
-            TileInput::Shared { extra, .. } | TileInput::Prefixed { extra, .. } => extra.nrows(),
+            TileInput::Shared { extra, .. }
+            | TileInput::SharedProduct { extra, .. }
+            | TileInput::Prefixed { extra, .. } => extra.nrows(),
         }
     }
 
@@ -82,7 +96,8 @@ impl<F> TileInput<'_, F> {
     fn width(&self) -> usize {
         match self {
             TileInput::Rows(x) => x.ncols(),
-            TileInput::Shared { shared, extra } => shared.ncols() + extra.ncols(),
+            TileInput::Shared { shared, extra }
+            | TileInput::SharedProduct { shared, extra, .. } => shared.ncols() + extra.ncols(),
             TileInput::Prefixed { x, extra, .. } => x.ncols() + extra.ncols(),
         }
     }
@@ -197,13 +212,28 @@ impl<F: Scalar> Mlp<F> {
                 actual: vec![r, input.width()],
             });
         }
-        if let TileInput::Shared { shared, extra } = input {
+        if let TileInput::Shared { shared, extra }
+        | TileInput::SharedProduct { shared, extra, .. } = input
+        {
             let n = shared.nrows();
             if n == 0 || extra.nrows() % n != 0 || shared.ncols() > self.input_dim() {
                 return Err(NnError::Shape {
                     what: "shared tile input (rows must be a multiple of the shared rows)",
                     expected: vec![n, shared.ncols()],
                     actual: vec![extra.nrows(), extra.ncols()],
+                });
+            }
+        }
+        if let TileInput::SharedProduct {
+            shared, product, ..
+        } = input
+        {
+            let w0 = self.layers.first().map_or(0, |l| l.linear.output_dim());
+            if product.dim() != (shared.nrows(), w0) || shared.nrows() > tile.capacity {
+                return Err(NnError::Shape {
+                    what: "shared product (one row of the first width per shared row)",
+                    expected: vec![shared.nrows(), w0],
+                    actual: product.shape().to_vec(),
                 });
             }
         }
@@ -276,6 +306,20 @@ impl<F: Scalar> Mlp<F> {
                 gemm(
                     extra,
                     &w0.rows_from(p),
+                    &mut tile.work[0].rows_to_mut(r),
+                    false,
+                );
+            }
+            TileInput::SharedProduct {
+                shared,
+                product,
+                extra,
+            } => {
+                shared_rows = shared.nrows();
+                tile.shared.rows_to_mut(shared_rows).assign(product);
+                gemm(
+                    extra,
+                    &w0.rows_from(shared.ncols()),
                     &mut tile.work[0].rows_to_mut(r),
                     false,
                 );
@@ -412,7 +456,8 @@ impl<F: Scalar> Mlp<F> {
                     gemm(&d0, &first.linear.weight.t(), &mut dx, false);
                 }
             }
-            TileInput::Shared { shared, extra } => {
+            TileInput::Shared { shared, extra }
+            | TileInput::SharedProduct { shared, extra, .. } => {
                 let (n, p) = shared.dim();
                 if let Some(g) = g0 {
                     // Gradient of the shared rows: sum the rows that repeat each one.

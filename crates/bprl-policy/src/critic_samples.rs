@@ -43,6 +43,18 @@ pub struct CriticSamples<F> {
 /// input gradient rows.
 type TilePart<F> = (usize, usize, Vec<F>, Option<Array2<F>>);
 
+/// The rows of one tile: observations `n0 .. n0 + nt` of `x` (the selected groups), each with
+/// its `S` samples of `actions: [S, N, A]` (and `latent: [S, N, Z]`).
+struct TileRows<'a, F> {
+    x: ArrayView2<'a, F>,
+    /// `x`'s first-layer products, when computed beforehand.
+    product: Option<ArrayView2<'a, F>>,
+    actions: ArrayView3<'a, F>,
+    latent: Option<ArrayView3<'a, F>>,
+    n0: usize,
+    nt: usize,
+}
+
 impl<F: Float> Critic<F> {
     /// `Q(x_n, a_{s,n}[, z_{s,n}])` for `obs: [N, obs]`, `actions: [S, N, A]` and, for a latent
     /// critic, `latent: [S, N, Z]`; returns `[S, N]`. Same values as [`Critic::q`] on the
@@ -91,11 +103,22 @@ impl<F: Float> Critic<F> {
         actions: ArrayView3<'_, F>,
         latent: Option<ArrayView3<'_, F>>,
     ) -> Result<()> {
+        self.check_rows(obs.nrows(), actions, latent)?;
+        check_finite("obs", obs)
+    }
+
+    /// Shapes of `actions: [S, n, A]` and `latent: [S, n, Z]`, and their values.
+    fn check_rows(
+        &self,
+        n_obs: usize,
+        actions: ArrayView3<'_, F>,
+        latent: Option<ArrayView3<'_, F>>,
+    ) -> Result<()> {
         let (s_count, n, a) = actions.dim();
-        if obs.nrows() != n || a != self.action_dim || s_count == 0 {
+        if n_obs != n || a != self.action_dim || s_count == 0 {
             return Err(PolicyError::Shape {
                 what: "actions (samples, observations, action_dim)",
-                expected: vec![s_count.max(1), obs.nrows(), self.action_dim],
+                expected: vec![s_count.max(1), n_obs, self.action_dim],
                 actual: actions.shape().to_vec(),
             });
         }
@@ -110,8 +133,195 @@ impl<F: Float> Critic<F> {
                 });
             }
         }
-        check_finite("obs", obs)?;
         check_finite("action", actions)
+    }
+
+    /// The critic's view of observations for [`Critic::rows_backward`]: its selected groups
+    /// `x` and their first-layer products `x W_x` (computed once for a batch, then read by the
+    /// rows of any tile).
+    ///
+    /// # Errors
+    /// Observations of the wrong width or not finite.
+    pub fn obs_product(&self, obs: ArrayView2<'_, F>) -> Result<(Array2<F>, Array2<F>)> {
+        check_finite("obs", obs)?;
+        let x = self.selection.gather(obs)?;
+        let product = self.torso.prefix_product(x.view())?;
+        Ok((x, product))
+    }
+
+    /// `Q(x_i, a_i[, z_i])` and, with `d_q(i, Q_i)` given, `dL/da_i` for rows `i` given one by
+    /// one (`x: [R, p]` and `product: [R, width_0]` rows of [`Critic::obs_product`],
+    /// `actions: [R, A]`, `latent: [R, Z]`), computed on the calling thread in tiles taken from
+    /// slot `slot` of `tiles`: for a caller that runs its own tiles over threads (a fused
+    /// policy pass) and needs the critic on a tile's rows. The same values, bit for bit, as
+    /// [`Critic::backward_samples`] on these rows with no parameter gradient (every row's value
+    /// and gradient depend on that row alone, and the first layer's product of `x` is the one
+    /// it computes).
+    ///
+    /// # Errors
+    /// Rows or widths that do not agree, non-finite actions or latents, a latent given to a
+    /// flat critic (or missing for a latent one).
+    #[allow(clippy::too_many_arguments)]
+    pub fn rows_backward(
+        &self,
+        tiles: &TileCache<F>,
+        slot: usize,
+        x: ArrayView2<'_, F>,
+        product: ArrayView2<'_, F>,
+        actions: ArrayView2<'_, F>,
+        latent: Option<ArrayView2<'_, F>>,
+        d_q: Option<&(dyn Fn(usize, F) -> F + Sync)>,
+    ) -> Result<(Vec<F>, Option<Array2<F>>)> {
+        let n = x.nrows();
+        let w0 = self
+            .torso
+            .layers
+            .first()
+            .map_or(0, |l| l.linear.output_dim());
+        if x.ncols() != self.selection.width() || product.dim() != (n, w0) {
+            return Err(PolicyError::Shape {
+                what: "critic rows (x: [rows, selection], product: [rows, first width])",
+                expected: vec![n, self.selection.width(), w0],
+                actual: vec![x.nrows(), x.ncols(), product.ncols()],
+            });
+        }
+        let actions = actions.insert_axis(ndarray::Axis(0));
+        let latent = latent.map(|z| z.insert_axis(ndarray::Axis(0)));
+        self.check_rows(n, actions, latent)?;
+        let a_dim = self.action_dim;
+        let mut tile = tiles.take(slot, &self.torso, TILE_ROWS);
+        let mut extra = Array2::<F>::zeros((TILE_ROWS, a_dim + self.latent_dim));
+        let mut dq_rows = vec![F::zero(); TILE_ROWS];
+        let d_q_rows = d_q.map(|d_q| move |_: usize, i: usize, q: F| d_q(i, q));
+        let d_q_rows = d_q_rows.as_ref().map(|f| f as &DqFn<'_, F>);
+        let mut q = Vec::with_capacity(n);
+        let mut d_action = d_q.map(|_| Array2::zeros((n, a_dim)));
+        for n0 in (0..n).step_by(TILE_ROWS) {
+            let nt = TILE_ROWS.min(n - n0);
+            let rows = TileRows {
+                x,
+                product: Some(product),
+                actions,
+                latent,
+                n0,
+                nt,
+            };
+            let (_, _, q_tile, d_extra) = self.tile_pass(
+                &mut tile,
+                &mut extra,
+                &mut dq_rows,
+                &rows,
+                d_q_rows,
+                None,
+                true,
+            )?;
+            q.extend(q_tile);
+            if let (Some(d), Some(d_action)) = (d_extra, d_action.as_mut()) {
+                let mut target = d_action.slice_mut(s![n0..n0 + nt, ..]);
+                target.assign(&d.slice(s![.., ..a_dim]));
+                // Clipping: no gradient where |a| > 1 (as `backward_samples`).
+                target.zip_mut_with(&actions.slice(s![0, n0..n0 + nt, ..]), |d, &a| {
+                    if a.abs() > F::one() {
+                        *d = F::zero();
+                    }
+                });
+            }
+        }
+        tiles.put(slot, tile);
+        Ok((q, d_action))
+    }
+
+    /// One tile of [`Critic::run_samples`]: fills the tile's input rows, runs the forward pass
+    /// and, with `d_q`, the backward pass (parameter gradients into `g_local`, input gradients
+    /// if `input_grad`).
+    #[allow(clippy::too_many_arguments)]
+    fn tile_pass(
+        &self,
+        tile: &mut bprl_nn::MlpTile<F>,
+        extra: &mut Array2<F>,
+        dq_rows: &mut [F],
+        rows: &TileRows<'_, F>,
+        d_q: Option<&DqFn<'_, F>>,
+        g_local: Option<&mut Self>,
+        input_grad: bool,
+    ) -> Result<TilePart<F>> {
+        let TileRows {
+            x,
+            product,
+            actions,
+            latent,
+            n0,
+            nt,
+        } = *rows;
+        let (s_count, _, a_dim) = actions.dim();
+        let e_dim = extra.ncols();
+        let w_out = self.output.weight.column(0);
+        let b_out = self.output.bias[0];
+        let one = F::one();
+        let r = nt * s_count;
+        // Sample-major rows: row s nt + j is (x_{n0+j}, clip(a_{s, n0+j}), z_{s, n0+j}).
+        for s in 0..s_count {
+            let rows = s * nt..(s + 1) * nt;
+            extra.slice_mut(s![rows.clone(), ..a_dim]).zip_mut_with(
+                &actions.slice(s![s, n0..n0 + nt, ..]),
+                |e, &a| {
+                    *e = a.max(-one).min(one);
+                },
+            );
+            if let Some(z) = latent {
+                extra
+                    .slice_mut(s![rows, a_dim..])
+                    .assign(&z.slice(s![s, n0..n0 + nt, ..]));
+            }
+        }
+        let input = match product {
+            None => TileInput::Shared {
+                shared: x.slice(s![n0..n0 + nt, ..]),
+                extra: extra.slice(s![..r, ..]),
+            },
+            Some(p) => TileInput::SharedProduct {
+                shared: x.slice(s![n0..n0 + nt, ..]),
+                product: p.slice_move(s![n0..n0 + nt, ..]),
+                extra: extra.slice(s![..r, ..]),
+            },
+        };
+        self.torso.forward_tile(tile, &input)?;
+        let q: Vec<F> = tile
+            .output()
+            .rows()
+            .into_iter()
+            .map(|h| h.dot(&w_out) + b_out)
+            .collect();
+        let Some(d_q) = d_q else {
+            return Ok((n0, nt, q, None));
+        };
+        for (k, (dq, &qk)) in dq_rows.iter_mut().zip(&q).enumerate() {
+            *dq = d_q(k / nt, n0 + k % nt, qk);
+        }
+        let mut g_local = g_local;
+        if let Some(g) = g_local.as_deref_mut() {
+            let mut gw = g.output.weight.column_mut(0);
+            for (h, &dq) in tile.output().rows().into_iter().zip(dq_rows.iter()) {
+                gw.scaled_add(dq, &h);
+            }
+            g.output.bias[0] += dq_rows[..r].iter().fold(F::zero(), |acc, &v| acc + v);
+        }
+        for (mut row, &dq) in tile
+            .output_grad_mut()
+            .rows_mut()
+            .into_iter()
+            .zip(dq_rows.iter())
+        {
+            row.zip_mut_with(&w_out, |d, &w| *d = dq * w);
+        }
+        let mut d_extra = input_grad.then(|| Array2::zeros((r, e_dim)));
+        self.torso.backward_tile(
+            tile,
+            &input,
+            g_local.map(|g| &mut g.torso),
+            d_extra.as_mut().map(|d| d.view_mut()),
+        )?;
+        Ok((n0, nt, q, d_extra))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -134,9 +344,6 @@ impl<F: Float> Critic<F> {
         let n_tiles = n.div_ceil(per_tile);
         let want_grad = grad.is_some() && d_q.is_some();
         let input_grad = input_grad && d_q.is_some();
-        let w_out = self.output.weight.column(0);
-        let b_out = self.output.bias[0];
-        let one = F::one();
 
         // Parameter gradients are summed per chunk of tiles, a split that does not depend on the
         // thread count (`map_chunks_indexed`), so they are bit-identical on every machine.
@@ -151,58 +358,24 @@ impl<F: Float> Critic<F> {
             for t in range {
                 let n0 = t * per_tile;
                 let nt = per_tile.min(n - n0);
-                let r = nt * s_count;
-                // Sample-major rows: row s nt + j is (x_{n0+j}, clip(a_{s, n0+j}), z_{s, n0+j}).
-                for s in 0..s_count {
-                    let rows = s * nt..(s + 1) * nt;
-                    extra.slice_mut(s![rows.clone(), ..a_dim]).zip_mut_with(
-                        &actions.slice(s![s, n0..n0 + nt, ..]),
-                        |e, &a| {
-                            *e = a.max(-one).min(one);
-                        },
-                    );
-                    if let Some(z) = latent {
-                        extra
-                            .slice_mut(s![rows, a_dim..])
-                            .assign(&z.slice(s![s, n0..n0 + nt, ..]));
-                    }
-                }
-                let input = TileInput::Shared {
-                    shared: x.slice(s![n0..n0 + nt, ..]),
-                    extra: extra.slice(s![..r, ..]),
+                let rows = TileRows {
+                    x: x.view(),
+                    product: None,
+                    actions,
+                    latent,
+                    n0,
+                    nt,
                 };
-                self.torso.forward_tile(&mut tile, &input)?;
-                let q: Vec<F> = tile
-                    .output()
-                    .rows()
-                    .into_iter()
-                    .map(|h| h.dot(&w_out) + b_out)
-                    .collect();
-                let Some(d_q) = d_q else {
-                    out.push((n0, nt, q, None));
-                    continue;
-                };
-                for (k, (dq, &qk)) in dq_rows.iter_mut().zip(&q).enumerate() {
-                    *dq = d_q(k / nt, n0 + k % nt, qk);
-                }
-                if let Some(g) = g_local.as_mut() {
-                    let mut gw = g.output.weight.column_mut(0);
-                    for (h, &dq) in tile.output().rows().into_iter().zip(&dq_rows) {
-                        gw.scaled_add(dq, &h);
-                    }
-                    g.output.bias[0] += dq_rows[..r].iter().fold(F::zero(), |acc, &v| acc + v);
-                }
-                for (mut row, &dq) in tile.output_grad_mut().rows_mut().into_iter().zip(&dq_rows) {
-                    row.zip_mut_with(&w_out, |d, &w| *d = dq * w);
-                }
-                let mut d_extra = input_grad.then(|| Array2::zeros((r, e_dim)));
-                self.torso.backward_tile(
+                let part = self.tile_pass(
                     &mut tile,
-                    &input,
-                    g_local.as_mut().map(|g| &mut g.torso),
-                    d_extra.as_mut().map(|d| d.view_mut()),
+                    &mut extra,
+                    &mut dq_rows,
+                    &rows,
+                    d_q,
+                    g_local.as_mut(),
+                    input_grad,
                 )?;
-                out.push((n0, nt, q, d_extra));
+                out.push(part);
             }
             tiles.put(slot, tile);
             Ok((out, g_local))
@@ -211,6 +384,7 @@ impl<F: Float> Critic<F> {
         let mut q_all = Array2::zeros((s_count, n));
         let mut d_action = input_grad.then(|| Array3::zeros((s_count, n, a_dim)));
         let mut d_latent = (input_grad && z_dim > 0).then(|| Array3::zeros((s_count, n, z_dim)));
+        let one = F::one();
         let mut grad = grad;
         for part in parts {
             let (tile_parts, g_local) = part?;

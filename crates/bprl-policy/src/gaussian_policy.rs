@@ -73,6 +73,21 @@ enum ForwardCache<F: Float> {
     },
 }
 
+impl<F: Float> PolicyForward<F> {
+    /// A chain forward pass's value (see [`GaussianPolicy::forward_chains_with`]).
+    pub(crate) fn of_chains(
+        dist: DiagGaussian<F>,
+        x: Array2<F>,
+        prefix: Array2<F>,
+        extra: Array2<F>,
+    ) -> Self {
+        Self {
+            dist,
+            cache: ForwardCache::Chains { x, prefix, extra },
+        }
+    }
+}
+
 /// Batches with at least this many rows take the tiled, threaded passes
 /// ([`GaussianPolicy::dist_batched`]); smaller ones (acting) the plain passes.
 pub const BATCHED_ROWS: usize = 1024;
@@ -196,6 +211,33 @@ impl<F: Float> GaussianPolicy<F> {
         obs: ArrayView2<'_, F>,
         extra: ArrayView2<'_, F>,
     ) -> Result<PolicyForward<F>> {
+        let (x, prefix) = self.chains_prefix(obs, extra)?;
+        let (n, chains) = (obs.nrows(), extra.nrows());
+        if chains < BATCHED_ROWS {
+            let copies: Vec<_> = (0..chains / n).map(|_| x.view()).collect();
+            let input = concatenate(Axis(0), &copies)
+                .and_then(|r| concatenate(Axis(1), &[r.view(), extra]))
+                .unwrap_or_else(|_| unreachable!("widths and rows checked"));
+            return self.forward_input_plain(input.view());
+        }
+        let dist = self.dist_of_input(
+            tiles,
+            BatchInput::Chains {
+                x: x.view(),
+                prefix: prefix.view(),
+                extra,
+            },
+        )?;
+        Ok(PolicyForward::of_chains(dist, x, prefix, extra.to_owned()))
+    }
+
+    /// The selected observations of chains and their first-layer products (see
+    /// [`GaussianPolicy::forward_chains_with`]), after checking the shapes and values.
+    pub(crate) fn chains_prefix(
+        &self,
+        obs: ArrayView2<'_, F>,
+        extra: ArrayView2<'_, F>,
+    ) -> Result<(Array2<F>, Array2<F>)> {
         let (n, chains) = (obs.nrows(), extra.nrows());
         if self.extra_input_dim == 0
             || extra.ncols() != self.extra_input_dim
@@ -212,30 +254,13 @@ impl<F: Float> GaussianPolicy<F> {
         check_finite("obs", obs)?;
         check_finite("extra", extra)?;
         let x = self.selection.gather(obs)?;
-        if chains < BATCHED_ROWS {
-            let copies: Vec<_> = (0..chains / n).map(|_| x.view()).collect();
-            let input = concatenate(Axis(0), &copies)
-                .and_then(|r| concatenate(Axis(1), &[r.view(), extra]))
-                .unwrap_or_else(|_| unreachable!("widths and rows checked"));
-            return self.forward_input_plain(input.view());
-        }
-        let prefix = self.torso.prefix_product(x.view())?;
-        let dist = self.dist_of_input(
-            tiles,
-            BatchInput::Chains {
-                x: x.view(),
-                prefix: prefix.view(),
-                extra,
-            },
-        )?;
-        Ok(PolicyForward {
-            dist,
-            cache: ForwardCache::Chains {
-                x,
-                prefix,
-                extra: extra.to_owned(),
-            },
-        })
+        // The plain passes (small batches) take the assembled rows, not the prefix.
+        let prefix = if chains < BATCHED_ROWS {
+            Array2::zeros((0, 0))
+        } else {
+            self.torso.prefix_product(x.view())?
+        };
+        Ok((x, prefix))
     }
 
     /// Forward pass from an already assembled input (see [`GaussianPolicy::input`]).

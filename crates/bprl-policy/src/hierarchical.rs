@@ -278,6 +278,37 @@ impl<F: Float> HierarchicalPolicy<F> {
         latent_noise: ArrayView2<'_, F>,
         action_noise: ArrayView2<'_, F>,
     ) -> Result<HierarchicalSample<F>> {
+        let (high, latent) = self.high_and_latent(tiles, obs, latent_noise)?;
+        check_shape(
+            "action_noise",
+            &[latent.nrows(), self.action_dim()],
+            action_noise.shape(),
+        )?;
+        // The low level's observation part once per observation, continued per chain.
+        let low = self.low.forward_chains_with(tiles, obs, latent.view())?;
+        let action = low.dist.sample_from_noise(action_noise)?;
+        Ok(HierarchicalSample {
+            latent,
+            latent_noise: latent_noise.to_owned(),
+            action,
+            action_noise: action_noise.to_owned(),
+            high,
+            low,
+        })
+    }
+
+    /// The chains' first half: `pi^H(.|x)` once per observation and the latents
+    /// `z = mu^H + sigma^H eta` for sample-major noise `eta: [S B, Z]` (as
+    /// [`HierarchicalPolicy::sample_with_noise_shared`], which continues with the low level).
+    ///
+    /// # Errors
+    /// As [`HierarchicalPolicy::sample_with_noise_shared`].
+    pub fn high_and_latent(
+        &self,
+        tiles: &TileCache<F>,
+        obs: ArrayView2<'_, F>,
+        latent_noise: ArrayView2<'_, F>,
+    ) -> Result<(PolicyForward<F>, Array2<F>)> {
         let n = obs.nrows();
         let chains = latent_noise.nrows();
         let samples = if n > 0 && chains.is_multiple_of(n) {
@@ -297,11 +328,6 @@ impl<F: Float> HierarchicalPolicy<F> {
             &[chains, self.latent_dim()],
             latent_noise.shape(),
         )?;
-        check_shape(
-            "action_noise",
-            &[chains, self.action_dim()],
-            action_noise.shape(),
-        )?;
         let high = self.high.forward_with(tiles, obs, None)?;
         let latent = if samples == 1 {
             high.dist.sample_from_noise(latent_noise)?
@@ -313,17 +339,7 @@ impl<F: Float> HierarchicalPolicy<F> {
             );
             &mean + &(&std * &latent_noise)
         };
-        // The low level's observation part once per observation, continued per chain.
-        let low = self.low.forward_chains_with(tiles, obs, latent.view())?;
-        let action = low.dist.sample_from_noise(action_noise)?;
-        Ok(HierarchicalSample {
-            latent,
-            latent_noise: latent_noise.to_owned(),
-            action,
-            action_noise: action_noise.to_owned(),
-            high,
-            low,
-        })
+        Ok((high, latent))
     }
 
     /// The chain with fresh standard-normal noise.
@@ -358,13 +374,29 @@ impl<F: Float> HierarchicalPolicy<F> {
     ) {
         let d_low_mean = &g.d_low_mean + &g.d_action;
         let d_low_std = &g.d_low_std + &(&g.d_action * &sample.action_noise);
-        let d_z = self.low.backward_extra_with(
+        let d_z_low = self.low.backward_extra_with(
             tiles,
             &sample.low,
             d_low_mean.view(),
             d_low_std.view(),
             &mut grad.low,
-        ) + &g.d_latent;
+        );
+        self.backward_high(tiles, sample, d_z_low, g, grad);
+    }
+
+    /// The high level's half of [`HierarchicalPolicy::backward`], from the low level's input
+    /// gradient on the latents `d_z_low` (`[S B, Z]`, e.g. from a fused low-level pass,
+    /// [`GaussianPolicy::chains_fused_with`]): `dL/dz = d_z_low + d_latent`, then as
+    /// `backward`. Only `g`'s high-level and latent fields are read.
+    pub fn backward_high(
+        &self,
+        tiles: &TileCache<F>,
+        sample: &HierarchicalSample<F>,
+        d_z_low: Array2<F>,
+        g: &ChainGrad<F>,
+        grad: &mut Self,
+    ) {
+        let d_z = d_z_low + &g.d_latent;
         let n = sample.high.dist.batch_size();
         let d_z_eta = &d_z * &sample.latent_noise;
         let (d_z, d_z_eta) = if sample.samples() == 1 {

@@ -17,8 +17,8 @@
 //! stacked rows, for a fraction of the first layer's work and none of the copies.
 
 use crate::Float;
-use crate::error::{Result, check_shape};
-use crate::gaussian_policy::GaussianPolicy;
+use crate::error::{PolicyError, Result, check_shape};
+use crate::gaussian_policy::{GaussianPolicy, PolicyForward};
 use bprl_distributions::DiagGaussian;
 use bprl_nn::gemm::gemm;
 use bprl_nn::{MlpTile, Parameters, TileCache, TileInput, parallel};
@@ -249,32 +249,112 @@ impl<F: Float> GaussianPolicy<F> {
         grad: &mut Self,
         input_grad: bool,
     ) -> Result<Option<Array2<F>>> {
-        let (n, width) = (input.rows(), input.grad_width());
-        let a = self.output_dim();
+        let (n, a) = (input.rows(), self.output_dim());
         check_shape("d_mean", &[n, a], d_mean.shape())?;
         check_shape("d_std", &[n, a], d_std.shape())?;
+        let given = |_: usize, rows: Range<usize>, _: ArrayView2<'_, F>, _: ArrayView2<'_, F>| {
+            Ok((
+                d_mean.slice(s![rows.clone(), ..]).to_owned(),
+                d_std.slice(s![rows, ..]).to_owned(),
+            ))
+        };
+        let (d_input, _) =
+            self.backward_core::<PolicyError>(tiles, input, &given, grad, input_grad, false)?;
+        Ok(d_input)
+    }
+
+    /// Forward pass, a loss's gradient and backward pass over `S` chains per observation
+    /// (see [`GaussianPolicy::forward_chains_with`]) in **one** tiled pass: each tile's forward
+    /// pass, then `row_grad(slot, rows, mean, std)` with the tile's chain range, its output
+    /// distribution and the thread's [`TileCache`] slot, which returns `dL/dmean` and `dL/dstd`
+    /// for those rows, then the tile's backward pass while its activations are in cache (no
+    /// recomputation). For a loss whose gradient on a chain's distribution depends on that
+    /// chain alone (SVG(0) through a critic evaluated on the tile's rows).
+    ///
+    /// Accumulates parameter gradients into `grad` and returns the forward pass (for later
+    /// use, as [`GaussianPolicy::forward_chains_with`]'s) and `dL/d extra`, `[S n, extra]`:
+    /// the same values, bit for bit, as [`GaussianPolicy::forward_chains_with`] followed by
+    /// [`GaussianPolicy::backward_extra_with`] with the gradients `row_grad` gives, for batches
+    /// of at least [`crate::BATCHED_ROWS`] chains (smaller ones take the plain passes there:
+    /// call those).
+    ///
+    /// # Errors
+    /// As [`GaussianPolicy::forward_chains_with`]; fewer than [`crate::BATCHED_ROWS`] chains;
+    /// whatever `row_grad` returns, or gradients not `[rows, A]`.
+    pub fn chains_fused_with<E: From<PolicyError> + Send>(
+        &self,
+        tiles: &TileCache<F>,
+        obs: ArrayView2<'_, F>,
+        extra: ArrayView2<'_, F>,
+        row_grad: &RowGradFn<'_, F, E>,
+        grad: &mut Self,
+    ) -> std::result::Result<(PolicyForward<F>, Array2<F>), E> {
+        if extra.nrows() < crate::BATCHED_ROWS {
+            return Err(PolicyError::Shape {
+                what: "chains of a fused pass (at least BATCHED_ROWS)",
+                expected: vec![crate::BATCHED_ROWS, self.extra_input_dim],
+                actual: extra.shape().to_vec(),
+            }
+            .into());
+        }
+        let (x, prefix) = self.chains_prefix(obs, extra)?;
+        let input = BatchInput::Chains {
+            x: x.view(),
+            prefix: prefix.view(),
+            extra,
+        };
+        let (d_extra, dist) = self.backward_core(tiles, input, row_grad, grad, true, true)?;
+        let (Some(d_extra), Some((mean, std))) = (d_extra, dist) else {
+            unreachable!("input gradient and distribution requested")
+        };
+        let dist = DiagGaussian::new(mean, std).map_err(PolicyError::from)?;
+        let fwd = PolicyForward::of_chains(dist, x, prefix, extra.to_owned());
+        Ok((fwd, d_extra))
+    }
+
+    /// The tiled backward pass over `input`, each tile's output gradient from `row_grad`
+    /// (given the tile's output distribution); with `keep_dist`, also that distribution
+    /// (mean, std) for all rows.
+    #[allow(clippy::type_complexity)]
+    fn backward_core<E: From<PolicyError> + Send>(
+        &self,
+        tiles: &TileCache<F>,
+        input: BatchInput<'_, F>,
+        row_grad: &RowGradFn<'_, F, E>,
+        grad: &mut Self,
+        input_grad: bool,
+        keep_dist: bool,
+    ) -> std::result::Result<(Option<Array2<F>>, Option<(Array2<F>, Array2<F>)>), E> {
+        let (n, width) = (input.rows(), input.grad_width());
+        let a = self.output_dim();
         let maps = self.head.maps();
         // Gradients are summed per chunk of tiles, a split that does not depend on the thread
         // count (`map_chunks_indexed`), so they are bit-identical on every machine.
         let n_tiles = n.div_ceil(TILE_ROWS);
         let chunks = parallel::REDUCTION_CHUNKS;
-        let parts = parallel::map_chunks_indexed(n_tiles, chunks, |slot, range| -> Result<_> {
+        let parts = parallel::map_chunks_indexed(n_tiles, chunks, |slot, range| {
             let mut t = self.tile(tiles, slot, TILE_ROWS);
             let mut bufs = ChainBufs::new();
             let mut g = self.zeros_like();
-            let mut d_inputs = Vec::new();
+            let mut outs = Vec::new();
             for i in range {
                 let rows = i * TILE_ROWS..((i + 1) * TILE_ROWS).min(n);
                 let r = rows.len();
                 let x = input.tile(rows.clone(), &mut bufs);
                 self.tile_forward(&mut t, &x)?;
+                let std = t.pre_std.slice(s![..r, ..]).mapv(|x| maps.std(x));
+                let (d_mean, d_std) =
+                    row_grad(slot, rows.clone(), t.mean.slice(s![..r, ..]), std.view())?;
+                check_shape("d_mean", &[r, a], d_mean.shape())?;
+                check_shape("d_std", &[r, a], d_std.shape())?;
+                let dist = keep_dist.then(|| (t.mean.slice(s![..r, ..]).to_owned(), std));
                 // Head: d pre_mean = d_mean d mean/d pre; d pre_std = d_std d std/d pre.
                 let mut dm = t.mean.slice_mut(s![..r, ..]);
-                dm.zip_mut_with(&d_mean.slice(s![rows.clone(), ..]), |m, &d| {
+                dm.zip_mut_with(&d_mean, |m, &d| {
                     *m = d * maps.d_mean(*m);
                 });
                 let mut ds = t.pre_std.slice_mut(s![..r, ..]);
-                ds.zip_mut_with(&d_std.slice(s![rows.clone(), ..]), |p, &d| {
+                ds.zip_mut_with(&d_std, |p, &d| {
                     *p = d * maps.d_std(*p);
                 });
                 let (dm, ds) = (t.mean.slice(s![..r, ..]), t.pre_std.slice(s![..r, ..]));
@@ -289,29 +369,47 @@ impl<F: Float> GaussianPolicy<F> {
                 gemm(&dm, &self.head.mean.weight.t(), &mut dh, false);
                 gemm(&ds, &self.head.std.weight.t(), &mut dh, true);
                 let mut d_x = input_grad.then(|| Array2::zeros((r, width)));
-                self.torso.backward_tile(
-                    &mut t.torso,
-                    &x,
-                    Some(&mut g.torso),
-                    d_x.as_mut().map(|d| d.view_mut()),
-                )?;
-                if let Some(d) = d_x {
-                    d_inputs.push((rows.start, d));
-                }
+                self.torso
+                    .backward_tile(
+                        &mut t.torso,
+                        &x,
+                        Some(&mut g.torso),
+                        d_x.as_mut().map(|d| d.view_mut()),
+                    )
+                    .map_err(PolicyError::from)?;
+                outs.push((rows.start, d_x, dist));
             }
             tiles.put(slot, t.torso);
-            Ok((g, d_inputs))
+            Ok::<_, E>((g, outs))
         });
         let mut d_input = input_grad.then(|| Array2::zeros((n, width)));
+        let mut dist = keep_dist.then(|| (Array2::zeros((n, a)), Array2::zeros((n, a))));
         for part in parts {
-            let (g, d_inputs) = part?;
+            let (g, outs) = part?;
             grad.add_assign_params(&g);
-            if let Some(all) = d_input.as_mut() {
-                for (start, d) in d_inputs {
-                    all.slice_mut(s![start..start + d.nrows(), ..]).assign(&d);
+            for (start, d_x, d) in outs {
+                if let (Some(all), Some(d_x)) = (d_input.as_mut(), d_x) {
+                    all.slice_mut(s![start..start + d_x.nrows(), ..])
+                        .assign(&d_x);
+                }
+                if let (Some((mean, std)), Some((m, sd))) = (dist.as_mut(), d) {
+                    mean.slice_mut(s![start..start + m.nrows(), ..]).assign(&m);
+                    std.slice_mut(s![start..start + sd.nrows(), ..]).assign(&sd);
                 }
             }
         }
-        Ok(d_input)
+        Ok((d_input, dist))
     }
 }
+
+/// The gradient a fused pass ([`GaussianPolicy::chains_fused_with`]) asks for per tile:
+/// `(slot, rows, mean, std) -> (dL/dmean, dL/dstd)` for the chains `rows` (whose output
+/// distribution is `mean`, `std`, `[rows, A]`), on the thread whose [`TileCache`] slot is `slot`.
+pub type RowGradFn<'a, F, E> = dyn Fn(
+        usize,
+        Range<usize>,
+        ArrayView2<'_, F>,
+        ArrayView2<'_, F>,
+    ) -> std::result::Result<(Array2<F>, Array2<F>), E>
+    + Sync
+    + 'a;

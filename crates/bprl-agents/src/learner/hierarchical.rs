@@ -28,13 +28,16 @@ use crate::error::{AgentError, Result};
 use bprl_distributions::DiagGaussian;
 use bprl_nn::Parameters;
 use bprl_policy::{
-    ChainGrad, Float, HierarchicalPolicy, HierarchicalPrior, HierarchicalSample, LatentKl,
-    LowLevelPrior, ObservationSpec, latent_kl, latent_kl_policy_grad, latent_kl_prior_backward,
+    BATCHED_ROWS, ChainGrad, Float, HierarchicalPolicy, HierarchicalPrior, HierarchicalSample,
+    LatentKl, LowLevelPrior, ObservationSpec, latent_kl, latent_kl_policy_grad,
+    latent_kl_prior_backward,
 };
 use bprl_retrace::latent_log_rho;
-use ndarray::{Array1, Array2, ArrayView2, ArrayView3, Axis};
+use ndarray::{Array1, Array2, ArrayView2, ArrayView3, Axis, s};
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use std::sync::Mutex;
 
 /// Algorithm 2 and its hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +82,23 @@ fn shape_err(e: impl std::fmt::Display) -> AgentError {
     AgentError::Shape(e.to_string())
 }
 
+/// Rows `rows` of the chains' observations: chain `c` reads `obs[c % n]` (sample-major), a
+/// view when the rows lie within one sample's copy.
+fn chain_obs_rows<F: Float>(
+    obs: ArrayView2<'_, F>,
+    rows: Range<usize>,
+    n: usize,
+) -> ndarray::CowArray<'_, F, ndarray::Ix2> {
+    let start = rows.start % n;
+    if start + rows.len() <= n {
+        return obs.slice_move(s![start..start + rows.len(), ..]).into();
+    }
+    let picked: Vec<_> = rows.map(|c| obs.row(c % n)).collect();
+    ndarray::stack(Axis(0), &picked)
+        .unwrap_or_else(|_| unreachable!("rows of one array"))
+        .into()
+}
+
 /// A `[rows, k]` array repeated `times` times along rows (sample-major copies of a batch).
 fn repeat_rows<F: Float>(a: ArrayView2<'_, F>, times: usize) -> Array2<F> {
     let views: Vec<_> = (0..times).map(|_| a).collect();
@@ -115,6 +135,15 @@ struct PolicyChains<F: Float> {
     /// The chains `z ~ pi^H(.|x)`, `a ~ pi^L(.|z, x)`, `S` per observation with the high
     /// level evaluated once per observation.
     chain: HierarchicalSample<F>,
+}
+
+/// The low level's part of the policy loss from the fused pass ([`HierLearner`]'s
+/// `policy_fused`): `Q` at each chain, the latents' gradient from the low level, and the
+/// policy gradient with the low level's share.
+struct FusedLow<F: Float> {
+    q: Array1<F>,
+    d_z_low: Array2<F>,
+    grad: HierarchicalPolicy<F>,
 }
 
 /// What the policy loss reports.
@@ -353,6 +382,7 @@ impl<F: Float> HierLearner<F> {
         &self,
         chains: &PolicyChains<F>,
         batch: &LearnerBatch<F>,
+        fused: Option<FusedLow<F>>,
     ) -> Result<PolicyLoss<F>> {
         let sc = self.config.action_samples;
         let (zd, ad) = (
@@ -367,35 +397,43 @@ impl<F: Float> HierLearner<F> {
             w_obs,
             chain,
         } = chains;
-        let actions = self.critic_actions(&chain.action);
-        // Input gradient only (the critics are fixed): dL/dQ_{s,i} = -w_i / S (in w).
-        let (q, d_action) = policy_value(
-            &self.tiles,
-            &self.policy_critics(),
-            batch.head(&batch.obs),
-            samples_view(&actions, sc)?,
-            Some(samples_view(&chain.latent, sc)?),
-            &|_, i| -w[i],
-        )?;
-        let q_chain: Array1<F> = q.iter().copied().collect();
         let mut cg = ChainGrad::zeros_shared(w_obs.len(), sc, zd, ad);
-        cg.d_action = d_action
-            .into_shape_with_order((w.len(), ad))
-            .map_err(shape_err)?;
         let wc = w.view().insert_axis(Axis(1));
         let wc_obs = w_obs.view().insert_axis(Axis(1));
+        let q_chain: Array1<F> = match &fused {
+            // The low level's terms were applied tile by tile (`policy_fused`).
+            Some(f) => f.q.clone(),
+            None => {
+                let actions = self.critic_actions(&chain.action);
+                // Input gradient only (the critics are fixed): dL/dQ_{s,i} = -w_i / S (in w).
+                let (q, d_action) = policy_value(
+                    &self.tiles,
+                    &self.policy_critics(),
+                    batch.head(&batch.obs),
+                    samples_view(&actions, sc)?,
+                    Some(samples_view(&chain.latent, sc)?),
+                    &|_, i| -w[i],
+                )?;
+                cg.d_action = d_action
+                    .into_shape_with_order((w.len(), ad))
+                    .map_err(shape_err)?;
+                if self.config.squash {
+                    let bx = self.action_box;
+                    cg.d_action
+                        .zip_mut_with(&chain.action, |d, &u| *d *= bx.d_squash(u));
+                    let d_ld = chain.action.mapv(|u| bx.d_log_det(u)) * wc * (-beta);
+                    cg.d_action += &d_ld;
+                }
+                cg.d_low_std = chain.low.dist.entropy_grad_std() * wc * (-beta);
+                q.iter().copied().collect()
+            }
+        };
         let h_high = chain.high.dist.entropy();
         let mut h_low = chain.low.dist.entropy();
         if self.config.squash {
-            let bx = self.action_box;
-            cg.d_action
-                .zip_mut_with(&chain.action, |d, &u| *d *= bx.d_squash(u));
             h_low += &self.log_det(chain.action.view());
-            let d_ld = chain.action.mapv(|u| bx.d_log_det(u)) * wc * (-beta);
-            cg.d_action += &d_ld;
         }
         cg.d_high_std = chain.high.dist.entropy_grad_std() * wc_obs * (-beta);
-        cg.d_low_std = chain.low.dist.entropy_grad_std() * wc * (-beta);
         let (kl, kl_grad) =
             self.kl_to_target_prior(obs.view(), chain, Some(&w.mapv(|x| x * alpha)))?;
         if let Some(g) = kl_grad {
@@ -411,10 +449,23 @@ impl<F: Float> HierLearner<F> {
             .std()
             .mean_axis(Axis(1))
             .map_or(F::zero(), |m| (&m * w).sum());
-        let mut grad = self.online.policy.zeros_like();
-        self.online
-            .policy
-            .backward(&self.tiles, chain, &cg, &mut grad);
+        let grad = match fused {
+            Some(FusedLow {
+                d_z_low, mut grad, ..
+            }) => {
+                self.online
+                    .policy
+                    .backward_high(&self.tiles, chain, d_z_low, &cg, &mut grad);
+                grad
+            }
+            None => {
+                let mut grad = self.online.policy.zeros_like();
+                self.online
+                    .policy
+                    .backward(&self.tiles, chain, &cg, &mut grad);
+                grad
+            }
+        };
         Ok(PolicyLoss {
             loss,
             entropy,
@@ -439,6 +490,186 @@ impl<F: Float> HierLearner<F> {
         Ok((loss, Some(g)))
     }
 
+    /// Whether the policy loss takes the fused pass ([`bprl_policy::GaussianPolicy::chains_fused_with`]):
+    /// when its low-level terms depend on each chain alone (every prior but one with a
+    /// separate low level, whose KL needs another network on the chain) and the chains are
+    /// enough for the tiled passes (from [`BATCHED_ROWS`] on; below, the plain passes).
+    fn fuses_policy_pass(&self, batch: &LearnerBatch<F>) -> bool {
+        let chains = self.config.action_samples * batch.steps * batch.batch;
+        let separate = matches!(
+            (&self.prior_kind, &self.target.prior),
+            (PriorConfig::Learned { .. }, Some(p)) if matches!(p.low, LowLevelPrior::Separate(_))
+        );
+        chains >= BATCHED_ROWS && !separate
+    }
+
+    /// The policy loss's chains with the low level's forward pass, the critics at the chains'
+    /// actions, the low level's loss terms and its backward pass fused tile by tile
+    /// ([`bprl_policy::GaussianPolicy::chains_fused_with`]): the same numbers as [`HierLearner`]'s
+    /// `policy_chains` then `policy_loss`'s low-level half, without recomputing the low
+    /// level. Each step below is the unfused one's, row by row, in the same order.
+    #[doc(alias = "Eq. 12")]
+    fn policy_fused(
+        &self,
+        batch: &LearnerBatch<F>,
+        noise: &HierNoise<F>,
+        weights: &Weights<F>,
+    ) -> Result<(PolicyChains<F>, FusedLow<F>)> {
+        let (obs, w, w_obs) = self.policy_weights(batch, weights);
+        let policy = &self.online.policy;
+        let (high, latent) =
+            policy.high_and_latent(&self.tiles, obs.view(), noise.policy_latent.view())?;
+        let eps = &noise.policy_action;
+        let n = obs.nrows();
+        let critics = self.policy_critics();
+        // Each critic's first-layer product of the observations, once for all their chains.
+        let products = critics
+            .iter()
+            .map(|c| c.obs_product(obs.view()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let beta = self.beta();
+        let bx = self.action_box;
+        // The unfused loss adds the KL's zero low-level gradients (every prior but none).
+        let adds_kl = !matches!(self.prior_kind, PriorConfig::None);
+        let q_all = Mutex::new(Array1::<F>::zeros(w.len()));
+        let no_grad = || AgentError::Shape("critic returned no action gradient".into());
+        let row_grad = |slot: usize,
+                        rows: Range<usize>,
+                        mean: ArrayView2<'_, F>,
+                        std: ArrayView2<'_, F>|
+         -> Result<(Array2<F>, Array2<F>)> {
+            let r = rows.len();
+            let eps = eps.slice(s![rows.clone(), ..]);
+            let u = &mean + &(&std * &eps);
+            let z = latent.slice(s![rows.clone(), ..]);
+            let a = self.critic_actions(&u);
+            let w_rows = w.slice(s![rows.clone()]);
+            let views: Vec<_> = products
+                .iter()
+                .map(|(x, p)| {
+                    (
+                        chain_obs_rows(x.view(), rows.clone(), n),
+                        chain_obs_rows(p.view(), rows.clone(), n),
+                    )
+                })
+                .collect();
+            let on = |k: usize, d_q: Option<&(dyn Fn(usize, F) -> F + Sync)>| {
+                let (x, p) = &views[k];
+                critics[k].rows_backward(
+                    &self.tiles,
+                    slot,
+                    x.view(),
+                    p.view(),
+                    a.view(),
+                    Some(z),
+                    d_q,
+                )
+            };
+            // `policy_value` row by row: the first critic attaining the minimum takes the
+            // gradient; one critic's gradient is taken as it is.
+            let (q, mut d) = if critics.len() == 1 {
+                let dq = |i: usize, _: F| -w_rows[i];
+                let (q, d) = on(0, Some(&dq))?;
+                (q, d.ok_or_else(no_grad)?)
+            } else {
+                let qs = (0..critics.len())
+                    .map(|k| Ok(on(k, None)?.0))
+                    .collect::<Result<Vec<_>>>()?;
+                let argmin = |i: usize| {
+                    (1..qs.len()).fold(0, |best, k| if qs[k][i] < qs[best][i] { k } else { best })
+                };
+                let mut d = Array2::zeros((r, a.ncols()));
+                for k in 0..critics.len() {
+                    let dq_k = |i: usize, _: F| {
+                        if argmin(i) == k {
+                            -w_rows[i]
+                        } else {
+                            F::zero()
+                        }
+                    };
+                    d += &on(k, Some(&dq_k))?.1.ok_or_else(no_grad)?;
+                }
+                let mut q = qs[0].clone();
+                for other in &qs[1..] {
+                    q.iter_mut().zip(other).for_each(|(a, &b)| *a = a.min(b));
+                }
+                (q, d)
+            };
+            let wc = w_rows.insert_axis(Axis(1));
+            if self.config.squash {
+                d.zip_mut_with(&u, |d, &u| *d *= bx.d_squash(u));
+                let d_ld = u.mapv(|u| bx.d_log_det(u)) * wc * (-beta);
+                d += &d_ld;
+            }
+            let mut d_std = std.mapv(F::recip) * wc * (-beta);
+            let mut d_mean = Array2::<F>::zeros((r, a.ncols()));
+            if adds_kl {
+                let zeros = Array2::<F>::zeros((r, a.ncols()));
+                d += &zeros;
+                d_mean += &zeros;
+                d_std += &zeros;
+            }
+            // `HierarchicalPolicy::backward`: d mu^L = d_low_mean + d_action,
+            // d sigma^L = d_low_std + d_action * eps.
+            let d_mean = &d_mean + &d;
+            let d_std = &d_std + &(&d * &eps);
+            let mut q_all = q_all
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            q_all
+                .slice_mut(s![rows])
+                .iter_mut()
+                .zip(q)
+                .for_each(|(o, v)| *o = v);
+            Ok((d_mean, d_std))
+        };
+        let mut grad = policy.zeros_like();
+        let (low, d_z_low) = policy.low.chains_fused_with(
+            &self.tiles,
+            obs.view(),
+            latent.view(),
+            &row_grad,
+            &mut grad.low,
+        )?;
+        let action = low.dist.sample_from_noise(eps.view())?;
+        let chain = HierarchicalSample {
+            latent,
+            latent_noise: noise.policy_latent.clone(),
+            action,
+            action_noise: eps.clone(),
+            high,
+            low,
+        };
+        let q = q_all
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok((
+            PolicyChains {
+                obs,
+                w,
+                w_obs,
+                chain,
+            },
+            FusedLow { q, d_z_low, grad },
+        ))
+    }
+
+    /// The policy loss's transitions `[T B, W]`, its chain weights `valid / (n_valid S)`
+    /// (`[S T B]`) and their sums per transition (`[T B]`).
+    fn policy_weights(
+        &self,
+        batch: &LearnerBatch<F>,
+        weights: &Weights<F>,
+    ) -> (Array2<F>, Array1<F>, Array1<F>) {
+        let sc = self.config.action_samples;
+        let obs = batch.head(&batch.obs).to_owned();
+        let w: Array1<F> = repeat_rows(weights.w.view().insert_axis(Axis(1)), sc)
+            .column(0)
+            .mapv(|x| x / cst::<F>(sc as f64));
+        let w_obs = sum_samples(w.view(), obs.nrows());
+        (obs, w, w_obs)
+    }
+
     /// The online chains of the policy loss: `S` per transition (the high level evaluated
     /// once per transition), with weights `valid / (n_valid S)`.
     fn policy_chains(
@@ -447,12 +678,7 @@ impl<F: Float> HierLearner<F> {
         noise: &HierNoise<F>,
         weights: &Weights<F>,
     ) -> Result<PolicyChains<F>> {
-        let sc = self.config.action_samples;
-        let obs = batch.head(&batch.obs).to_owned();
-        let w: Array1<F> = repeat_rows(weights.w.view().insert_axis(Axis(1)), sc)
-            .column(0)
-            .mapv(|x| x / cst::<F>(sc as f64));
-        let w_obs = sum_samples(w.view(), obs.nrows());
+        let (obs, w, w_obs) = self.policy_weights(batch, weights);
         let chain = self.online.policy.sample_with_noise_shared(
             &self.tiles,
             obs.view(),
@@ -525,8 +751,13 @@ impl<F: Float> Algorithm<F> for Hierarchical {
             &weights,
         )?;
         // 4. Policy loss over S chains per transition.
-        let chains = l.policy_chains(batch, noise, &weights)?;
-        let policy = l.policy_loss(&chains, batch)?;
+        let (chains, fused) = if l.fuses_policy_pass(batch) {
+            let (chains, fused) = l.policy_fused(batch, noise, &weights)?;
+            (chains, Some(fused))
+        } else {
+            (l.policy_chains(batch, noise, &weights)?, None)
+        };
+        let policy = l.policy_loss(&chains, batch, fused)?;
         // 5. Prior distillation.
         let (prior_loss, g_prior) = l.prior_loss(&chains)?;
         let metrics = Metrics {
