@@ -223,7 +223,6 @@ fn continue_rows<F: Element>(
     b: &ArrayView2<'_, F>,
     c: &mut ArrayViewMut2<'_, F>,
 ) {
-    let n = b.ncols();
     let b_rows: Option<Vec<&[F]>> = b.rows().into_iter().map(|r| r.to_slice()).collect();
     for (mut c_row, a_row) in c.rows_mut().into_iter().zip(a.rows()) {
         let (Some(b_rows), Some(c_slice)) = (b_rows.as_ref(), c_row.as_slice_mut()) else {
@@ -232,24 +231,38 @@ fn continue_rows<F: Element>(
             }
             continue;
         };
-        let blocks = n / CONTINUE_COLS * CONTINUE_COLS;
-        for j in (0..blocks).step_by(CONTINUE_COLS) {
-            let mut acc = [F::zero(); CONTINUE_COLS];
-            acc.copy_from_slice(&c_slice[j..j + CONTINUE_COLS]);
-            for (&a_ik, b_row) in a_row.iter().zip(b_rows) {
-                let b_block = &b_row[j..j + CONTINUE_COLS];
-                for (acc, &b) in acc.iter_mut().zip(b_block) {
-                    *acc = a_ik.mul_add(b, *acc);
-                }
-            }
-            c_slice[j..j + CONTINUE_COLS].copy_from_slice(&acc);
-        }
-        for (j, c) in c_slice.iter_mut().enumerate().skip(blocks) {
-            for (&a_ik, b_row) in a_row.iter().zip(b_rows) {
-                *c = a_ik.mul_add(b_row[j], *c);
-            }
-        }
+        // Blocks of 32, then 16, 8 and 4 columns, then single columns.
+        let mut j = 0;
+        j = continue_blocks::<F, CONTINUE_COLS>(j, a_row, b_rows, c_slice);
+        j = continue_blocks::<F, 16>(j, a_row, b_rows, c_slice);
+        j = continue_blocks::<F, 8>(j, a_row, b_rows, c_slice);
+        j = continue_blocks::<F, 4>(j, a_row, b_rows, c_slice);
+        continue_blocks::<F, 1>(j, a_row, b_rows, c_slice);
     }
+}
+
+/// [`continue_rows`]' blocks of `W` columns of one row from column `j` on, while `W` fit;
+/// returns the first column left.
+#[inline(always)]
+fn continue_blocks<F: Element, const W: usize>(
+    mut j: usize,
+    a_row: ndarray::ArrayView1<'_, F>,
+    b_rows: &[&[F]],
+    c: &mut [F],
+) -> usize {
+    while j + W <= c.len() {
+        let mut acc = [F::zero(); W];
+        acc.copy_from_slice(&c[j..j + W]);
+        for (&a_ik, b_row) in a_row.iter().zip(b_rows) {
+            let b_block = &b_row[j..j + W];
+            for (acc, &b) in acc.iter_mut().zip(b_block) {
+                *acc = a_ik.mul_add(b, *acc);
+            }
+        }
+        c[j..j + W].copy_from_slice(&acc);
+        j += W;
+    }
+    j
 }
 
 /// Columns of `C` [`gemm_continue`] keeps in registers: two AVX-512 (four AVX2) registers of
