@@ -6,6 +6,7 @@
 mod config;
 mod corpus;
 mod durability;
+mod fused;
 mod hier_losses;
 mod losses;
 mod options;

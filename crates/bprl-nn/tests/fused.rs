@@ -218,6 +218,46 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config())]
+
+    /// A shared prefix whose product is given (`SharedProduct`, from `prefix_product`) is the
+    /// `Shared` tile bit for bit: output, parameter gradients and the `extra` input gradient.
+    #[test]
+    fn tile_shared_product_is_the_shared_tile(
+        seed in 0u64..1000, kind in 0u8..7, n in 1usize..6, samples in 1usize..5,
+        p in 1usize..9, e in 1usize..5, h1 in 1usize..30,
+    ) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let m = net::<f32>(kind, p + e, &[h1, 5], &mut StdRng::seed_from_u64(seed));
+        let f32s = |a: Array2<f64>| a.mapv(|v| v as f32);
+        let shared = f32s(randn(n, p, &mut rng));
+        let extra = f32s(randn(n * samples, e, &mut rng));
+        let dy = f32s(randn(n * samples, 5, &mut rng));
+        let product = m.prefix_product(shared.view()).unwrap();
+        let pass = |input: &TileInput<'_, f32>| {
+            let mut tile = MlpTile::new(&m, extra.nrows());
+            m.forward_tile(&mut tile, input).unwrap();
+            let out: Vec<f32> = tile.output().iter().copied().collect();
+            tile.output_grad_mut().assign(&dy);
+            let mut g = m.zeros_like();
+            let mut dx = Array2::zeros(extra.dim());
+            m.backward_tile(&mut tile, input, Some(&mut g), Some(dx.view_mut())).unwrap();
+            let mut all = out;
+            all.extend(g.flatten());
+            all.extend(dx.iter().copied());
+            all
+        };
+        let a = pass(&TileInput::Shared { shared: shared.view(), extra: extra.view() });
+        let b = pass(&TileInput::SharedProduct {
+            shared: shared.view(),
+            product: product.view(),
+            extra: extra.view(),
+        });
+        prop_assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+}
+
 /// Misuse is a typed error, not a panic: too many rows, a tile made for another network,
 /// shared rows that do not divide the rows, a wrong `d_input`.
 #[test]
@@ -253,6 +293,14 @@ fn tile_shape_errors() {
     };
     assert!(m.forward_tile(&mut tile, &short).is_err());
     assert!(m.prefix_product(randn(2, 5, &mut rng).view()).is_err());
+    // A shared product with the wrong rows or width.
+    let shared = randn(1, 2, &mut rng);
+    let wrong = TileInput::SharedProduct {
+        shared: shared.view(),
+        product: prefix.view(),
+        extra: extra.view(),
+    };
+    assert!(m.forward_tile(&mut tile, &wrong).is_err());
     let x = randn(3, 4, &mut rng);
     let input = TileInput::Rows(x.view());
     m.forward_tile(&mut tile, &input).unwrap();

@@ -2,6 +2,7 @@
 //! hierarchical chain, the shared low level, information asymmetry, latent holds, errors.
 
 mod asymmetry;
+mod chains;
 mod common;
 mod gradients;
 mod hierarchy;

@@ -737,6 +737,40 @@ impl<F: Float> Algorithm<F> for Hierarchical {
         batch: &LearnerBatch<F>,
         noise: &HierNoise<F>,
     ) -> Result<(Metrics, HierGradients<F>)> {
+        l.losses_in(batch, noise, l.fuses_policy_pass(batch))
+    }
+}
+
+impl<F: Float> HierLearner<F> {
+    /// [`LearnerState::losses`] with the policy loss's low level in one fused pass or not
+    /// (`losses` chooses the fused pass wherever it applies): the same numbers bit for bit
+    /// either way, which the tests check through this.
+    ///
+    /// # Errors
+    /// As [`LearnerState::losses`]; `fused` where the fused pass does not apply (a separate
+    /// prior low level, or fewer than [`BATCHED_ROWS`] chains).
+    pub fn losses_with_pass(
+        &self,
+        batch: &LearnerBatch<F>,
+        noise: &HierNoise<F>,
+        fused: bool,
+    ) -> Result<(Metrics, HierGradients<F>)> {
+        if fused && !self.fuses_policy_pass(batch) {
+            return Err(AgentError::Shape(format!(
+                "the fused policy pass needs a prior without a separate low level and at least {BATCHED_ROWS} chains (action_samples x steps x batch = {})",
+                self.config.action_samples * batch.steps * batch.batch
+            )));
+        }
+        self.losses_in(batch, noise, fused)
+    }
+
+    fn losses_in(
+        &self,
+        batch: &LearnerBatch<F>,
+        noise: &HierNoise<F>,
+        fused: bool,
+    ) -> Result<(Metrics, HierGradients<F>)> {
+        let l = self;
         let weights = Weights::of(batch);
         // 1-2. Soft value and Retrace targets with resampled latents.
         let v = l.soft_value(batch, noise)?;
@@ -751,7 +785,7 @@ impl<F: Float> Algorithm<F> for Hierarchical {
             &weights,
         )?;
         // 4. Policy loss over S chains per transition.
-        let (chains, fused) = if l.fuses_policy_pass(batch) {
+        let (chains, fused) = if fused {
             let (chains, fused) = l.policy_fused(batch, noise, &weights)?;
             (chains, Some(fused))
         } else {
