@@ -68,7 +68,7 @@ pub use hierarchical::{
 };
 pub use hold::LatentHold;
 pub use obs::{ObservationSpec, Selection};
-pub use policy_batched::RowGradFn;
+pub use policy_batched::{RowGradFn, VisitFn};
 
 /// The scalars policies compute in: both a distribution scalar and a network scalar
 /// (`f32`, `f64`).
