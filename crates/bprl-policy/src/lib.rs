@@ -68,7 +68,7 @@ pub use hierarchical::{
 };
 pub use hold::LatentHold;
 pub use obs::{ObservationSpec, Selection};
-pub use policy_batched::{RowGradFn, VisitFn};
+pub use policy_batched::RowGradFn;
 
 /// The scalars policies compute in: both a distribution scalar and a network scalar
 /// (`f32`, `f64`).

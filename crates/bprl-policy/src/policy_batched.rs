@@ -312,55 +312,6 @@ impl<F: Float> GaussianPolicy<F> {
         Ok((fwd, d_extra))
     }
 
-    /// The forward pass over `S` chains per observation (see
-    /// [`GaussianPolicy::forward_chains_with`]) handed to `visit(slot, rows, mean, std)` tile
-    /// by tile, on the tiles' threads, keeping nothing: for a caller that uses each chain's
-    /// distribution at once (a critic on the tile's samples). The same distributions, bit for
-    /// bit, as `forward_chains_with` from [`crate::BATCHED_ROWS`] chains on.
-    ///
-    /// # Errors
-    /// As [`GaussianPolicy::chains_fused_with`] (fewer than [`crate::BATCHED_ROWS`] chains
-    /// included), and whatever `visit` returns.
-    pub fn chains_visit_with<E: From<PolicyError> + Send>(
-        &self,
-        tiles: &TileCache<F>,
-        obs: ArrayView2<'_, F>,
-        extra: ArrayView2<'_, F>,
-        visit: &VisitFn<'_, F, E>,
-    ) -> std::result::Result<(), E> {
-        if extra.nrows() < crate::BATCHED_ROWS {
-            return Err(PolicyError::Shape {
-                what: "chains of a tiled visit (at least BATCHED_ROWS)",
-                expected: vec![crate::BATCHED_ROWS, self.extra_input_dim],
-                actual: extra.shape().to_vec(),
-            }
-            .into());
-        }
-        let (x, prefix) = self.chains_prefix(obs, extra)?;
-        let input = BatchInput::Chains {
-            x: x.view(),
-            prefix: prefix.view(),
-            extra,
-        };
-        let n = input.rows();
-        let maps = self.head.maps();
-        let n_tiles = n.div_ceil(TILE_ROWS);
-        let parts = parallel::map_ranges_indexed(n_tiles, 1, |slot, range| {
-            let mut t = self.tile(tiles, slot, TILE_ROWS);
-            let mut bufs = ChainBufs::new();
-            for i in range {
-                let rows = i * TILE_ROWS..((i + 1) * TILE_ROWS).min(n);
-                let r = rows.len();
-                self.tile_forward(&mut t, &input.tile(rows.clone(), &mut bufs))?;
-                let std = t.pre_std.slice(s![..r, ..]).mapv(|x| maps.std(x));
-                visit(slot, rows, t.mean.slice(s![..r, ..]), std.view())?;
-            }
-            tiles.put(slot, t.torso);
-            Ok::<_, E>(())
-        });
-        parts.into_iter().collect()
-    }
-
     /// The tiled backward pass over `input`, each tile's output gradient from `row_grad`
     /// (given the tile's output distribution); with `keep_dist`, also that distribution
     /// (mean, std) for all rows.
@@ -460,10 +411,5 @@ pub type RowGradFn<'a, F, E> = dyn Fn(
         ArrayView2<'_, F>,
         ArrayView2<'_, F>,
     ) -> std::result::Result<(Array2<F>, Array2<F>), E>
-    + Sync
-    + 'a;
-
-/// What [`GaussianPolicy::chains_visit_with`] hands each tile to: `(slot, rows, mean, std)`.
-pub type VisitFn<'a, F, E> = dyn Fn(usize, Range<usize>, ArrayView2<'_, F>, ArrayView2<'_, F>) -> std::result::Result<(), E>
     + Sync
     + 'a;

@@ -82,17 +82,6 @@ fn shape_err(e: impl std::fmt::Display) -> AgentError {
     AgentError::Shape(e.to_string())
 }
 
-/// The action noise of `chains` chains, `[chains, A]`.
-fn check_shape_of<F: Float>(noise: &Array2<F>, chains: usize, action_dim: usize) -> Result<()> {
-    if noise.dim() != (chains, action_dim) {
-        return Err(AgentError::Shape(format!(
-            "action noise: expected [{chains}, {action_dim}], got {:?}",
-            noise.shape()
-        )));
-    }
-    Ok(())
-}
-
 /// Rows `rows` of the chains' observations: chain `c` reads `obs[c % n]` (sample-major), a
 /// view when the rows lie within one sample's copy.
 fn chain_obs_rows<F: Float>(
@@ -197,7 +186,7 @@ impl<F: Float> HierLearner<F> {
         batch: &LearnerBatch<F>,
         noise: &HierNoise<F>,
     ) -> Result<Array2<F>> {
-        let v = self.soft_value(batch, noise, self.tiles_value(batch))?;
+        let v = self.soft_value(batch, noise)?;
         Ok(self
             .latent_retrace(batch, noise, &Weights::of(batch), &v)?
             .1)
@@ -251,18 +240,9 @@ impl<F: Float> HierLearner<F> {
     /// Step 1: the soft value `V = mean_s [min_k Q'_k(x, a_s, z_s) (- beta log pi'(z_s, a_s |
     /// x))] - alpha KL` over every row, with target chains `(z_s, a_s)` and the Eq. 11 KL of an
     /// online chain to the target prior.
-    /// With `tiled`, the target chains and critics run tile by tile (`soft_value_tiled`).
-    fn soft_value(
-        &self,
-        batch: &LearnerBatch<F>,
-        noise: &HierNoise<F>,
-        tiled: bool,
-    ) -> Result<Array1<F>> {
+    fn soft_value(&self, batch: &LearnerBatch<F>, noise: &HierNoise<F>) -> Result<Array1<F>> {
         let sc = self.config.action_samples;
         let obs = batch.obs.view();
-        if tiled {
-            return self.soft_value_tiled(obs, noise);
-        }
         let chain = self.target.policy.sample_with_noise_shared(
             &self.tiles,
             obs,
@@ -281,111 +261,6 @@ impl<F: Float> HierLearner<F> {
             let log_pi = chain.latent_log_prob()? + chain.low.dist.log_prob(chain.action.view())?
                 - self.log_det(chain.action.view()); // [S N]
             let log_pi = grid(log_pi.view(), sc, obs.nrows())?;
-            let beta = self.beta();
-            q.zip_mut_with(&log_pi, |q, &lp| *q -= beta * lp);
-        }
-        let kl = self.value_kl(obs, noise)?;
-        soft_value(q, &kl, self.alpha())
-    }
-
-    /// [`HierLearner`]'s soft value with the target chains' low level and the target critics
-    /// run tile by tile ([`bprl_policy::GaussianPolicy::chains_visit_with`]): each tile's
-    /// chains go to the critics while in cache, and no chain array but `Q` (and the
-    /// log-probabilities) is formed. The same numbers, bit for bit, as the whole-array passes
-    /// (each row's value depends on that row alone; every step is theirs, in their order).
-    fn soft_value_tiled(&self, obs: ArrayView2<'_, F>, noise: &HierNoise<F>) -> Result<Array1<F>> {
-        let sc = self.config.action_samples;
-        let n = obs.nrows();
-        let policy = &self.target.policy;
-        let (high, latent) = policy.high_and_latent(&self.tiles, obs, noise.value_latent.view())?;
-        check_shape_of(&noise.value_action, latent.nrows(), policy.action_dim())?;
-        let critics = self.target_critics();
-        let products = critics
-            .iter()
-            .map(|c| c.obs_product(obs))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let chains = latent.nrows();
-        let entropy = self.config.value_entropy;
-        // Per chain: Q (the critics' minimum), and for the entropy term log pi^L(u) and
-        // log |da/du|.
-        let out = Mutex::new((
-            Array1::<F>::zeros(chains),
-            Array1::<F>::zeros(if entropy { chains } else { 0 }),
-            Array1::<F>::zeros(if entropy { chains } else { 0 }),
-        ));
-        let visit = |slot: usize,
-                     rows: Range<usize>,
-                     mean: ArrayView2<'_, F>,
-                     std: ArrayView2<'_, F>|
-         -> Result<()> {
-            let eps = noise.value_action.slice(s![rows.clone(), ..]);
-            let u = &mean + &(&std * &eps);
-            let a = self.critic_actions(&u);
-            let z = latent.slice(s![rows.clone(), ..]);
-            let mut q: Option<Vec<F>> = None;
-            for (c, (x, p)) in critics.iter().zip(&products) {
-                let (x, p) = (
-                    chain_obs_rows(x.view(), rows.clone(), n),
-                    chain_obs_rows(p.view(), rows.clone(), n),
-                );
-                let (qk, _) = c.rows_backward(
-                    &self.tiles,
-                    slot,
-                    x.view(),
-                    p.view(),
-                    a.view(),
-                    Some(z),
-                    None,
-                )?;
-                q = Some(match q {
-                    None => qk,
-                    Some(mut m) => {
-                        m.iter_mut().zip(&qk).for_each(|(a, &b)| *a = a.min(b));
-                        m
-                    }
-                });
-            }
-            let q = q.ok_or_else(|| AgentError::Shape("no critic".into()))?;
-            let lp = if entropy {
-                let low = DiagGaussian::new(mean.to_owned(), std.to_owned())?;
-                Some((low.log_prob(u.view())?, self.log_det(u.view())))
-            } else {
-                None
-            };
-            let mut out = out
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            out.0
-                .slice_mut(s![rows.clone()])
-                .iter_mut()
-                .zip(q)
-                .for_each(|(o, v)| *o = v);
-            if let Some((lp, ld)) = lp {
-                out.1.slice_mut(s![rows.clone()]).assign(&lp);
-                out.2.slice_mut(s![rows]).assign(&ld);
-            }
-            Ok(())
-        };
-        policy
-            .low
-            .chains_visit_with(&self.tiles, obs, latent.view(), &visit)?;
-        let (q, low_lp, log_det) = out
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut q = grid(q.view(), sc, n)?; // [S, N]
-        if entropy {
-            // `HierarchicalSample::latent_log_prob`: pi^H's rows repeated once per chain.
-            let latent_lp = if sc == 1 {
-                high.dist.log_prob(latent.view())?
-            } else {
-                DiagGaussian::new(
-                    repeat_rows(high.dist.mean(), sc),
-                    repeat_rows(high.dist.std(), sc),
-                )?
-                .log_prob(latent.view())?
-            };
-            let log_pi = latent_lp + low_lp - log_det; // [S N]
-            let log_pi = grid(log_pi.view(), sc, n)?;
             let beta = self.beta();
             q.zip_mut_with(&log_pi, |q, &lp| *q -= beta * lp);
         }
@@ -862,24 +737,17 @@ impl<F: Float> Algorithm<F> for Hierarchical {
         batch: &LearnerBatch<F>,
         noise: &HierNoise<F>,
     ) -> Result<(Metrics, HierGradients<F>)> {
-        l.losses_in(
-            batch,
-            noise,
-            l.tiles_value(batch),
-            l.fuses_policy_pass(batch),
-        )
+        l.losses_in(batch, noise, l.fuses_policy_pass(batch))
     }
 }
 
 impl<F: Float> HierLearner<F> {
-    /// [`LearnerState::losses`] with the chains' passes fused tile by tile or not (`losses`
-    /// fuses wherever it applies): with `fused`, the soft value's target chains go to the
-    /// critics tile by tile and the policy loss runs in one pass over its chains; without,
-    /// both run on whole arrays. The same numbers bit for bit either way, which the tests
-    /// check through this.
+    /// [`LearnerState::losses`] with the policy loss's low level in one fused pass or not
+    /// (`losses` chooses the fused pass wherever it applies): the same numbers bit for bit
+    /// either way, which the tests check through this.
     ///
     /// # Errors
-    /// As [`LearnerState::losses`]; `fused` where the fused passes do not apply (a separate
+    /// As [`LearnerState::losses`]; `fused` where the fused pass does not apply (a separate
     /// prior low level, or fewer than [`BATCHED_ROWS`] chains).
     pub fn losses_with_pass(
         &self,
@@ -893,25 +761,19 @@ impl<F: Float> HierLearner<F> {
                 self.config.action_samples * batch.steps * batch.batch
             )));
         }
-        self.losses_in(batch, noise, fused, fused)
-    }
-
-    /// Whether the soft value's target chains are enough for the tiled passes.
-    fn tiles_value(&self, batch: &LearnerBatch<F>) -> bool {
-        self.config.action_samples * batch.obs.nrows() >= BATCHED_ROWS
+        self.losses_in(batch, noise, fused)
     }
 
     fn losses_in(
         &self,
         batch: &LearnerBatch<F>,
         noise: &HierNoise<F>,
-        tiled_value: bool,
         fused: bool,
     ) -> Result<(Metrics, HierGradients<F>)> {
         let l = self;
         let weights = Weights::of(batch);
         // 1-2. Soft value and Retrace targets with resampled latents.
-        let v = l.soft_value(batch, noise, tiled_value)?;
+        let v = l.soft_value(batch, noise)?;
         let (z_t, q_ret) = l.latent_retrace(batch, noise, &weights, &v)?;
         // 3. Critic loss on Q(x_t, a_t, z_t) (each critic on the same targets).
         let (critic_loss, q_mean, mut g_critics) = critic_losses(
