@@ -290,6 +290,8 @@ impl<F: Scalar> Mlp<F> {
         // Layer 0's product, the shared part once per shared row.
         let w0 = first.linear.weight.view();
         let mut shared_rows = 0;
+        // A given shared product that is one contiguous block is read in place.
+        let mut given: Option<&[F]> = None;
         match input {
             TileInput::Rows(x) => {
                 gemm(x, &w0, &mut tile.work[0].rows_to_mut(r), false);
@@ -316,7 +318,10 @@ impl<F: Scalar> Mlp<F> {
                 extra,
             } => {
                 shared_rows = shared.nrows();
-                tile.shared.rows_to_mut(shared_rows).assign(product);
+                given = product.to_slice();
+                if given.is_none() {
+                    tile.shared.rows_to_mut(shared_rows).assign(product);
+                }
                 gemm(
                     extra,
                     &w0.rows_from(shared.ncols()),
@@ -341,10 +346,8 @@ impl<F: Scalar> Mlp<F> {
             }
             let width = layer.linear.output_dim();
             let shared = (i == 0 && shared_rows > 0).then(|| {
-                (
-                    &tile.shared.as_slice().unwrap_or(&[])[..shared_rows * width],
-                    shared_rows,
-                )
+                let rows = given.unwrap_or_else(|| tile.shared.as_slice().unwrap_or(&[]));
+                (&rows[..shared_rows * width], shared_rows)
             });
             let norm = match (&layer.norm, &mut tile.norm[i]) {
                 (Some(ln), Some((xhat, inv))) => Some(NormRows {

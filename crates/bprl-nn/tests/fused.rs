@@ -255,6 +255,14 @@ proptest! {
             extra: extra.view(),
         });
         prop_assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        // A product that is not one contiguous block (column-major) is copied, same bits.
+        let column_major = product.t().to_owned();
+        let c = pass(&TileInput::SharedProduct {
+            shared: shared.view(),
+            product: column_major.t(),
+            extra: extra.view(),
+        });
+        prop_assert!(a.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()));
     }
 }
 
