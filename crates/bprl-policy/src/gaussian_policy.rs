@@ -1,10 +1,10 @@
 //! The flat Gaussian policy `pi(a|x)` and prior `pi0(a|x^D)`: one type, two selections.
 
 use crate::Float;
+use crate::batch_input::BatchInput;
 use crate::error::{PolicyError, Result, check_finite, check_shape};
 use crate::head::{GaussianHead, HeadCache};
 use crate::obs::Selection;
-use crate::policy_batched::BatchInput;
 use bprl_distributions::DiagGaussian;
 use bprl_nn::{Mlp, MlpCache, Parameters, TileCache, join};
 use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, concatenate};

@@ -46,6 +46,7 @@
 // Every public item is documented: users pick this crate alone, so its docs are the manual.
 #![deny(missing_docs)]
 
+mod batch_input;
 mod critic;
 mod critic_samples;
 mod error;

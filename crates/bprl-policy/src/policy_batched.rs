@@ -17,6 +17,7 @@
 //! stacked rows, for a fraction of the first layer's work and none of the copies.
 
 use crate::Float;
+use crate::batch_input::{BatchInput, ChainBufs};
 use crate::error::{PolicyError, Result, check_shape};
 use crate::gaussian_policy::{GaussianPolicy, PolicyForward};
 use bprl_distributions::DiagGaussian;
@@ -27,94 +28,6 @@ use std::ops::Range;
 
 /// Rows per tile.
 const TILE_ROWS: usize = 256;
-
-/// The rows of a batched pass.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum BatchInput<'a, F> {
-    /// Assembled inputs, `[N, selection + extra]`.
-    Rows(ArrayView2<'a, F>),
-    /// `S` chains per observation, sample-major: row `s n + j` is `[x[j], extra[s n + j]]`.
-    Chains {
-        /// The observations' selected groups, `[n, p]`.
-        x: ArrayView2<'a, F>,
-        /// Their first-layer products `x W_x`, `[n, width_0]`.
-        prefix: ArrayView2<'a, F>,
-        /// Each chain's extra input, `[S n, extra]`.
-        extra: ArrayView2<'a, F>,
-    },
-}
-
-impl<F: Float> BatchInput<'_, F> {
-    fn rows(&self) -> usize {
-        match self {
-            BatchInput::Rows(x) => x.nrows(),
-            BatchInput::Chains { extra, .. } => extra.nrows(),
-        }
-    }
-
-    /// Width of the input gradient [`GaussianPolicy::backward_of_input`] returns: the whole
-    /// rows', or the chains' extra input only.
-    fn grad_width(&self) -> usize {
-        match self {
-            BatchInput::Rows(x) => x.ncols(),
-            BatchInput::Chains { extra, .. } => extra.ncols(),
-        }
-    }
-
-    /// The tile input of rows `range`; a chain tile's observation rows are views when they lie
-    /// within one sample's copy, else gathered into `bufs`.
-    fn tile<'b>(&'b self, range: Range<usize>, bufs: &'b mut ChainBufs<F>) -> TileInput<'b, F> {
-        match self {
-            BatchInput::Rows(x) => TileInput::Rows(x.slice(s![range, ..])),
-            BatchInput::Chains { x, prefix, extra } => {
-                let n = x.nrows();
-                let start = range.start % n;
-                let extra = extra.slice(s![range.clone(), ..]);
-                if start + range.len() <= n {
-                    let rows = start..start + range.len();
-                    return TileInput::Prefixed {
-                        prefix: prefix.slice(s![rows.clone(), ..]),
-                        x: x.slice(s![rows, ..]),
-                        extra,
-                    };
-                }
-                let r = range.len();
-                let (bx, bp) = (&mut bufs.x, &mut bufs.prefix);
-                if bx.dim() != (r, x.ncols()) {
-                    *bx = Array2::zeros((r, x.ncols()));
-                }
-                if bp.dim() != (r, prefix.ncols()) {
-                    *bp = Array2::zeros((r, prefix.ncols()));
-                }
-                for (k, i) in range.enumerate() {
-                    bx.row_mut(k).assign(&x.row(i % n));
-                    bp.row_mut(k).assign(&prefix.row(i % n));
-                }
-                TileInput::Prefixed {
-                    prefix: bp.view(),
-                    x: bx.view(),
-                    extra,
-                }
-            }
-        }
-    }
-}
-
-/// A thread's copies of a chain tile's observation rows where they wrap around a sample's
-/// copy.
-struct ChainBufs<F> {
-    x: Array2<F>,
-    prefix: Array2<F>,
-}
-
-impl<F: Float> ChainBufs<F> {
-    fn new() -> Self {
-        Self {
-            x: Array2::zeros((0, 0)),
-            prefix: Array2::zeros((0, 0)),
-        }
-    }
-}
 
 /// Per-thread buffers of one tile of a policy pass.
 struct PolicyTile<F> {
