@@ -108,7 +108,8 @@ pub use config::{
 };
 pub use error::{AgentError, ConfigError, Result};
 pub use learner::{
-    FlatLearner, HierLearner, HierNoise, LearnerState, Metrics, UpdateNoise, flat, hierarchical,
+    FlatLearner, HierLearner, HierNoise, LearnerState, LossPasses, Metrics, UpdateNoise, flat,
+    hierarchical,
 };
 pub use trainer::{
     Counters, Diagnostics, EpisodeRecord, EvalRecord, StateInfo, Trainer, inspect_state,

@@ -7,7 +7,7 @@ use crate::head::{GaussianHead, HeadCache};
 use crate::obs::Selection;
 use bprl_distributions::DiagGaussian;
 use bprl_nn::{Mlp, MlpCache, Parameters, TileCache, join};
-use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, concatenate};
+use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, concatenate, s};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +85,41 @@ impl<F: Float> PolicyForward<F> {
             dist,
             cache: ForwardCache::Chains { x, prefix, extra },
         }
+    }
+
+    /// The forward pass of the first `n` rows, taken from this one: the same values, bit for
+    /// bit, as the forward pass on those rows alone, and usable by the same backward passes.
+    ///
+    /// A batched pass ([`BATCHED_ROWS`] rows or more) cuts its rows into tiles from the first
+    /// row on, and each row's values depend on that row alone (the products' entries are
+    /// sums over the row's own inputs, in an order that does not depend on the tile); a pass
+    /// on the first `n` rows, when it is batched too, has the same tiles up to the last one.
+    /// So the rows can be shared exactly when both passes are batched: `Some` for a batched
+    /// pass on rows (not chains) and `BATCHED_ROWS <= n <= rows`, `None` otherwise (then
+    /// compute the pass on the rows).
+    ///
+    /// The learner uses it where a network sees a sequence batch's `T B` transitions after
+    /// seeing their `(T + 1) B` observations.
+    pub fn head_rows(&self, n: usize) -> Option<Self> {
+        let ForwardCache::Recompute { input, .. } = &self.cache else {
+            return None;
+        };
+        if n < BATCHED_ROWS || n > input.nrows() {
+            return None;
+        }
+        let rows = s![..n, ..];
+        let dist = DiagGaussian::new(
+            self.dist.mean().slice(rows).to_owned(),
+            self.dist.std().slice(rows).to_owned(),
+        )
+        .ok()?;
+        Some(Self {
+            dist,
+            cache: ForwardCache::Recompute {
+                input: input.slice(rows).to_owned(),
+                tiles: None,
+            },
+        })
     }
 }
 

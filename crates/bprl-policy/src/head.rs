@@ -71,11 +71,13 @@ impl<F: Float> HeadMaps<F> {
     }
     /// `d std / d x` from the pre-activation `x` (0 where the upper bound holds).
     pub(crate) fn d_std(&self, x: F) -> F {
-        let s = bprl_distributions::softplus(x) * self.k + self.min_scale;
-        match self.max_scale {
-            Some(m) if s > m => F::zero(),
-            _ => self.k / (F::one() + (-x).exp()),
+        // The bound's test needs the std itself: only computed where there is a bound.
+        if let Some(m) = self.max_scale
+            && bprl_distributions::softplus(x) * self.k + self.min_scale > m
+        {
+            return F::zero();
         }
+        self.k / (F::one() + (-x).exp())
     }
 }
 

@@ -278,7 +278,25 @@ impl<F: Float> HierarchicalPolicy<F> {
         latent_noise: ArrayView2<'_, F>,
         action_noise: ArrayView2<'_, F>,
     ) -> Result<HierarchicalSample<F>> {
-        let (high, latent) = self.high_and_latent(tiles, obs, latent_noise)?;
+        self.sample_with_high(tiles, obs, None, latent_noise, action_noise)
+    }
+
+    /// [`HierarchicalPolicy::sample_with_noise_shared`] with the high level's pass on `obs`
+    /// given, when the caller has it (e.g. from [`PolicyForward::head_rows`]); `None`
+    /// computes it.
+    ///
+    /// # Errors
+    /// As [`HierarchicalPolicy::sample_with_noise_shared`]; a given high level whose rows are
+    /// not the observations'.
+    pub fn sample_with_high(
+        &self,
+        tiles: &TileCache<F>,
+        obs: ArrayView2<'_, F>,
+        high: Option<PolicyForward<F>>,
+        latent_noise: ArrayView2<'_, F>,
+        action_noise: ArrayView2<'_, F>,
+    ) -> Result<HierarchicalSample<F>> {
+        let (high, latent) = self.high_and_latent(tiles, obs, high, latent_noise)?;
         check_shape(
             "action_noise",
             &[latent.nrows(), self.action_dim()],
@@ -297,16 +315,17 @@ impl<F: Float> HierarchicalPolicy<F> {
         })
     }
 
-    /// The chains' first half: `pi^H(.|x)` once per observation and the latents
-    /// `z = mu^H + sigma^H eta` for sample-major noise `eta: [S B, Z]` (as
+    /// The chains' first half: `pi^H(.|x)` once per observation (or the given pass of it)
+    /// and the latents `z = mu^H + sigma^H eta` for sample-major noise `eta: [S B, Z]` (as
     /// [`HierarchicalPolicy::sample_with_noise_shared`], which continues with the low level).
     ///
     /// # Errors
-    /// As [`HierarchicalPolicy::sample_with_noise_shared`].
+    /// As [`HierarchicalPolicy::sample_with_high`].
     pub fn high_and_latent(
         &self,
         tiles: &TileCache<F>,
         obs: ArrayView2<'_, F>,
+        high: Option<PolicyForward<F>>,
         latent_noise: ArrayView2<'_, F>,
     ) -> Result<(PolicyForward<F>, Array2<F>)> {
         let n = obs.nrows();
@@ -328,7 +347,13 @@ impl<F: Float> HierarchicalPolicy<F> {
             &[chains, self.latent_dim()],
             latent_noise.shape(),
         )?;
-        let high = self.high.forward_with(tiles, obs, None)?;
+        let high = match high {
+            Some(h) => {
+                check_shape("high level", &[n, self.latent_dim()], h.dist.mean().shape())?;
+                h
+            }
+            None => self.high.forward_with(tiles, obs, None)?,
+        };
         let latent = if samples == 1 {
             high.dist.sample_from_noise(latent_noise)?
         } else {
@@ -454,8 +479,35 @@ impl<F: Float> HierarchicalPrior<F> {
         obs: ArrayView2<'_, F>,
         latent: ArrayView2<'_, F>,
     ) -> Result<PriorForward<F>> {
+        self.forward_with_high(tiles, obs, None, latent)
+    }
+
+    /// [`HierarchicalPrior::forward`] with the high level's pass on `obs` given, when the
+    /// caller has it (e.g. from [`PolicyForward::head_rows`]); `None` computes it.
+    ///
+    /// # Errors
+    /// As [`HierarchicalPrior::forward`]; a given high level whose rows are not the
+    /// observations'.
+    pub fn forward_with_high(
+        &self,
+        tiles: &TileCache<F>,
+        obs: ArrayView2<'_, F>,
+        high: Option<PolicyForward<F>>,
+        latent: ArrayView2<'_, F>,
+    ) -> Result<PriorForward<F>> {
+        let high = match high {
+            Some(h) => {
+                check_shape(
+                    "prior high level",
+                    &[obs.nrows(), self.high.output_dim()],
+                    h.dist.mean().shape(),
+                )?;
+                h
+            }
+            None => self.high.forward_with(tiles, obs, None)?,
+        };
         Ok(PriorForward {
-            high: self.high.forward_with(tiles, obs, None)?,
+            high,
             low: match &self.low {
                 LowLevelPrior::Shared => None,
                 LowLevelPrior::Separate(p) => Some(p.forward_chains_with(tiles, obs, latent)?),

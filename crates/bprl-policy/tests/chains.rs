@@ -327,3 +327,59 @@ fn critic_rows_equal_the_sample_passes() {
             .is_err()
     );
 }
+
+/// A high level over `proprio` and `targets` (no extra input), `f32`.
+fn high_level(seed: u64) -> GaussianPolicy<f32> {
+    let cfg = GaussianPolicyConfig {
+        hidden: vec![24, 10],
+        output_dim: Z,
+        extra_input_dim: 0,
+        min_scale: 0.1,
+    };
+    let sel = spec().select(&["proprio", "targets"]).unwrap();
+    let mut p = GaussianPolicy::new(sel, &cfg, &mut StdRng::seed_from_u64(seed)).unwrap();
+    let mut rng = StdRng::seed_from_u64(seed + 100);
+    p.visit_mut("", &mut |_, mut w| {
+        let noise = randn(1, w.len(), &mut rng);
+        w.iter_mut()
+            .zip(noise.iter())
+            .for_each(|(v, n)| *v += 0.3 * *n as f32);
+    });
+    p
+}
+
+/// `head_rows(n)` of a batched pass is, bit for bit on every path, the pass on the first `n`
+/// rows: its distribution, and the parameter gradients of a backward pass from it; for `n` a
+/// multiple of the tile and not (a last tile partial in one pass and full in the other), up
+/// to all rows. `None` below `BATCHED_ROWS` or past the rows, and for plain passes.
+#[test]
+fn head_rows_equal_the_pass_on_those_rows() {
+    let p = high_level(4);
+    let tiles = TileCache::new();
+    for (n, total) in [(1024, 1024), (1050, 1200), (1280, 1536), (1500, 1501)] {
+        let mut rng = StdRng::seed_from_u64(n as u64);
+        let obs = f32s(&randn(total, 7, &mut rng));
+        let all = p.forward_with(&tiles, obs.view(), None).unwrap();
+        let head = all.head_rows(n).expect("batched pass, n >= BATCHED_ROWS");
+        let fresh = p
+            .forward_with(&tiles, obs.slice(s![..n, ..]), None)
+            .unwrap();
+        assert_eq!(bits(head.dist.mean()), bits(fresh.dist.mean()), "n={n}");
+        assert_eq!(bits(head.dist.std()), bits(fresh.dist.std()), "n={n}");
+        let (dm, ds) = (f32s(&randn(n, Z, &mut rng)), f32s(&randn(n, Z, &mut rng)));
+        let mut g_head = p.zeros_like();
+        p.backward_with(&tiles, &head, dm.view(), ds.view(), &mut g_head);
+        let mut g_fresh = p.zeros_like();
+        p.backward_with(&tiles, &fresh, dm.view(), ds.view(), &mut g_fresh);
+        let flat =
+            |g: &GaussianPolicy<f32>| g.flatten().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(flat(&g_head), flat(&g_fresh), "n={n}: gradients");
+        assert!(g_head.flatten().iter().any(|&v| v != 0.0));
+        assert!(all.head_rows(BATCHED_ROWS - 1).is_none());
+        assert!(all.head_rows(total + 1).is_none());
+    }
+    let mut rng = StdRng::seed_from_u64(5);
+    let small = f32s(&randn(BATCHED_ROWS - 1, 7, &mut rng));
+    let plain = p.forward_with(&tiles, small.view(), None).unwrap();
+    assert!(plain.head_rows(10).is_none() && plain.head_rows(BATCHED_ROWS - 1).is_none());
+}

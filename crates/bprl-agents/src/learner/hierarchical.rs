@@ -29,8 +29,8 @@ use bprl_distributions::DiagGaussian;
 use bprl_nn::Parameters;
 use bprl_policy::{
     BATCHED_ROWS, ChainGrad, Float, HierarchicalPolicy, HierarchicalPrior, HierarchicalSample,
-    LatentKl, LowLevelPrior, ObservationSpec, latent_kl, latent_kl_policy_grad,
-    latent_kl_prior_backward,
+    LatentKl, LowLevelPrior, ObservationSpec, PolicyForward, PriorForward, latent_kl,
+    latent_kl_policy_grad, latent_kl_prior_backward,
 };
 use bprl_retrace::latent_log_rho;
 use ndarray::{Array1, Array2, ArrayView2, ArrayView3, Axis, s};
@@ -146,6 +146,49 @@ struct FusedLow<F: Float> {
     grad: HierarchicalPolicy<F>,
 }
 
+/// The high levels' passes on every observation that the soft value (step 1) computes, for the
+/// later steps to take their transitions' rows from ([`PolicyForward::head_rows`]: the same
+/// bits as computing them again, where it applies).
+struct ValuePasses<F: Float> {
+    /// The target policy's high level.
+    target_high: PolicyForward<F>,
+    /// The online policy's high level (the soft value's KL), unless there is no prior.
+    online_high: Option<PolicyForward<F>>,
+    /// The target prior's high level (the soft value's KL), for a learned prior.
+    prior_high: Option<PolicyForward<F>>,
+}
+
+impl<F: Float> ValuePasses<F> {
+    /// The passes on the first `n` rows (the transitions), each where it can be shared.
+    fn head_rows(&self, n: usize) -> HeadPasses<F> {
+        HeadPasses {
+            target_high: self.target_high.head_rows(n),
+            online_high: self.online_high.as_ref().and_then(|p| p.head_rows(n)),
+            prior_high: self.prior_high.as_ref().and_then(|p| p.head_rows(n)),
+        }
+    }
+}
+
+/// [`ValuePasses`] on the transitions' rows; `None` where a step computes its own.
+#[derive(Default)]
+struct HeadPasses<F: Float> {
+    target_high: Option<PolicyForward<F>>,
+    online_high: Option<PolicyForward<F>>,
+    prior_high: Option<PolicyForward<F>>,
+}
+
+/// How [`HierLearner::losses_with_pass`] computes Algorithm 2's losses. Every choice gives the
+/// same numbers bit for bit; [`LearnerState::losses`] takes the fastest that applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LossPasses {
+    /// The policy loss's low level in one fused pass (forward, critics, backward tile by tile).
+    pub fused: bool,
+    /// The steps after the soft value take the high levels' passes on the transitions from
+    /// the soft value's passes on every observation (where both are batched passes), instead
+    /// of computing them again.
+    pub reuse_high: bool,
+}
+
 /// What the policy loss reports.
 struct PolicyLoss<F: Float> {
     loss: F,
@@ -186,9 +229,9 @@ impl<F: Float> HierLearner<F> {
         batch: &LearnerBatch<F>,
         noise: &HierNoise<F>,
     ) -> Result<Array2<F>> {
-        let v = self.soft_value(batch, noise)?;
+        let (v, _) = self.soft_value(batch, noise)?;
         Ok(self
-            .latent_retrace(batch, noise, &Weights::of(batch), &v)?
+            .latent_retrace(batch, noise, &Weights::of(batch), &v, None)?
             .1)
     }
 
@@ -203,10 +246,25 @@ impl<F: Float> HierLearner<F> {
         obs: ArrayView2<'_, F>,
         sample: &HierarchicalSample<F>,
         w: Option<&Array1<F>>,
+        prior_high: Option<PolicyForward<F>>,
     ) -> Result<(Array1<F>, Option<ChainGrad<F>>)> {
+        self.kl_to_target_prior_passes(obs, sample, w, prior_high)
+            .map(|(kl, g, _)| (kl, g))
+    }
+
+    /// [`HierLearner`]'s `kl_to_target_prior`, with the target prior's forward pass returned
+    /// (for a learned prior) and its high level's taken from `prior_high` where given.
+    #[allow(clippy::type_complexity)]
+    fn kl_to_target_prior_passes(
+        &self,
+        obs: ArrayView2<'_, F>,
+        sample: &HierarchicalSample<F>,
+        w: Option<&Array1<F>>,
+        prior_high: Option<PolicyForward<F>>,
+    ) -> Result<(Array1<F>, Option<ChainGrad<F>>, Option<PriorForward<F>>)> {
         let latent_dim = self.algorithm.hierarchy.latent_dim;
         match (&self.prior_kind, &self.target.prior) {
-            (PriorConfig::None, _) => Ok((Array1::zeros(sample.latent.nrows()), None)),
+            (PriorConfig::None, _) => Ok((Array1::zeros(sample.latent.nrows()), None, None)),
             (PriorConfig::StandardNormal, _) => {
                 let (n, sc) = (obs.nrows(), sample.samples());
                 let std_normal = DiagGaussian::standard_normal(n, latent_dim);
@@ -214,22 +272,25 @@ impl<F: Float> HierLearner<F> {
                 let kl = repeat_rows(kl_obs.view().insert_axis(Axis(1)), sc)
                     .column(0)
                     .to_owned();
-                let Some(w) = w else { return Ok((kl, None)) };
+                let Some(w) = w else {
+                    return Ok((kl, None, None));
+                };
                 let g = sample.high.dist.kl_grad(&std_normal)?;
                 let mut cg = ChainGrad::zeros_shared(n, sc, latent_dim, sample.action.ncols());
                 let w_obs = sum_samples(w.view(), n);
                 let wc = w_obs.view().insert_axis(Axis(1));
                 cg.d_high_mean = &g.d_mean_p * &wc;
                 cg.d_high_std = &g.d_std_p * &wc;
-                Ok((kl, Some(cg)))
+                Ok((kl, Some(cg), None))
             }
             (PriorConfig::Learned { .. }, Some(prior)) => {
-                let pf = prior.forward(&self.tiles, obs, sample.latent.view())?;
+                let pf =
+                    prior.forward_with_high(&self.tiles, obs, prior_high, sample.latent.view())?;
                 let kl = latent_kl(sample, &pf)?.total();
                 let cg = w
                     .map(|w| latent_kl_policy_grad(&self.tiles, prior, sample, &pf, w.view()))
                     .transpose()?;
-                Ok((kl, cg))
+                Ok((kl, cg, Some(pf)))
             }
             (PriorConfig::Learned { .. }, None) => {
                 Err(AgentError::Shape("learned prior missing".into()))
@@ -240,7 +301,11 @@ impl<F: Float> HierLearner<F> {
     /// Step 1: the soft value `V = mean_s [min_k Q'_k(x, a_s, z_s) (- beta log pi'(z_s, a_s |
     /// x))] - alpha KL` over every row, with target chains `(z_s, a_s)` and the Eq. 11 KL of an
     /// online chain to the target prior.
-    fn soft_value(&self, batch: &LearnerBatch<F>, noise: &HierNoise<F>) -> Result<Array1<F>> {
+    fn soft_value(
+        &self,
+        batch: &LearnerBatch<F>,
+        noise: &HierNoise<F>,
+    ) -> Result<(Array1<F>, ValuePasses<F>)> {
         let sc = self.config.action_samples;
         let obs = batch.obs.view();
         let chain = self.target.policy.sample_with_noise_shared(
@@ -264,8 +329,13 @@ impl<F: Float> HierLearner<F> {
             let beta = self.beta();
             q.zip_mut_with(&log_pi, |q, &lp| *q -= beta * lp);
         }
-        let kl = self.value_kl(obs, noise)?;
-        soft_value(q, &kl, self.alpha())
+        let (kl, online_high, prior_high) = self.value_kl(obs, noise)?;
+        let passes = ValuePasses {
+            target_high: chain.high,
+            online_high,
+            prior_high,
+        };
+        Ok((soft_value(q, &kl, self.alpha())?, passes))
     }
 
     /// The soft value's KL of an online chain to the target prior, `[N]`. Only a separate
@@ -274,9 +344,21 @@ impl<F: Float> HierLearner<F> {
     /// level is evaluated (the same numbers as the whole chain's, without its low level).
     #[doc(alias = "Eq. 11")]
     #[doc(alias = "Eq. 12")]
-    fn value_kl(&self, obs: ArrayView2<'_, F>, noise: &HierNoise<F>) -> Result<Array1<F>> {
+    ///
+    /// Also returns the passes it computed on `obs`: the online policy's high level and the
+    /// target prior's.
+    #[allow(clippy::type_complexity)]
+    fn value_kl(
+        &self,
+        obs: ArrayView2<'_, F>,
+        noise: &HierNoise<F>,
+    ) -> Result<(
+        Array1<F>,
+        Option<PolicyForward<F>>,
+        Option<PolicyForward<F>>,
+    )> {
         match (&self.prior_kind, &self.target.prior) {
-            (PriorConfig::None, _) => Ok(Array1::zeros(obs.nrows())),
+            (PriorConfig::None, _) => Ok((Array1::zeros(obs.nrows()), None, None)),
             (PriorConfig::Learned { .. }, Some(prior))
                 if matches!(prior.low, LowLevelPrior::Shared) =>
             {
@@ -290,7 +372,7 @@ impl<F: Float> HierLearner<F> {
                     high: high.dist.kl(&prior_high.dist)?,
                     low: Array1::zeros(obs.nrows()),
                 };
-                Ok(kl.total())
+                Ok((kl.total(), Some(high), Some(prior_high)))
             }
             (PriorConfig::StandardNormal, _) => {
                 let high = self
@@ -300,7 +382,7 @@ impl<F: Float> HierLearner<F> {
                     .forward_with(&self.tiles, obs, None)?;
                 let std_normal =
                     DiagGaussian::standard_normal(obs.nrows(), self.algorithm.hierarchy.latent_dim);
-                Ok(high.dist.kl(&std_normal)?)
+                Ok((high.dist.kl(&std_normal)?, Some(high), None))
             }
             _ => {
                 let kl_chain = self.online.policy.sample_with_noise(
@@ -309,7 +391,8 @@ impl<F: Float> HierLearner<F> {
                     noise.kl_latent.view(),
                     noise.kl_action.view(),
                 )?;
-                Ok(self.kl_to_target_prior(obs, &kl_chain, None)?.0)
+                let (kl, _, pf) = self.kl_to_target_prior_passes(obs, &kl_chain, None, None)?;
+                Ok((kl, Some(kl_chain.high), pf.map(|p| p.high)))
             }
         }
     }
@@ -323,6 +406,7 @@ impl<F: Float> HierLearner<F> {
         noise: &HierNoise<F>,
         weights: &Weights<F>,
         v: &Array1<F>,
+        target_high: Option<PolicyForward<F>>,
     ) -> Result<(Array2<F>, Array2<F>)> {
         let head_obs = batch.head(&batch.obs);
         let head_act = batch.head(&batch.actions);
@@ -330,11 +414,14 @@ impl<F: Float> HierLearner<F> {
             RatioPolicy::Target => &self.target.policy,
             RatioPolicy::Online => &self.online.policy,
         };
-        let high_t = self
-            .target
-            .policy
-            .high
-            .forward_with(&self.tiles, head_obs, None)?;
+        let high_t = match target_high {
+            Some(h) => h,
+            None => self
+                .target
+                .policy
+                .high
+                .forward_with(&self.tiles, head_obs, None)?,
+        };
         let z_t = high_t.dist.sample_from_noise(noise.retrace_latent.view())?;
         // The ratio's high level is the target's in Acme's setting: computed once.
         let high_r = match self.config.ratio_policy {
@@ -383,6 +470,7 @@ impl<F: Float> HierLearner<F> {
         chains: &PolicyChains<F>,
         batch: &LearnerBatch<F>,
         fused: Option<FusedLow<F>>,
+        prior_high: Option<PolicyForward<F>>,
     ) -> Result<PolicyLoss<F>> {
         let sc = self.config.action_samples;
         let (zd, ad) = (
@@ -435,7 +523,7 @@ impl<F: Float> HierLearner<F> {
         }
         cg.d_high_std = chain.high.dist.entropy_grad_std() * wc_obs * (-beta);
         let (kl, kl_grad) =
-            self.kl_to_target_prior(obs.view(), chain, Some(&w.mapv(|x| x * alpha)))?;
+            self.kl_to_target_prior(obs.view(), chain, Some(&w.mapv(|x| x * alpha)), prior_high)?;
         if let Some(g) = kl_grad {
             cg.add(&g);
         }
@@ -514,11 +602,16 @@ impl<F: Float> HierLearner<F> {
         batch: &LearnerBatch<F>,
         noise: &HierNoise<F>,
         weights: &Weights<F>,
+        online_high: Option<PolicyForward<F>>,
     ) -> Result<(PolicyChains<F>, FusedLow<F>)> {
         let (obs, w, w_obs) = self.policy_weights(batch, weights);
         let policy = &self.online.policy;
-        let (high, latent) =
-            policy.high_and_latent(&self.tiles, obs.view(), noise.policy_latent.view())?;
+        let (high, latent) = policy.high_and_latent(
+            &self.tiles,
+            obs.view(),
+            online_high,
+            noise.policy_latent.view(),
+        )?;
         let eps = &noise.policy_action;
         let n = obs.nrows();
         let critics = self.policy_critics();
@@ -677,11 +770,13 @@ impl<F: Float> HierLearner<F> {
         batch: &LearnerBatch<F>,
         noise: &HierNoise<F>,
         weights: &Weights<F>,
+        online_high: Option<PolicyForward<F>>,
     ) -> Result<PolicyChains<F>> {
         let (obs, w, w_obs) = self.policy_weights(batch, weights);
-        let chain = self.online.policy.sample_with_noise_shared(
+        let chain = self.online.policy.sample_with_high(
             &self.tiles,
             obs.view(),
+            online_high,
             noise.policy_latent.view(),
             noise.policy_action.view(),
         )?;
@@ -737,44 +832,54 @@ impl<F: Float> Algorithm<F> for Hierarchical {
         batch: &LearnerBatch<F>,
         noise: &HierNoise<F>,
     ) -> Result<(Metrics, HierGradients<F>)> {
-        l.losses_in(batch, noise, l.fuses_policy_pass(batch))
+        let passes = LossPasses {
+            fused: l.fuses_policy_pass(batch),
+            reuse_high: true,
+        };
+        l.losses_in(batch, noise, passes)
     }
 }
 
 impl<F: Float> HierLearner<F> {
-    /// [`LearnerState::losses`] with the policy loss's low level in one fused pass or not
-    /// (`losses` chooses the fused pass wherever it applies): the same numbers bit for bit
-    /// either way, which the tests check through this.
+    /// [`LearnerState::losses`] computed the way `passes` says (`losses` takes the fused pass
+    /// wherever it applies and reuses the high levels' passes): the same numbers bit for bit
+    /// every way, which the tests check through this.
     ///
     /// # Errors
-    /// As [`LearnerState::losses`]; `fused` where the fused pass does not apply (a separate
-    /// prior low level, or fewer than [`BATCHED_ROWS`] chains).
+    /// As [`LearnerState::losses`]; `passes.fused` where the fused pass does not apply (a
+    /// separate prior low level, or fewer than [`BATCHED_ROWS`] chains).
     pub fn losses_with_pass(
         &self,
         batch: &LearnerBatch<F>,
         noise: &HierNoise<F>,
-        fused: bool,
+        passes: LossPasses,
     ) -> Result<(Metrics, HierGradients<F>)> {
-        if fused && !self.fuses_policy_pass(batch) {
+        if passes.fused && !self.fuses_policy_pass(batch) {
             return Err(AgentError::Shape(format!(
                 "the fused policy pass needs a prior without a separate low level and at least {BATCHED_ROWS} chains (action_samples x steps x batch = {})",
                 self.config.action_samples * batch.steps * batch.batch
             )));
         }
-        self.losses_in(batch, noise, fused)
+        self.losses_in(batch, noise, passes)
     }
 
     fn losses_in(
         &self,
         batch: &LearnerBatch<F>,
         noise: &HierNoise<F>,
-        fused: bool,
+        passes: LossPasses,
     ) -> Result<(Metrics, HierGradients<F>)> {
         let l = self;
         let weights = Weights::of(batch);
         // 1-2. Soft value and Retrace targets with resampled latents.
-        let v = l.soft_value(batch, noise)?;
-        let (z_t, q_ret) = l.latent_retrace(batch, noise, &weights, &v)?;
+        let (v, value_passes) = l.soft_value(batch, noise)?;
+        let head = if passes.reuse_high {
+            value_passes.head_rows(batch.steps * batch.batch)
+        } else {
+            HeadPasses::default()
+        };
+        drop(value_passes);
+        let (z_t, q_ret) = l.latent_retrace(batch, noise, &weights, &v, head.target_high)?;
         // 3. Critic loss on Q(x_t, a_t, z_t) (each critic on the same targets).
         let (critic_loss, q_mean, mut g_critics) = critic_losses(
             &l.tiles,
@@ -785,13 +890,16 @@ impl<F: Float> HierLearner<F> {
             &weights,
         )?;
         // 4. Policy loss over S chains per transition.
-        let (chains, fused) = if fused {
-            let (chains, fused) = l.policy_fused(batch, noise, &weights)?;
+        let (chains, fused) = if passes.fused {
+            let (chains, fused) = l.policy_fused(batch, noise, &weights, head.online_high)?;
             (chains, Some(fused))
         } else {
-            (l.policy_chains(batch, noise, &weights)?, None)
+            (
+                l.policy_chains(batch, noise, &weights, head.online_high)?,
+                None,
+            )
         };
-        let policy = l.policy_loss(&chains, batch, fused)?;
+        let policy = l.policy_loss(&chains, batch, fused, head.prior_high)?;
         // 5. Prior distillation.
         let (prior_loss, g_prior) = l.prior_loss(&chains)?;
         let metrics = Metrics {

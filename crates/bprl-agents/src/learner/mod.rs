@@ -26,7 +26,7 @@ pub mod targets;
 pub mod update;
 
 pub use flat::{Flat, FlatGradients, FlatLearner, UpdateNoise};
-pub use hierarchical::{HierGradients, HierLearner, HierNoise, Hierarchical};
+pub use hierarchical::{HierGradients, HierLearner, HierNoise, Hierarchical, LossPasses};
 pub use metrics::{Diagnostics, Metrics};
 pub use multipliers::{Multiplier, Multipliers};
 pub use networks::{FlatNetworks, Gradients, HierNetworks, Networks};
