@@ -17,6 +17,12 @@ pub trait Element: NdFloat {
     fn act_tanh(self) -> Self;
     /// `e^x - 1` as the activations compute it (see [`Element::act_tanh`]).
     fn act_exp_m1(self) -> Self;
+    /// `e^x` as the tiled passes compute it ([`crate::fastmath::exp`] for `f32`).
+    fn act_exp(self) -> Self;
+    /// `softplus(x) = ln(1 + e^x)` as the tiled passes compute it
+    /// ([`crate::fastmath::softplus`] for `f32`; `max(x, 0) + ln_1p(e^{-|x|})` with libm for
+    /// `f64`).
+    fn act_softplus(self) -> Self;
 }
 
 impl Element for f32 {
@@ -32,6 +38,14 @@ impl Element for f32 {
     fn act_exp_m1(self) -> Self {
         crate::fastmath::exp_m1(self)
     }
+    #[inline(always)]
+    fn act_exp(self) -> Self {
+        crate::fastmath::exp(self)
+    }
+    #[inline(always)]
+    fn act_softplus(self) -> Self {
+        crate::fastmath::softplus(self)
+    }
 }
 
 impl Element for f64 {
@@ -46,5 +60,13 @@ impl Element for f64 {
     #[inline(always)]
     fn act_exp_m1(self) -> Self {
         f64::exp_m1(self)
+    }
+    #[inline(always)]
+    fn act_exp(self) -> Self {
+        f64::exp(self)
+    }
+    #[inline(always)]
+    fn act_softplus(self) -> Self {
+        self.max(0.0) + (-self.abs()).exp().ln_1p()
     }
 }

@@ -40,6 +40,41 @@ fn tanh_and_exp_m1_have_small_absolute_error() {
     assert!((fastmath::tanh(-50.0) + 1.0).abs() < 1e-7);
 }
 
+/// `ln_1p_unit` on `[0, 1]` and `softplus` over `[-90, 90]` (both sides of the point where
+/// `exp` clamps): the documented bounds, relative for `ln_1p_unit` (so accurate near 0, where
+/// `ln(1 + y) = y` to first order) and for positive `softplus`, absolute for negative
+/// `softplus`; `softplus` positive and increasing on the grid.
+#[test]
+fn ln_1p_unit_and_softplus_have_small_errors() {
+    for y in grid(0.0, 1.0, 200_000)
+        .into_iter()
+        .chain((1..40).map(|k| 2f32.powi(-k)))
+    {
+        let (a, b) = (f64::from(fastmath::ln_1p_unit(y)), f64::from(y).ln_1p());
+        let err = if b == 0.0 {
+            a.abs()
+        } else {
+            ((a - b) / b).abs()
+        };
+        assert!(err < EXP_REL, "ln_1p_unit({y}): {a} vs {b}");
+    }
+    let mut last = 0.0f32;
+    for x in grid(-90.0, 90.0, 400_000) {
+        let a = fastmath::softplus(x);
+        let b = f64::from(x).max(0.0) + (-f64::from(x).abs()).exp().ln_1p();
+        let err = if x > 0.0 {
+            ((f64::from(a) - b) / b).abs()
+        } else {
+            (f64::from(a) - b).abs()
+        };
+        let bound = if x > 0.0 { EXP_REL } else { ABS };
+        assert!(err < bound, "softplus({x}): {a} vs {b}");
+        assert!(a > 0.0 && a >= last, "softplus({x}) = {a} after {last}");
+        last = a;
+    }
+    assert_eq!(fastmath::softplus(0.0), std::f32::consts::LN_2);
+}
+
 /// Vectorized inside the row kernels (tanh, and ELU's `exp_m1`), on each path: the same bits
 /// as the scalar functions, so the same error bounds.
 #[test]

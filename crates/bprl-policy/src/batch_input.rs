@@ -23,6 +23,12 @@ pub(crate) enum BatchInput<'a, F> {
 }
 
 impl<F: Float> BatchInput<'_, F> {
+    /// Whether the head computes with the chain passes' functions
+    /// (`HeadMaps::mean_fast`): for chains, not for assembled rows.
+    pub(crate) fn fast_head(&self) -> bool {
+        matches!(self, BatchInput::Chains { .. })
+    }
+
     pub(crate) fn rows(&self) -> usize {
         match self {
             BatchInput::Rows(x) => x.nrows(),

@@ -69,6 +69,34 @@ impl<F: Float> HeadMaps<F> {
             _ => s,
         }
     }
+    /// [`HeadMaps::mean`] as the chain passes compute it (`S` chains per observation, from
+    /// `BATCHED_ROWS` chains on: a low level's passes in the learner), with the vectorizable
+    /// `tanh` of [`bprl_nn::fastmath`] for `f32` (libm's for `f64`). The other passes keep
+    /// libm's functions, and with them the bits they had.
+    #[inline(always)]
+    pub(crate) fn mean_fast(&self, x: F) -> F {
+        self.mean_scale * x.act_tanh()
+    }
+    /// [`HeadMaps::std`] as the chain passes compute it (the vectorizable softplus of
+    /// [`bprl_nn::fastmath`] for `f32`; see [`HeadMaps::mean_fast`]).
+    #[inline(always)]
+    pub(crate) fn std_fast(&self, x: F) -> F {
+        let s = x.act_softplus() * self.k + self.min_scale;
+        match self.max_scale {
+            Some(m) if s > m => m,
+            _ => s,
+        }
+    }
+    /// [`HeadMaps::d_std`] as the chain passes compute it (see [`HeadMaps::std_fast`]).
+    #[inline(always)]
+    pub(crate) fn d_std_fast(&self, x: F) -> F {
+        if let Some(m) = self.max_scale
+            && x.act_softplus() * self.k + self.min_scale > m
+        {
+            return F::zero();
+        }
+        self.k / (F::one() + (-x).act_exp())
+    }
     /// `d std / d x` from the pre-activation `x` (0 where the upper bound holds).
     pub(crate) fn d_std(&self, x: F) -> F {
         // The bound's test needs the std itself: only computed where there is a bound.

@@ -20,6 +20,7 @@ use crate::Float;
 use crate::batch_input::{BatchInput, ChainBufs};
 use crate::error::{PolicyError, Result, check_shape};
 use crate::gaussian_policy::{GaussianPolicy, PolicyForward};
+use crate::head::HeadMaps;
 use bprl_distributions::DiagGaussian;
 use bprl_nn::gemm::gemm;
 use bprl_nn::{MlpTile, Parameters, TileCache, TileInput, parallel};
@@ -50,7 +51,8 @@ impl<F: Float> GaussianPolicy<F> {
     }
 
     /// Forward pass of one tile: fills the torso and the head's buffers.
-    fn tile_forward(&self, t: &mut PolicyTile<F>, x: &TileInput<'_, F>) -> Result<()> {
+    /// With `fast`, the head's functions are the chain passes' ([`HeadMaps::mean_fast`]).
+    fn tile_forward(&self, t: &mut PolicyTile<F>, x: &TileInput<'_, F>, fast: bool) -> Result<()> {
         let r = x.rows();
         self.torso.forward_tile(&mut t.torso, x)?;
         let h = t.torso.output();
@@ -58,7 +60,11 @@ impl<F: Float> GaussianPolicy<F> {
         gemm(&h, &self.head.mean.weight.view(), &mut mean, false);
         let maps = self.head.maps();
         for mut row in mean.rows_mut() {
-            row.zip_mut_with(&self.head.mean.bias, |m, &b| *m = maps.mean(*m + b));
+            if fast {
+                row.zip_mut_with(&self.head.mean.bias, |m, &b| *m = maps.mean_fast(*m + b));
+            } else {
+                row.zip_mut_with(&self.head.mean.bias, |m, &b| *m = maps.mean(*m + b));
+            }
         }
         let mut pre = t.pre_std.slice_mut(s![..r, ..]);
         gemm(&h, &self.head.std.weight.view(), &mut pre, false);
@@ -93,6 +99,7 @@ impl<F: Float> GaussianPolicy<F> {
         let n = input.rows();
         let a = self.output_dim();
         let maps = self.head.maps();
+        let fast = input.fast_head();
         let n_tiles = n.div_ceil(TILE_ROWS);
         let parts = parallel::map_ranges_indexed(n_tiles, 1, |slot, range| -> Result<_> {
             let mut t = self.tile(tiles, slot, TILE_ROWS);
@@ -101,9 +108,9 @@ impl<F: Float> GaussianPolicy<F> {
             for i in range {
                 let rows = i * TILE_ROWS..((i + 1) * TILE_ROWS).min(n);
                 let r = rows.len();
-                self.tile_forward(&mut t, &input.tile(rows.clone(), &mut bufs))?;
+                self.tile_forward(&mut t, &input.tile(rows.clone(), &mut bufs), fast)?;
                 let mean = t.mean.slice(s![..r, ..]).to_owned();
-                let std = t.pre_std.slice(s![..r, ..]).mapv(|x| maps.std(x));
+                let std = head_std(&maps, t.pre_std.slice(s![..r, ..]), fast);
                 out.push((rows.start, mean, std));
             }
             tiles.put(slot, t.torso);
@@ -241,6 +248,7 @@ impl<F: Float> GaussianPolicy<F> {
         let (n, width) = (input.rows(), input.grad_width());
         let a = self.output_dim();
         let maps = self.head.maps();
+        let fast = input.fast_head();
         // Gradients are summed per chunk of tiles, a split that does not depend on the thread
         // count (`map_chunks_indexed`), so they are bit-identical on every machine.
         let n_tiles = n.div_ceil(TILE_ROWS);
@@ -254,8 +262,8 @@ impl<F: Float> GaussianPolicy<F> {
                 let rows = i * TILE_ROWS..((i + 1) * TILE_ROWS).min(n);
                 let r = rows.len();
                 let x = input.tile(rows.clone(), &mut bufs);
-                self.tile_forward(&mut t, &x)?;
-                let std = t.pre_std.slice(s![..r, ..]).mapv(|x| maps.std(x));
+                self.tile_forward(&mut t, &x, fast)?;
+                let std = head_std(&maps, t.pre_std.slice(s![..r, ..]), fast);
                 let (d_mean, d_std) =
                     row_grad(slot, rows.clone(), t.mean.slice(s![..r, ..]), std.view())?;
                 check_shape("d_mean", &[r, a], d_mean.shape())?;
@@ -267,9 +275,11 @@ impl<F: Float> GaussianPolicy<F> {
                     *m = d * maps.d_mean(*m);
                 });
                 let mut ds = t.pre_std.slice_mut(s![..r, ..]);
-                ds.zip_mut_with(&d_std, |p, &d| {
-                    *p = d * maps.d_std(*p);
-                });
+                if fast {
+                    ds.zip_mut_with(&d_std, |p, &d| *p = d * maps.d_std_fast(*p));
+                } else {
+                    ds.zip_mut_with(&d_std, |p, &d| *p = d * maps.d_std(*p));
+                }
                 let (dm, ds) = (t.mean.slice(s![..r, ..]), t.pre_std.slice(s![..r, ..]));
                 let h = t.torso.output();
                 gemm(&h.t(), &dm, &mut g.head.mean.weight.view_mut(), true);
@@ -312,6 +322,16 @@ impl<F: Float> GaussianPolicy<F> {
             }
         }
         Ok((d_input, dist))
+    }
+}
+
+/// The head's std from its pre-activation, with the chain passes' functions if `fast`
+/// ([`HeadMaps::std_fast`]).
+fn head_std<F: Float>(maps: &HeadMaps<F>, pre: ArrayView2<'_, F>, fast: bool) -> Array2<F> {
+    if fast {
+        pre.mapv(|x| maps.std_fast(x))
+    } else {
+        pre.mapv(|x| maps.std(x))
     }
 }
 
