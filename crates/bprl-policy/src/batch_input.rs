@@ -23,10 +23,12 @@ pub(crate) enum BatchInput<'a, F> {
 }
 
 impl<F: Float> BatchInput<'_, F> {
-    /// Whether the head computes with the chain passes' functions
-    /// (`HeadMaps::mean_fast`): for chains, not for assembled rows.
+    /// Whether the head computes with the large passes' functions (`HeadMaps::mean_fast`):
+    /// from [`crate::BATCHED_ROWS`] rows (or chains) on, the size from which the forward
+    /// passes are tiled. Smaller batched passes (Algorithm 1's learner at small batches) keep
+    /// libm's functions and the bits they had.
     pub(crate) fn fast_head(&self) -> bool {
-        matches!(self, BatchInput::Chains { .. })
+        self.rows() >= crate::BATCHED_ROWS
     }
 
     pub(crate) fn rows(&self) -> usize {

@@ -69,15 +69,15 @@ impl<F: Float> HeadMaps<F> {
             _ => s,
         }
     }
-    /// [`HeadMaps::mean`] as the chain passes compute it (`S` chains per observation, from
-    /// `BATCHED_ROWS` chains on: a low level's passes in the learner), with the vectorizable
-    /// `tanh` of [`bprl_nn::fastmath`] for `f32` (libm's for `f64`). The other passes keep
-    /// libm's functions, and with them the bits they had.
+    /// [`HeadMaps::mean`] as the tiled passes of at least `BATCHED_ROWS` rows compute it, with
+    /// the vectorizable `tanh` of [`bprl_nn::fastmath`] for `f32` (libm's for `f64`): the
+    /// learner's large passes, where libm's scalar calls were a few percent of an update. The
+    /// smaller passes keep libm's functions, and with them the bits they had.
     #[inline(always)]
     pub(crate) fn mean_fast(&self, x: F) -> F {
         self.mean_scale * x.act_tanh()
     }
-    /// [`HeadMaps::std`] as the chain passes compute it (the vectorizable softplus of
+    /// [`HeadMaps::std`] as the large passes compute it (the vectorizable softplus of
     /// [`bprl_nn::fastmath`] for `f32`; see [`HeadMaps::mean_fast`]).
     #[inline(always)]
     pub(crate) fn std_fast(&self, x: F) -> F {
@@ -87,7 +87,7 @@ impl<F: Float> HeadMaps<F> {
             _ => s,
         }
     }
-    /// [`HeadMaps::d_std`] as the chain passes compute it (see [`HeadMaps::std_fast`]).
+    /// [`HeadMaps::d_std`] as the large passes compute it (see [`HeadMaps::std_fast`]).
     #[inline(always)]
     pub(crate) fn d_std_fast(&self, x: F) -> F {
         if let Some(m) = self.max_scale

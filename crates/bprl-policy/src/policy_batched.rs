@@ -51,7 +51,7 @@ impl<F: Float> GaussianPolicy<F> {
     }
 
     /// Forward pass of one tile: fills the torso and the head's buffers.
-    /// With `fast`, the head's functions are the chain passes' ([`HeadMaps::mean_fast`]).
+    /// With `fast`, the head's functions are the large passes' ([`HeadMaps::mean_fast`]).
     fn tile_forward(&self, t: &mut PolicyTile<F>, x: &TileInput<'_, F>, fast: bool) -> Result<()> {
         let r = x.rows();
         self.torso.forward_tile(&mut t.torso, x)?;
@@ -325,7 +325,7 @@ impl<F: Float> GaussianPolicy<F> {
     }
 }
 
-/// The head's std from its pre-activation, with the chain passes' functions if `fast`
+/// The head's std from its pre-activation, with the large passes' functions if `fast`
 /// ([`HeadMaps::std_fast`]).
 fn head_std<F: Float>(maps: &HeadMaps<F>, pre: ArrayView2<'_, F>, fast: bool) -> Array2<F> {
     if fast {
