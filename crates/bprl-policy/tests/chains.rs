@@ -28,10 +28,16 @@ fn bits(a: ArrayView2<'_, f32>) -> Vec<u32> {
 
 /// A low level over `proprio` and `targets` with a latent input, `f32`.
 fn low_level(seed: u64) -> GaussianPolicy<f32> {
+    policy(seed, A, Z)
+}
+
+/// A policy over `proprio` and `targets` with `extra` extra inputs and `out` outputs, `f32`,
+/// its weights perturbed so that the head is not near zero.
+fn policy(seed: u64, out: usize, extra: usize) -> GaussianPolicy<f32> {
     let cfg = GaussianPolicyConfig {
         hidden: vec![24, 10],
-        output_dim: A,
-        extra_input_dim: Z,
+        output_dim: out,
+        extra_input_dim: extra,
         min_scale: 0.1,
     };
     let sel = spec().select(&["proprio", "targets"]).unwrap();
@@ -330,22 +336,7 @@ fn critic_rows_equal_the_sample_passes() {
 
 /// A high level over `proprio` and `targets` (no extra input), `f32`.
 fn high_level(seed: u64) -> GaussianPolicy<f32> {
-    let cfg = GaussianPolicyConfig {
-        hidden: vec![24, 10],
-        output_dim: Z,
-        extra_input_dim: 0,
-        min_scale: 0.1,
-    };
-    let sel = spec().select(&["proprio", "targets"]).unwrap();
-    let mut p = GaussianPolicy::new(sel, &cfg, &mut StdRng::seed_from_u64(seed)).unwrap();
-    let mut rng = StdRng::seed_from_u64(seed + 100);
-    p.visit_mut("", &mut |_, mut w| {
-        let noise = randn(1, w.len(), &mut rng);
-        w.iter_mut()
-            .zip(noise.iter())
-            .for_each(|(v, n)| *v += 0.3 * *n as f32);
-    });
-    p
+    policy(seed, Z, 0)
 }
 
 /// `head_rows(n)` of a batched pass is, bit for bit on every path, the pass on the first `n`
