@@ -347,7 +347,13 @@ fn high_level(seed: u64) -> GaussianPolicy<f32> {
 fn head_rows_equal_the_pass_on_those_rows() {
     let p = high_level(4);
     let tiles = TileCache::new();
-    for (n, total) in [(1024, 1024), (1050, 1200), (1280, 1536), (1500, 1501)] {
+    for (n, total) in [
+        (1024, 1024),
+        (1050, 1200),
+        (1050, 1280),
+        (1280, 1536),
+        (1500, 1501),
+    ] {
         let mut rng = StdRng::seed_from_u64(n as u64);
         let obs = f32s(&randn(total, 7, &mut rng));
         let all = p.forward_with(&tiles, obs.view(), None).unwrap();
